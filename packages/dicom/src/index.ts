@@ -1,0 +1,2 @@
+export * from './dictionary/index.js';
+export * from './uids.js';
