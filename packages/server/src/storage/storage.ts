@@ -1,0 +1,40 @@
+// The storage interface: where object bytes live. The filesystem is the first backend;
+// S3-compatible stores and others implement the same interface later.
+import type { Readable } from 'node:stream';
+
+/** A new object being written. Nothing is visible under a key until commit() resolves. */
+export interface ObjectWriter {
+  /** Appends bytes; resolve before writing more when backpressure matters. */
+  write(chunk: Uint8Array): Promise<void>;
+  /** Makes the object visible under a fresh key and returns it with its size and SHA-256. */
+  commit(): Promise<StoredObject>;
+  /** Throws away what was written. Safe to call more than once, and after a failed commit. */
+  discard(): Promise<void>;
+  readonly bytesWritten: number;
+}
+
+export interface StoredObject {
+  key: string;
+  size: number;
+  /** Lower-case hex SHA-256 of the stored bytes. */
+  sha256: string;
+}
+
+export interface ObjectStorage {
+  /** Human-readable location for logs ("file:/var/lib/loire/objects"). */
+  readonly description: string;
+  createWriter(): Promise<ObjectWriter>;
+  /** Streams an object, or a byte range of it (end inclusive, like fs.createReadStream). */
+  read(key: string, range?: { start: number; end: number }): Readable;
+  readAll(key: string): Promise<Buffer>;
+  size(key: string): Promise<number>;
+  delete(key: string): Promise<void>;
+  /** Forces the objects to stable storage (storage commitment). */
+  sync(keys: readonly string[]): Promise<void>;
+  /** Removes what a crash left half-written. Called once at start-up. */
+  recover(): Promise<{ removedPartialObjects: number }>;
+}
+
+export class StorageError extends Error {
+  override name = 'StorageError';
+}
