@@ -1,0 +1,172 @@
+// The one ingest pipeline behind every door (C-STORE, STOW-RS, import): bytes stream to a
+// temporary object while they are hashed and parsed; only once the object is complete, valid,
+// committed to storage and indexed is it acknowledged. A crash at any point before that leaves
+// nothing visible; a crash after it loses nothing acknowledged.
+import {
+  createFileMeta, DatasetParser, DicomParseError, Part10Parser, toDicomJson,
+  type Dataset, type DataElement, type DicomJson,
+} from '@loire/dicom';
+import type { DuplicatePolicy } from '../config/config.js';
+import type { Logger } from '../logger.js';
+import type { ObjectStorage, ObjectWriter, StoredObject } from '../storage/storage.js';
+import { IngestError } from './errors.js';
+import type { IndexOutcome, InstanceIndexer } from './indexer.js';
+import { validateInstanceIdentity, type InstanceIdentity } from './validate.js';
+
+export interface IngestSource {
+  door: 'dimse' | 'stow' | 'import';
+  /** Calling AE title (DIMSE), user, or file path: whatever says where it came from. */
+  from?: string;
+  remoteAddress?: string;
+}
+
+export interface IngestResult extends InstanceIdentity {
+  outcome: IndexOutcome;
+  storageKey: string;
+  size: number;
+  sha256: string;
+}
+
+/** An object being received. Call write() for each chunk, then end() (or abort()). */
+export interface IncomingObject {
+  write(chunk: Uint8Array): Promise<void>;
+  end(): Promise<IngestResult>;
+  abort(reason?: Error): Promise<void>;
+}
+
+export interface IngestDependencies {
+  storage: ObjectStorage;
+  indexer: InstanceIndexer;
+  logger: Logger;
+  duplicatePolicy: DuplicatePolicy;
+  /** This archive's AE title, written as Source AE in the file meta of objects received over DIMSE. */
+  aeTitle: string;
+}
+
+export class IngestService {
+  constructor(private readonly deps: IngestDependencies) {}
+
+  /**
+   * A dataset as DIMSE carries it (no file meta). Loire prepends a File Meta Information
+   * header of its own; the dataset bytes are stored exactly as received.
+   */
+  async beginDataset(args: {
+    transferSyntaxUid: string; sopClassUid: string; sopInstanceUid: string; source: IngestSource;
+  }): Promise<IncomingObject> {
+    const writer = await this.deps.storage.createWriter();
+    const meta = createFileMeta({
+      sopClassUid: args.sopClassUid,
+      sopInstanceUid: args.sopInstanceUid,
+      transferSyntaxUid: args.transferSyntaxUid,
+      sourceAeTitle: args.source.from,
+    });
+    await writer.write(meta);
+    const parser = new DatasetParser({ transferSyntaxUid: args.transferSyntaxUid, startOffset: meta.length });
+    return this.incoming(writer, {
+      push: (chunk) => parser.push(chunk),
+      finish: () => ({ dataset: parser.end(), transferSyntaxUid: args.transferSyntaxUid }),
+    }, args.source, { sopClassUid: args.sopClassUid, sopInstanceUid: args.sopInstanceUid });
+  }
+
+  /** A whole Part 10 file (import, STOW-RS): stored byte for byte as given. */
+  async beginPart10(source: IngestSource): Promise<IncomingObject> {
+    const writer = await this.deps.storage.createWriter();
+    const parser = new Part10Parser();
+    return this.incoming(writer, {
+      push: (chunk) => parser.push(chunk),
+      finish: () => {
+        const part10 = parser.end();
+        return { dataset: part10.dataset, transferSyntaxUid: part10.transferSyntaxUid };
+      },
+    }, source, undefined);
+  }
+
+  private incoming(
+    writer: ObjectWriter,
+    parse: { push(chunk: Uint8Array): void; finish(): { dataset: Dataset; transferSyntaxUid: string } },
+    source: IngestSource,
+    announced: { sopClassUid: string; sopInstanceUid: string } | undefined,
+  ): IncomingObject {
+    let parseError: unknown;
+    let finished = false;
+    const fail = async (error: unknown): Promise<never> => {
+      finished = true;
+      await writer.discard();
+      throw error;
+    };
+    return {
+      write: async (chunk) => {
+        if (parseError === undefined) {
+          try {
+            parse.push(chunk);
+          } catch (err) {
+            parseError = err; // keep reading what the peer sends; refuse at the end
+          }
+        }
+        if (parseError === undefined) await writer.write(chunk);
+      },
+      abort: async () => {
+        if (finished) return;
+        finished = true;
+        await writer.discard();
+      },
+      end: async () => {
+        if (finished) throw new Error('end() called twice');
+        if (parseError !== undefined) return fail(asIngestError(parseError));
+        let parsed: { dataset: Dataset; transferSyntaxUid: string };
+        let identity: InstanceIdentity;
+        try {
+          parsed = parse.finish();
+          identity = validateInstanceIdentity(parsed.dataset, parsed.transferSyntaxUid, announced);
+        } catch (err) {
+          return fail(asIngestError(err));
+        }
+        let stored: StoredObject;
+        try {
+          stored = await writer.commit();
+        } catch (err) {
+          finished = true;
+          throw IngestError.outOfResources(`cannot write object to ${this.deps.storage.description}: ${(err as Error).message}`, err);
+        }
+        finished = true;
+        return this.index(parsed.dataset, identity, stored, source);
+      },
+    };
+  }
+
+  private async index(dataset: Dataset, identity: InstanceIdentity, stored: StoredObject, source: IngestSource): Promise<IngestResult> {
+    const json = toDicomJson(dataset, { bulkDataUri: bulkReference });
+    let outcome: IndexOutcome;
+    let replacedStorageKey: string | undefined;
+    try {
+      ({ outcome, replacedStorageKey } = await this.deps.indexer.indexInstance({
+        json, storage: { key: stored.key, size: stored.size, sha256: stored.sha256, transferSyntaxUid: identity.transferSyntaxUid },
+        receivedFrom: source.from, duplicatePolicy: this.deps.duplicatePolicy,
+      }));
+    } catch (err) {
+      await this.deps.storage.delete(stored.key).catch(() => undefined);
+      throw IngestError.outOfResources(`cannot index SOP Instance ${identity.sopInstanceUid}: ${(err as Error).message}`, err);
+    }
+    if (outcome === 'duplicate-ignored' || outcome === 'rejected-duplicate') {
+      await this.deps.storage.delete(stored.key);
+      if (outcome === 'rejected-duplicate') throw IngestError.duplicate(identity.sopInstanceUid);
+    }
+    if (replacedStorageKey) await this.deps.storage.delete(replacedStorageKey);
+    this.deps.logger.debug({ sopInstanceUid: identity.sopInstanceUid, outcome, door: source.door, from: source.from }, 'object stored');
+    return { ...identity, outcome, storageKey: stored.key, size: stored.size, sha256: stored.sha256 };
+  }
+}
+
+/** Bulk data kept out of the index is referenced by its byte range in the stored object. */
+function bulkReference(element: DataElement): string | undefined {
+  if (element.value !== undefined || element.position === undefined) return undefined;
+  return `bytes=${element.position.offset}-${element.position.offset + element.position.length - 1}`;
+}
+
+function asIngestError(err: unknown): IngestError {
+  if (err instanceof IngestError) return err;
+  if (err instanceof DicomParseError) return IngestError.cannotUnderstand(`not a valid DICOM dataset: ${err.message}`, err);
+  return IngestError.cannotUnderstand(`cannot read the dataset: ${(err as Error).message}`, err);
+}
+
+export type { DicomJson };
