@@ -173,7 +173,9 @@ function splitText(text: string, vr: VR): string[] {
 function trimValue(v: string, vr: VR): string {
   // eslint-disable-next-line no-control-regex
   const end = v.replace(/[ \x00]+$/, '');
-  return vr === 'LT' || vr === 'ST' || vr === 'UT' ? end : end.replace(/^ +/, '');
+  if (vr === 'LT' || vr === 'ST' || vr === 'UT') return end;
+  // Empty trailing person name components and component groups carry no meaning (PS3.5 6.2.1).
+  return vr === 'PN' ? end.replace(/^ +/, '').replace(/[\^=]+$/, '') : end.replace(/^ +/, '');
 }
 
 function readBinaryNumbers(value: Uint8Array, vr: VR, le: boolean): number[] {
