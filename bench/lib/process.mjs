@@ -1,0 +1,144 @@
+// Child-process and port helpers shared by the targets and the senders.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+
+/** A target that cannot run here (not installed, not built yet, failed to start). */
+export class NotAvailableError extends Error {
+  /** @param {string} message */
+  constructor(message) {
+    super(message);
+    this.name = 'NotAvailableError';
+  }
+}
+
+/** The environment every DICOM peer of the benchmark runs with: dcmtk and Orthanc read TCP_NODELAY. */
+export function benchEnv(extra = {}) {
+  return { ...process.env, TCP_NODELAY: '1', ...extra };
+}
+
+/** Asks the kernel for a free loopback port (bind to 0, read it, release it). */
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** @param {number} ms */
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Spawns a long-running server process with its output in a log file, and tracks its exit.
+ * @param {string} command
+ * @param {string[]} args
+ * @param {{ logFile: string, cwd?: string, env?: NodeJS.ProcessEnv }} options
+ */
+export function spawnServer(command, args, { logFile, cwd, env = benchEnv() }) {
+  const log = fs.openSync(logFile, 'a');
+  const child = spawn(command, args, { cwd, env, stdio: ['ignore', log, log] });
+  fs.closeSync(log);
+  const state = { exited: false, code: /** @type {number | null} */ (null), error: /** @type {Error | null} */ (null) };
+  const exited = new Promise((resolve) => {
+    child.on('exit', (code, signal) => {
+      state.exited = true;
+      state.code = code ?? (signal ? 128 : null);
+      resolve(undefined);
+    });
+    child.on('error', (error) => {
+      state.exited = true;
+      state.error = error;
+      resolve(undefined);
+    });
+  });
+  return {
+    child,
+    state,
+    exited,
+    /** The end of the log, to explain a failure. */
+    tail(lines = 15) {
+      try {
+        return fs.readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+      } catch {
+        return '';
+      }
+    },
+    /** SIGTERM, then SIGKILL if it has not exited after `graceMs`. */
+    async stop(graceMs = 10_000) {
+      if (state.exited) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/**
+ * Polls `probe` until it returns true, the server exits, or the timeout passes.
+ * @param {ReturnType<typeof spawnServer>} server
+ * @param {() => Promise<boolean>} probe
+ * @param {string} what  name used in error messages
+ * @param {number} timeoutMs
+ */
+export async function waitReady(server, probe, what, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (server.state.exited) {
+      const why = server.state.error ? server.state.error.message : `exit code ${server.state.code}`;
+      throw new NotAvailableError(`${what} exited during start-up (${why}): ${server.tail(5)}`);
+    }
+    if (await probe().catch(() => false)) return;
+    await sleep(100);
+  }
+  await server.stop();
+  throw new NotAvailableError(`${what} not ready after ${timeoutMs / 1000} s: ${server.tail(5)}`);
+}
+
+/**
+ * True when a TCP connection to the port succeeds.
+ * @param {number} port
+ */
+export function tcpOpen(port) {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * True when GET http://127.0.0.1:port/path answers 200.
+ * @param {number} port
+ * @param {string} urlPath
+ */
+export async function httpOk(port, urlPath) {
+  const response = await fetch(`http://127.0.0.1:${port}${urlPath}`, { signal: AbortSignal.timeout(2000) });
+  await response.arrayBuffer();
+  return response.status === 200;
+}
+
+/**
+ * Runs a short command and returns its combined output (for version strings).
+ * @param {string} command
+ * @param {string[]} args
+ */
+export async function captureOutput(command, args) {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    child.stdout.on('data', (d) => (text += d));
+    child.stderr.on('data', (d) => (text += d));
+    child.on('error', (e) => resolve(`(${e.message})`));
+    child.on('close', () => resolve(text));
+  });
+}

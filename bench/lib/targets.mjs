@@ -1,0 +1,148 @@
+// The three storage SCPs the benchmark compares, each started on random ports in its own
+// temporary directory and stopped (data deleted) after its run.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NotAvailableError, benchEnv, freePort, httpOk, spawnServer, tcpOpen, waitReady } from './process.mjs';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/**
+ * How Loire is started: the one place to change when its command line changes.
+ * LOIRE_BENCH_COMMAND may override it, with {data}, {dicomPort}, {httpPort} and {ae} placeholders
+ * (e.g. to benchmark an installed build: "loire serve --data {data} --dicom-port {dicomPort} ...").
+ * @param {{ dataDir: string, dicomPort: number, httpPort: number, ae: string }} p
+ * @returns {{ command: string, args: string[] }}
+ */
+export function loireCommand(p) {
+  const template = process.env.LOIRE_BENCH_COMMAND;
+  if (template) {
+    const words = template.trim().split(/\s+/).map((w) =>
+      w.replaceAll('{data}', p.dataDir).replaceAll('{dicomPort}', String(p.dicomPort))
+        .replaceAll('{httpPort}', String(p.httpPort)).replaceAll('{ae}', p.ae));
+    return { command: words[0], args: words.slice(1) };
+  }
+  return {
+    command: process.execPath,
+    args: [
+      path.join(REPO_ROOT, 'packages/server/bin/loire.js'), 'serve',
+      '--data', p.dataDir, '--dicom-port', String(p.dicomPort), '--http-port', String(p.httpPort), '--ae-title', p.ae,
+    ],
+  };
+}
+
+/** Loire answers 200 here once it accepts associations. */
+export const LOIRE_HEALTH_PATH = '/healthz';
+
+/**
+ * A running target: where to send, and how to stop it.
+ * @typedef {{ name: string, ae: string, port: number, httpPort?: number, dataDir: string,
+ *   stop(): Promise<void> }} RunningTarget
+ */
+
+/**
+ * A target the harness can start.
+ * @typedef {{ name: string, ae: string, supportsFind: boolean,
+ *   start(workDir: string, options?: { dataDir?: string }): Promise<RunningTarget> }} Target
+ */
+
+/** dcmtk storescp: the speed-of-light baseline (receive and write files, no index). @type {Target} */
+export const storescp = {
+  name: 'storescp',
+  ae: 'STORESCP',
+  supportsFind: false,
+  async start(workDir) {
+    const dataDir = path.join(workDir, 'files');
+    fs.mkdirSync(dataDir, { recursive: true });
+    const port = await freePort();
+    // --fork: one process per association, otherwise storescp would serve the 4 parallel
+    // associations one after another.
+    const server = spawnServer('storescp', ['--fork', '-aet', this.ae, '-od', dataDir, String(port)], {
+      logFile: path.join(workDir, 'storescp.log'),
+      env: benchEnv(),
+    });
+    await waitReady(server, () => tcpOpen(port), 'storescp');
+    return { name: this.name, ae: this.ae, port, dataDir, stop: () => server.stop() };
+  },
+};
+
+/**
+ * The Orthanc configuration of the benchmark: the Debian defaults plus the tuning the issue asks
+ * for (no fsync of the storage area, no MD5 of attachments, no job persistence).
+ * @param {{ dataDir: string, port: number, httpPort: number, ae: string }} p
+ */
+export function orthancConfig(p) {
+  return {
+    Name: 'loire-bench',
+    StorageDirectory: path.join(p.dataDir, 'storage'),
+    IndexDirectory: path.join(p.dataDir, 'index'),
+    TemporaryDirectory: path.join(p.dataDir, 'tmp'),
+    Plugins: [],
+    DicomServerEnabled: true,
+    DicomAet: p.ae,
+    DicomPort: p.port,
+    DicomCheckCalledAet: false,
+    DicomAlwaysAllowStore: true,
+    DicomAlwaysAllowFind: true,
+    DicomModalities: {},
+    HttpServerEnabled: true,
+    HttpPort: p.httpPort,
+    RemoteAccessAllowed: false,
+    AuthenticationEnabled: false,
+    SyncStorageArea: false,
+    StoreMD5ForAttachments: false,
+    SaveJobs: false,
+    StorageCompression: false,
+    LimitFindResults: 0,
+    LimitFindInstances: 0,
+  };
+}
+
+/** Orthanc as Debian ships it, tuned as the issue says. @type {Target} */
+export const orthanc = {
+  name: 'orthanc',
+  ae: 'ORTHANC',
+  supportsFind: true,
+  async start(workDir) {
+    const dataDir = path.join(workDir, 'orthanc');
+    fs.mkdirSync(path.join(dataDir, 'tmp'), { recursive: true });
+    const port = await freePort();
+    const httpPort = await freePort();
+    const configFile = path.join(workDir, 'config.json');
+    fs.writeFileSync(configFile, JSON.stringify(orthancConfig({ dataDir, port, httpPort, ae: this.ae }), null, 2));
+    if (!fs.existsSync('/usr/sbin/Orthanc')) throw new NotAvailableError('/usr/sbin/Orthanc is not installed (apt-get install orthanc)');
+    const server = spawnServer('/usr/sbin/Orthanc', [configFile], { logFile: path.join(workDir, 'orthanc.log'), cwd: workDir });
+    await waitReady(server, async () => (await httpOk(httpPort, '/system')) && (await tcpOpen(port)), 'Orthanc');
+    return { name: this.name, ae: this.ae, port, httpPort, dataDir, stop: () => server.stop() };
+  },
+};
+
+/** Loire, started from this checkout's build. @type {Target} */
+export const loire = {
+  name: 'loire',
+  ae: 'LOIRE',
+  supportsFind: true,
+  async start(workDir, { dataDir = path.join(workDir, 'loire') } = {}) {
+    if (!process.env.LOIRE_BENCH_COMMAND) {
+      for (const needed of ['packages/server/bin/loire.js', 'packages/server/dist/cli/main.js']) {
+        if (!fs.existsSync(path.join(REPO_ROOT, needed))) {
+          throw new NotAvailableError(`${needed} is missing (run npm run build first)`);
+        }
+      }
+    }
+    fs.mkdirSync(dataDir, { recursive: true });
+    const port = await freePort();
+    const httpPort = await freePort();
+    const { command, args } = loireCommand({ dataDir, dicomPort: port, httpPort, ae: this.ae });
+    const server = spawnServer(command, args, { logFile: path.join(workDir, 'loire.log'), cwd: REPO_ROOT });
+    await waitReady(
+      server,
+      async () => (await httpOk(httpPort, LOIRE_HEALTH_PATH)) && (await tcpOpen(port)),
+      `Loire (${command} ${args.join(' ')})`,
+      60_000,
+    );
+    return { name: this.name, ae: this.ae, port, httpPort, dataDir, stop: () => server.stop() };
+  },
+};
+
+export const TARGETS = { storescp, orthanc, loire };
