@@ -252,7 +252,8 @@ function writeSet(out, set, count) {
 /**
  * Makes sure `out` holds `ct` CT and `small` small instances; regenerates a set only when
  * the manifest does not already describe it.
- * @param {{ out?: string, ct: number, small: number, log?: (line: string) => void }} options
+ * @param {{ out?: string, ct?: number, small?: number, log?: (line: string) => void }} options  a count
+ *   left undefined leaves that set as it is
  * @returns {Promise<{ out: string, ct: ReturnType<typeof writeSet>, small: ReturnType<typeof writeSet> }>}
  */
 export async function ensureDatasets({ out = DEFAULT_CACHE_DIR, ct, small, log = () => {} }) {
@@ -267,6 +268,7 @@ export async function ensureDatasets({ out = DEFAULT_CACHE_DIR, ct, small, log =
   }
   if (manifest.formatVersion !== FORMAT_VERSION) manifest = { formatVersion: FORMAT_VERSION };
   for (const [set, count] of /** @type {const} */ ([['ct', ct], ['small', small]])) {
+    if (count === undefined) continue;
     if (manifest[set]?.count === count && fs.existsSync(path.join(out, set))) continue;
     const started = performance.now();
     log(`generating ${count} ${set} instances in ${path.join(out, set)} ...`);

@@ -31,6 +31,41 @@ export function loireCommand(p) {
   };
 }
 
+/**
+ * The index Loire opens by default under its data directory (its configuration's default),
+ * which the 1M scenario fills before starting Loire on it.
+ * @param {string} dataDir
+ */
+export function loireIndexUrl(dataDir) {
+  return process.env.LOIRE_BENCH_DATABASE ?? `sqlite://${path.join(path.resolve(dataDir), 'index.sqlite')}`;
+}
+
+/**
+ * Fills a Loire index with synthetic instances through the index module's own loader
+ * (`fillSynthetic`, exported by the built @loire/server).
+ * @param {string} dataDir
+ * @param {number} instances
+ */
+export async function fillLoireIndex(dataDir, instances) {
+  /** @type {any} */
+  let server;
+  try {
+    server = await import('@loire/server');
+  } catch (error) {
+    throw new NotAvailableError(`@loire/server cannot be loaded (${error instanceof Error ? error.message : error}); run npm run build`);
+  }
+  if (typeof server.fillSynthetic !== 'function' || typeof server.openIndexDatabase !== 'function') {
+    throw new NotAvailableError('@loire/server does not export fillSynthetic and openIndexDatabase yet');
+  }
+  fs.mkdirSync(dataDir, { recursive: true });
+  const connection = await server.openIndexDatabase(loireIndexUrl(dataDir));
+  try {
+    await server.fillSynthetic(connection, { instances });
+  } finally {
+    await connection.close();
+  }
+}
+
 /** Loire answers 200 here once it accepts associations. */
 export const LOIRE_HEALTH_PATH = '/healthz';
 

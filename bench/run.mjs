@@ -1,0 +1,135 @@
+#!/usr/bin/env node
+// The benchmark entry point: generates (or reuses) the data sets, runs the chosen scenarios
+// against storescp, Orthanc and Loire in one run, prints the figures and writes each
+// scenario's section of docs/benchmarks.md.
+//
+//   node bench/run.mjs [--scenario ingest-ct,ingest-small,query-1m] [--ct 2000] [--small 10000]
+//                      [--instances 1000000] [--queries 200] [--targets storescp,orthanc,loire]
+//                      [--data DIR] [--doc docs/benchmarks.md | --no-doc]
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { DEFAULT_CACHE_DIR, ensureDatasets } from './generate.mjs';
+import { INGEST_GOALS, runIngestScenarios } from './ingest.mjs';
+import { describeMachine, diskWriteBandwidth, peerVersions } from './lib/machine.mjs';
+import {
+  ingestTable, ingestVerdicts, markdownTable, queryTable, queryVerdicts, textTable, updateDocument, verdictTable,
+} from './lib/report.mjs';
+import { REPO_ROOT } from './lib/targets.mjs';
+import { FULL_INDEX_INGEST_MIN_RATIO, runQueryScenario } from './query.mjs';
+
+const SCENARIOS = ['ingest-ct', 'ingest-small', 'query-1m'];
+const TARGET_NAMES = ['storescp', 'orthanc', 'loire'];
+
+const { values } = parseArgs({
+  options: {
+    scenario: { type: 'string', default: SCENARIOS.join(',') },
+    targets: { type: 'string', default: TARGET_NAMES.join(',') },
+    ct: { type: 'string', default: '2000' },
+    small: { type: 'string', default: '10000' },
+    instances: { type: 'string', default: '1000000' },
+    queries: { type: 'string', default: '200' },
+    data: { type: 'string', default: DEFAULT_CACHE_DIR },
+    doc: { type: 'string', default: path.join(REPO_ROOT, 'docs/benchmarks.md') },
+    'no-doc': { type: 'boolean', default: false },
+  },
+});
+
+const scenarios = values.scenario.split(',').map((s) => s.trim()).filter(Boolean);
+const targets = values.targets.split(',').map((s) => s.trim()).filter(Boolean);
+for (const s of scenarios) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario "${s}"; known: ${SCENARIOS.join(', ')}`);
+for (const t of targets) if (!TARGET_NAMES.includes(t)) throw new Error(`unknown target "${t}"; known: ${TARGET_NAMES.join(', ')}`);
+const counts = { ct: Number(values.ct), small: Number(values.small), instances: Number(values.instances), queries: Number(values.queries) };
+for (const [name, n] of Object.entries(counts)) if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, not "${values[name]}"`);
+
+const log = (/** @type {string} */ line) => console.log(line);
+const sets = await ensureDatasets({
+  out: values.data,
+  ct: scenarios.includes('ingest-ct') ? counts.ct : undefined,
+  small: scenarios.some((s) => s !== 'ingest-ct') ? counts.small : undefined,
+  log,
+});
+
+const workRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'loire-bench-run-'));
+const machine = describeMachine();
+const versions = await peerVersions();
+log('measuring raw disk write bandwidth (1 GiB + fsync) ...');
+const disk = diskWriteBandwidth(workRoot);
+log(`  ${disk.mbPerSecond.toFixed(0)} MB/s`);
+
+/** Loire (or another target) found unable to start is skipped by later scenarios. */
+const unavailable = new Map();
+/** @type {Array<{ key: string, body: string }>} */
+const sections = [];
+const measuredOn = [
+  `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${machine.cores} cores (${machine.cpuModel}),`,
+  `${machine.memoryGiB} GiB RAM, ${machine.kernel}, Node.js ${machine.node};`,
+  `Orthanc ${versions.orthanc}, dcmtk storescu ${versions.dcmtkStorescu} / storescp ${versions.dcmtkStorescp};`,
+  `raw disk write ${disk.mbPerSecond.toFixed(0)} MB/s (1 GiB in 1 MiB writes + fsync).`,
+].join('\n');
+
+/**
+ * The command that re-runs one scenario with this run's sizes.
+ * @param {string} scenario
+ */
+function rerunCommand(scenario) {
+  const sizes = {
+    'ingest-ct': `--ct ${counts.ct}`,
+    'ingest-small': `--small ${counts.small}`,
+    'query-1m': `--small ${counts.small} --instances ${counts.instances} --queries ${counts.queries}`,
+  }[scenario];
+  return `npm run build && node bench/run.mjs --scenario ${scenario} ${sizes}`;
+}
+
+const titles = {
+  'ingest-ct': `${counts.ct.toLocaleString('en')} CT instances (512x512, 16-bit, explicit VR LE) on one association`,
+  'ingest-small': `${counts.small.toLocaleString('en')} small instances (64x64) on 1 and on ${sets.small?.shards.length ?? 4} associations`,
+  'query-1m': `study-level C-FIND and ingest with ${counts.instances.toLocaleString('en')} instances indexed`,
+};
+
+/**
+ * @param {string} scenario
+ * @param {{ header: string[], lines: string[][] }} figures
+ * @param {import('./lib/report.mjs').Verdict[]} verdicts
+ * @param {string} [note]
+ */
+function report(scenario, figures, verdicts, note = '') {
+  const v = verdictTable(verdicts);
+  console.log(`\n== ${scenario}: ${titles[scenario]}\n${textTable(figures.header, figures.lines)}\n\n${textTable(v.header, v.lines)}\n`);
+  sections.push({
+    key: scenario,
+    body: [
+      `### ${scenario}: ${titles[scenario]}`,
+      measuredOn,
+      `Re-run: \`${rerunCommand(scenario)}\``,
+      markdownTable(figures.header, figures.lines),
+      markdownTable(v.header, v.lines),
+      note,
+    ].filter(Boolean).join('\n\n'),
+  });
+}
+
+try {
+  for (const scenario of scenarios) {
+    if (scenario === 'query-1m') {
+      const rows = await runQueryScenario({
+        sets, workRoot, instances: counts.instances, queries: counts.queries, targets, unavailable, log,
+      });
+      report(scenario, queryTable(rows), queryVerdicts(rows, FULL_INDEX_INGEST_MIN_RATIO),
+        'The C-FIND p95 figures come from the same persistent-association client for every target; ' +
+        'Orthanc is queried at the size it was filled to over DICOM, as a reference.');
+    } else {
+      const rows = await runIngestScenarios({ scenarios: [scenario], targets, sets, workRoot, unavailable, log });
+      report(scenario, ingestTable(rows), ingestVerdicts(rows, INGEST_GOALS));
+    }
+  }
+} finally {
+  fs.rmSync(workRoot, { recursive: true, force: true });
+}
+
+if (!values['no-doc']) {
+  updateDocument(values.doc, '# Benchmarks\n', sections);
+  log(`wrote ${path.relative(process.cwd(), values.doc)}`);
+}
