@@ -1,0 +1,32 @@
+// The archive's domain services, wired together: storage, index, ingest. Every door (DIMSE,
+// HTTP, the command line) works through this one context, which a test can build in a temp dir.
+import type { LoireConfig } from './config/config.js';
+import { IngestService } from './ingest/ingest.js';
+import { openIndex, type ArchiveIndex } from './index/index.js';
+import type { Logger } from './logger.js';
+import { FilesystemStorage } from './storage/filesystem.js';
+import type { ObjectStorage } from './storage/storage.js';
+
+export interface Archive {
+  config: LoireConfig;
+  logger: Logger;
+  storage: ObjectStorage;
+  index: ArchiveIndex;
+  ingest: IngestService;
+  close(): Promise<void>;
+}
+
+export async function openArchive(config: LoireConfig, logger: Logger): Promise<Archive> {
+  const storage = new FilesystemStorage(config.dataDir);
+  await storage.init();
+  const { removedPartialObjects } = await storage.recover();
+  if (removedPartialObjects > 0) logger.warn({ removedPartialObjects }, 'removed objects left half-written by an interrupted run');
+  const index = await openIndex(config.database, { logger });
+  const ingest = new IngestService({
+    storage, logger, indexer: index, duplicatePolicy: config.duplicatePolicy, aeTitle: config.aeTitle,
+  });
+  return {
+    config, logger, storage, index, ingest,
+    close: () => index.close(),
+  };
+}

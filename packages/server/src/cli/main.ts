@@ -1,0 +1,97 @@
+// The `loire` command: serve, import, verify.
+import { Command, CommanderError } from 'commander';
+import { ConfigError, loadConfig, type CliOptions } from '../config/config.js';
+import { createLogger, silentLogger } from '../logger.js';
+import { openArchive } from '../archive.js';
+import { startServer } from '../server.js';
+import { verifyStorage } from '../integrity/verify.js';
+import { formatSummary, importPaths } from './import.js';
+
+function addCommonOptions(command: Command): Command {
+  return command
+    .option('--data <dir>', 'data directory (env LOIRE_DATA, default ./data)')
+    .option('--database <url>', 'index database: sqlite:PATH or postgres://… (env LOIRE_DATABASE)')
+    .option('--config <file>', 'configuration file, YAML or JSON (env LOIRE_CONFIG)');
+}
+
+async function serve(options: CliOptions): Promise<number> {
+  const config = loadConfig(options);
+  const logger = createLogger(config.logLevel);
+  const server = await startServer(config, logger);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      logger.info({ signal }, 'stopping: draining open associations');
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      server.close().then(resolve, (err: unknown) => {
+        logger.error({ err }, 'error while stopping');
+        resolve();
+      });
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+  logger.info('stopped');
+  return 0;
+}
+
+async function runImport(paths: string[], options: CliOptions): Promise<number> {
+  const config = loadConfig(options);
+  const archive = await openArchive(config, silentLogger());
+  try {
+    const summary = await importPaths(archive.ingest, paths, { progress: process.stderr.isTTY === true });
+    process.stdout.write(`${formatSummary(summary)}\n`);
+    return summary.rejected.length > 0 && summary.stored + summary.duplicates === 0 ? 1 : 0;
+  } finally {
+    await archive.close();
+  }
+}
+
+async function runVerify(options: CliOptions): Promise<number> {
+  const config = loadConfig(options);
+  const archive = await openArchive(config, silentLogger());
+  try {
+    const report = await verifyStorage(archive.storage, archive.index.allStorageRecords(), (n) => {
+      if (process.stderr.isTTY && n % 1000 === 0) process.stderr.write(`\rverified ${n} objects`);
+    });
+    if (process.stderr.isTTY) process.stderr.write('\r');
+    for (const p of report.problems) {
+      process.stdout.write(`${p.problem}\t${p.sopInstanceUid}\t${p.storageKey}\t${p.detail}\n`);
+    }
+    const mib = (report.bytes / 1048576).toFixed(1);
+    process.stdout.write(`${report.checked} objects (${mib} MiB) checked, ${report.problems.length} problem(s)\n`);
+    return report.problems.length === 0 ? 0 : 1;
+  } finally {
+    await archive.close();
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const program = new Command('loire')
+    .description('Loire PACS: a DICOM archive')
+    .exitOverride()
+    .showHelpAfterError();
+  addCommonOptions(program.command('serve').description('start the archive (DICOM and HTTP)'))
+    .option('--http-port <n>', 'HTTP port (env LOIRE_HTTP_PORT, default 8080)')
+    .option('--dicom-port <n>', 'DICOM port (env LOIRE_DICOM_PORT, default 11112)')
+    .option('--ae-title <title>', 'AE title (env LOIRE_AE_TITLE, default LOIRE)')
+    .action(async (options: CliOptions) => { exitCode = await serve(options); });
+  addCommonOptions(program.command('import').description('store DICOM files and folders (recursively)'))
+    .argument('<paths...>', 'files or folders')
+    .action(async (paths: string[], options: CliOptions) => { exitCode = await runImport(paths, options); });
+  addCommonOptions(program.command('verify').description('re-hash every stored object and compare with the index'))
+    .action(async (options: CliOptions) => { exitCode = await runVerify(options); });
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof ConfigError) {
+      process.stderr.write(`loire: configuration error:\n${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`loire: ${(err as Error).stack ?? String(err)}\n`);
+    return 1;
+  }
+  return exitCode;
+}
