@@ -5,3 +5,4 @@ export * from './vr.js';
 export * from './dataset.js';
 export * from './charset.js';
 export * from './reader/index.js';
+export * from './writer.js';

@@ -68,7 +68,7 @@ export class Part10Parser {
       case 'sniff':
         this.head.push(chunk);
         this.headLength += chunk.length;
-        if (this.phase === 'head' && this.headLength >= PREAMBLE + 4) this.startMeta(this.takeHead());
+        if (this.phase === 'head' && this.headLength >= PREAMBLE + 4 + SNIFF) this.startMeta(this.takeHead());
         else if (this.phase === 'sniff' && this.headLength >= SNIFF) this.startDataset(this.takeHead());
         return;
       case 'meta':
@@ -109,7 +109,8 @@ export class Part10Parser {
       ? { explicitVR: false, littleEndian: true } : { explicitVR: true, littleEndian: true };
     this.metaParser = new ElementParser({
       syntax: metaSyntax,
-      bulkDataThreshold: this.opts.bulkDataThreshold ?? DEFAULT_BULK_DATA_THRESHOLD,
+      // Meta values are always kept (the reader needs the transfer syntax), whatever the caller's threshold.
+      bulkDataThreshold: DEFAULT_BULK_DATA_THRESHOLD,
       maxDepth: this.opts.maxDepth ?? DEFAULT_MAX_DEPTH,
       startOffset: metaStart,
       stopBefore: (tag) => tag >>> 16 !== 0x0002,
