@@ -1,0 +1,119 @@
+// Opens the archive index from a URL: `postgres://…` → PostgreSQL pool; `sqlite:///path/file.db`,
+// `sqlite::memory:` or a plain file path → embedded SQLite. Migrations run at open.
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
+import pg from 'pg';
+import { initialSchema } from './migrations/0001-initial-schema.js';
+import type { IndexDatabase } from './schema.js';
+import type { IndexDialect } from './sql-dialect.js';
+import {
+  PostgresTransactionRunner,
+  SqliteTransactionRunner,
+  type TransactionRunner,
+} from './transaction-runner.js';
+
+export interface IndexConnection {
+  readonly db: Kysely<IndexDatabase>;
+  readonly dialect: IndexDialect;
+  readonly runner: TransactionRunner;
+  close(): Promise<void>;
+}
+
+export type IndexLocation =
+  | { dialect: 'sqlite'; path: string }
+  | { dialect: 'postgres'; connectionString: string };
+
+export function parseIndexUrl(url: string): IndexLocation {
+  if (/^postgres(ql)?:\/\//i.test(url)) return { dialect: 'postgres', connectionString: url };
+  if (url === 'sqlite::memory:' || url === ':memory:') return { dialect: 'sqlite', path: ':memory:' };
+  if (url.startsWith('sqlite://')) {
+    const path = decodeURIComponent(url.slice('sqlite://'.length));
+    if (!path) throw new Error(`Index URL "${url}" has no file path; write sqlite:///absolute/path/index.db`);
+    return { dialect: 'sqlite', path };
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
+    throw new Error(`Index URL "${url}": unsupported scheme; use postgres://… or sqlite:///path/index.db`);
+  }
+  return { dialect: 'sqlite', path: url };
+}
+
+export async function openIndexDatabase(url: string): Promise<IndexConnection> {
+  const location = parseIndexUrl(url);
+  const connection = location.dialect === 'sqlite' ? openSqlite(location.path) : openPostgres(location.connectionString);
+  try {
+    await migrateToLatest(connection.db, connection.dialect);
+  } catch (error) {
+    await connection.close();
+    throw error;
+  }
+  return connection;
+}
+
+function openSqlite(path: string): IndexConnection {
+  let sqlite: BetterSqlite3.Database;
+  try {
+    sqlite = new BetterSqlite3(path);
+  } catch (error) {
+    throw new Error(`Cannot open the SQLite index at "${path}": ${(error as Error).message}`, { cause: error });
+  }
+  // WAL + synchronous=NORMAL: a committed transaction survives a process crash (only an OS
+  // crash or power loss may lose the last ones); storage commitment does its own fsync.
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('busy_timeout = 10000');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('cache_size = -65536');
+  const db = new Kysely<IndexDatabase>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return {
+    db,
+    dialect: 'sqlite',
+    runner: new SqliteTransactionRunner(sqlite),
+    close: () => db.destroy(),
+  };
+}
+
+const INT8_OID = 20;
+
+function openPostgres(connectionString: string): IndexConnection {
+  const pool = new pg.Pool({
+    connectionString,
+    // Counts and bigint keys come back as numbers (they stay far below 2^53), per pool, not
+    // by changing pg's process-wide type parsers.
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === INT8_OID && format !== 'binary'
+          ? (value: string) => Number(value)
+          : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
+    },
+  });
+  const db = new Kysely<IndexDatabase>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    dialect: 'postgres',
+    runner: new PostgresTransactionRunner(pool),
+    close: () => db.destroy(),
+  };
+}
+
+function migrationsFor(dialect: IndexDialect): Record<string, Migration> {
+  return {
+    '0001-initial-schema': initialSchema(dialect),
+  };
+}
+
+async function migrateToLatest(db: Kysely<IndexDatabase>, dialect: IndexDialect): Promise<void> {
+  const provider: MigrationProvider = { getMigrations: async () => migrationsFor(dialect) };
+  const migrator = new Migrator({
+    db,
+    provider,
+    migrationTableName: 'index_migration',
+    migrationLockTableName: 'index_migration_lock',
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new Error(`Index schema migration "${failed}" failed: ${(error as Error).message ?? String(error)}`, {
+      cause: error,
+    });
+  }
+}

@@ -1,0 +1,101 @@
+// The archive index: one object over SQLite or PostgreSQL that ingest, DIMSE and DICOMweb
+// adapters call. Open it with `openIndex(url)`.
+import type { Logger } from 'pino';
+import type { QueryLevel } from './attributes.js';
+import { openIndexDatabase, type IndexConnection } from './database.js';
+import type { DicomJson } from './dicom-json.js';
+import { count, find, findAll, type FindQuery, type QueryContext } from './query.js';
+import {
+  allStorageRecords, getInstance, listInstancesForRetrieve, seriesMetadata,
+  type InstanceRecord, type StorageRecord,
+} from './retrieve.js';
+import {
+  deleteInstance, indexInstance, indexInstances,
+  type BatchIndexResult, type DeletedInstance, type IndexRequest, type IndexResult,
+} from './store.js';
+
+export class ArchiveIndex {
+  private readonly context: QueryContext;
+
+  constructor(private readonly connection: IndexConnection, private readonly logger?: Logger) {
+    this.context = { db: connection.db, dialect: connection.dialect };
+  }
+
+  get dialect(): IndexConnection['dialect'] {
+    return this.connection.dialect;
+  }
+
+  /** The Kysely instance, for other domain modules that add their own tables/migrations later. */
+  get db(): IndexConnection['db'] {
+    return this.connection.db;
+  }
+
+  async indexInstance(request: IndexRequest): Promise<IndexResult> {
+    const result = await indexInstance(this.connection.runner, request);
+    this.logWarnings(result);
+    return result;
+  }
+
+  /** Group commit: many instances in one transaction (see store.ts for failure semantics). */
+  async indexInstances(requests: readonly IndexRequest[]): Promise<BatchIndexResult[]> {
+    const results = await indexInstances(this.connection.runner, requests);
+    for (const result of results) if (result.outcome !== 'invalid') this.logWarnings(result);
+    return results;
+  }
+
+  find(query: FindQuery): AsyncGenerator<DicomJson> {
+    return find(this.context, query);
+  }
+
+  findAll(query: FindQuery): Promise<DicomJson[]> {
+    return findAll(this.context, query);
+  }
+
+  count(query: FindQuery): Promise<number> {
+    return count(this.context, query);
+  }
+
+  listInstancesForRetrieve(level: QueryLevel, identifier: DicomJson): Promise<StorageRecord[]> {
+    return listInstancesForRetrieve(this.context, level, identifier);
+  }
+
+  getInstance(sopInstanceUid: string): Promise<InstanceRecord | undefined> {
+    return getInstance(this.context, sopInstanceUid);
+  }
+
+  seriesMetadata(seriesInstanceUid: string): Promise<DicomJson[]> {
+    return seriesMetadata(this.context, seriesInstanceUid);
+  }
+
+  allStorageRecords(): AsyncGenerator<StorageRecord> {
+    return allStorageRecords(this.context);
+  }
+
+  deleteInstance(sopInstanceUid: string): Promise<DeletedInstance | undefined> {
+    return deleteInstance(this.connection.runner, sopInstanceUid);
+  }
+
+  close(): Promise<void> {
+    return this.connection.close();
+  }
+
+  private logWarnings(result: IndexResult): void {
+    for (const warning of result.warnings) this.logger?.warn({ outcome: result.outcome }, warning);
+  }
+}
+
+/** Opens (and migrates) the index: `sqlite:///path/index.db`, a plain path, or `postgres://…`. */
+export async function openIndex(url: string, logger?: Logger): Promise<ArchiveIndex> {
+  return new ArchiveIndex(await openIndexDatabase(url), logger);
+}
+
+export type { QueryLevel } from './attributes.js';
+export { parseIndexUrl } from './database.js';
+export type { DicomJson, DicomJsonElement, PersonNameJson } from './dicom-json.js';
+export { IndexInputError } from './instance-fields.js';
+export { QueryError, type FindOptions, type FindQuery, type InformationModel } from './query.js';
+export type { InstanceRecord, StorageRecord } from './retrieve.js';
+export type {
+  BatchIndexResult, DeletedInstance, DuplicatePolicy, IndexOutcome, IndexRequest, IndexResult,
+} from './store.js';
+export { fillSynthetic, syntheticInstance, syntheticRequest, type SyntheticOptions } from './synthetic.js';

@@ -1,0 +1,263 @@
+// Indexing of received instances: patient/study/series upsert, instance insert and the derived
+// study attributes, all in one transaction per instance or per batch (group commit).
+import { withoutBulkData, type DicomJson } from './dicom-json.js';
+import { COLUMN_NAMES, IndexInputError, instanceFields, type InstanceFields } from './instance-fields.js';
+import { encodeMetadata } from './metadata-codec.js';
+import { get, all, run, type SqlProgram, type TransactionRunner } from './transaction-runner.js';
+
+export type DuplicatePolicy = 'reject' | 'overwrite' | 'keep-first';
+export type IndexOutcome = 'stored' | 'duplicate-ignored' | 'replaced' | 'rejected-duplicate';
+
+export interface IndexRequest {
+  json: DicomJson;
+  storage: { key: string; size: number; sha256: string; transferSyntaxUid: string };
+  /** Calling AE title or other source description. */
+  receivedFrom?: string | undefined;
+  duplicatePolicy: DuplicatePolicy;
+}
+
+export interface IndexResult {
+  outcome: IndexOutcome;
+  /** Storage key of the replaced copy, when it differs from the new one: the caller deletes it. */
+  replacedStorageKey?: string;
+  /** Inconsistencies that did not stop indexing (e.g. a known study received with another patient). */
+  warnings: string[];
+}
+
+export type BatchIndexResult = IndexResult | { outcome: 'invalid'; error: IndexInputError };
+
+interface PreparedRequest {
+  readonly request: IndexRequest;
+  readonly fields: InstanceFields;
+  readonly metadata: Buffer;
+}
+
+function prepare(request: IndexRequest): PreparedRequest {
+  const fields = instanceFields(request.json);
+  return { request, fields, metadata: encodeMetadata(withoutBulkData(request.json)) };
+}
+
+export async function indexInstance(runner: TransactionRunner, request: IndexRequest): Promise<IndexResult> {
+  const prepared = prepare(request);
+  return runner.transaction(() => indexProgram(prepared, new Date().toISOString()));
+}
+
+/**
+ * Indexes many instances in one transaction. Invalid instances are reported, not fatal; a
+ * database error fails the whole batch (the caller may retry the items one by one).
+ */
+export async function indexInstances(runner: TransactionRunner, requests: readonly IndexRequest[]): Promise<BatchIndexResult[]> {
+  const results: BatchIndexResult[] = new Array(requests.length);
+  const valid: { position: number; prepared: PreparedRequest }[] = [];
+  requests.forEach((request, position) => {
+    try {
+      valid.push({ position, prepared: prepare(request) });
+    } catch (error) {
+      if (!(error instanceof IndexInputError)) throw error;
+      results[position] = { outcome: 'invalid', error };
+    }
+  });
+  // One lock order for every batch (study, then series, then instance) so that concurrent
+  // batches on PostgreSQL wait on each other instead of deadlocking.
+  valid.sort((a, b) => compareKeys(a.prepared.fields, b.prepared.fields));
+  const outcomes = await runner.transaction(function* () {
+    const now = new Date().toISOString();
+    const out: IndexResult[] = [];
+    for (const item of valid) out.push(yield* indexProgram(item.prepared, now));
+    return out;
+  });
+  valid.forEach((item, i) => { results[item.position] = outcomes[i]!; });
+  return results;
+}
+
+function compareKeys(a: InstanceFields, b: InstanceFields): number {
+  return compare(a.studyInstanceUid, b.studyInstanceUid)
+    || compare(a.seriesInstanceUid, b.seriesInstanceUid)
+    || compare(a.sopInstanceUid, b.sopInstanceUid);
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function placeholders(n: number): string {
+  return new Array<string>(n).fill('?').join(', ');
+}
+
+const SQL = {
+  findInstance: 'SELECT pk, storage_key FROM instance WHERE sop_instance_uid = ?',
+  findStudy: `SELECT s.pk, p.patient_id, p.issuer_of_patient_id FROM study s
+    JOIN patient p ON p.pk = s.patient_fk WHERE s.study_instance_uid = ?`,
+  insertPatientWithId: `INSERT INTO patient (${COLUMN_NAMES.patient.join(', ')}, created_at, updated_at)
+    VALUES (${placeholders(COLUMN_NAMES.patient.length + 2)})
+    ON CONFLICT (patient_id, issuer_of_patient_id) DO NOTHING RETURNING pk`,
+  insertPatientWithoutId: `INSERT INTO patient (${COLUMN_NAMES.patient.join(', ')}, created_at, updated_at)
+    VALUES (${placeholders(COLUMN_NAMES.patient.length + 2)}) RETURNING pk`,
+  findPatient: 'SELECT pk FROM patient WHERE patient_id = ? AND issuer_of_patient_id = ?',
+  insertStudy: `INSERT INTO study (patient_fk, ${COLUMN_NAMES.study.join(', ')}, created_at, updated_at)
+    VALUES (${placeholders(COLUMN_NAMES.study.length + 3)})
+    ON CONFLICT (study_instance_uid) DO NOTHING RETURNING pk`,
+  upsertSeries: `INSERT INTO series (study_fk, ${COLUMN_NAMES.series.join(', ')}, number_of_series_related_instances, created_at)
+    VALUES (${placeholders(COLUMN_NAMES.series.length + 3)})
+    ON CONFLICT (series_instance_uid) DO UPDATE
+      SET number_of_series_related_instances = series.number_of_series_related_instances + 1
+    RETURNING pk, study_fk, number_of_series_related_instances AS count`,
+  countInStudy: `UPDATE study SET
+      number_of_study_related_instances = number_of_study_related_instances + 1,
+      number_of_study_related_series = number_of_study_related_series + ?,
+      updated_at = ?
+    WHERE pk = ? RETURNING modalities_in_study, sop_classes_in_study`,
+  setStudySummary: 'UPDATE study SET modalities_in_study = ?, sop_classes_in_study = ? WHERE pk = ?',
+  insertInstance: `INSERT INTO instance (series_fk, ${COLUMN_NAMES.instance.join(', ')},
+      transfer_syntax_uid, storage_key, size, sha256, received_at, source_ae, metadata)
+    VALUES (${placeholders(COLUMN_NAMES.instance.length + 8)})`,
+
+  instanceForDelete: `SELECT i.pk, i.storage_key, i.sop_class_uid, i.series_fk, s.study_fk, st.patient_fk
+    FROM instance i JOIN series s ON s.pk = i.series_fk JOIN study st ON st.pk = s.study_fk
+    WHERE i.sop_instance_uid = ?`,
+  deleteInstance: 'DELETE FROM instance WHERE pk = ?',
+  uncountInSeries: `UPDATE series SET number_of_series_related_instances = number_of_series_related_instances - 1
+    WHERE pk = ? RETURNING number_of_series_related_instances AS count`,
+  deleteSeries: 'DELETE FROM series WHERE pk = ?',
+  uncountInStudy: `UPDATE study SET
+      number_of_study_related_instances = number_of_study_related_instances - 1,
+      number_of_study_related_series = number_of_study_related_series - ?
+    WHERE pk = ? RETURNING number_of_study_related_instances AS count, sop_classes_in_study`,
+  deleteStudy: 'DELETE FROM study WHERE pk = ?',
+  studyModalities: 'SELECT DISTINCT modality FROM series WHERE study_fk = ? AND modality IS NOT NULL ORDER BY modality',
+  sopClassStillInStudy: `SELECT 1 AS found FROM instance i JOIN series s ON s.pk = i.series_fk
+    WHERE s.study_fk = ? AND i.sop_class_uid = ? LIMIT 1`,
+  setStudyModalities: 'UPDATE study SET modalities_in_study = ? WHERE pk = ?',
+  setStudySopClasses: 'UPDATE study SET sop_classes_in_study = ? WHERE pk = ?',
+  patientHasStudy: 'SELECT 1 AS found FROM study WHERE patient_fk = ? LIMIT 1',
+  deletePatient: 'DELETE FROM patient WHERE pk = ?',
+} as const;
+
+function* indexProgram(prepared: PreparedRequest, now: string): SqlProgram<IndexResult> {
+  const { request, fields } = prepared;
+  const warnings: string[] = [];
+  let replacedStorageKey: string | undefined;
+
+  const existing = yield* get<{ pk: number; storage_key: string }>(SQL.findInstance, fields.sopInstanceUid);
+  if (existing) {
+    if (request.duplicatePolicy === 'keep-first') return { outcome: 'duplicate-ignored', warnings };
+    if (request.duplicatePolicy === 'reject') return { outcome: 'rejected-duplicate', warnings };
+    yield* deleteProgram(fields.sopInstanceUid);
+    if (existing.storage_key !== request.storage.key) replacedStorageKey = existing.storage_key;
+  }
+
+  let studyPk = yield* resolveStudy(fields, now, warnings);
+  const series = yield* get<{ pk: number; study_fk: number; count: number }>(
+    SQL.upsertSeries, studyPk, ...fields.series.values, 1, now,
+  );
+  if (!series) throw new Error(`Index: series ${fields.seriesInstanceUid} was neither inserted nor found`);
+  if (series.study_fk !== studyPk) {
+    warnings.push(`Series ${fields.seriesInstanceUid} already belongs to another study than ${fields.studyInstanceUid}; `
+      + 'the instance was filed under the existing series and its study');
+    studyPk = series.study_fk;
+  }
+  const isNewSeries = series.count === 1;
+  const study = yield* get<{ modalities_in_study: string; sop_classes_in_study: string }>(
+    SQL.countInStudy, isNewSeries ? 1 : 0, now, studyPk,
+  );
+  if (study) {
+    // The UPDATE above holds the study row lock, so this read-modify-write cannot race.
+    const modalities = withValue(study.modalities_in_study, fields.modality);
+    const sopClasses = withValue(study.sop_classes_in_study, fields.sopClassUid);
+    if (modalities !== study.modalities_in_study || sopClasses !== study.sop_classes_in_study) {
+      yield* run(SQL.setStudySummary, modalities, sopClasses, studyPk);
+    }
+  }
+  yield* run(
+    SQL.insertInstance, series.pk, ...fields.instance.values,
+    request.storage.transferSyntaxUid, request.storage.key, request.storage.size, request.storage.sha256,
+    now, request.receivedFrom ?? null, prepared.metadata,
+  );
+  const result: IndexResult = { outcome: existing ? 'replaced' : 'stored', warnings };
+  if (replacedStorageKey !== undefined) result.replacedStorageKey = replacedStorageKey;
+  return result;
+}
+
+function* resolveStudy(fields: InstanceFields, now: string, warnings: string[]): SqlProgram<number> {
+  type StudyRow = { pk: number; patient_id: string | null; issuer_of_patient_id: string };
+  let study = yield* get<StudyRow>(SQL.findStudy, fields.studyInstanceUid);
+  if (!study) {
+    const patientPk = yield* resolvePatient(fields, now);
+    const inserted = yield* get<{ pk: number }>(SQL.insertStudy, patientPk, ...fields.study.values, now, now);
+    if (inserted) return inserted.pk;
+    // Another transaction created the study meanwhile (PostgreSQL): use it.
+    study = yield* get<StudyRow>(SQL.findStudy, fields.studyInstanceUid);
+    if (!study) throw new Error(`Index: study ${fields.studyInstanceUid} was neither inserted nor found`);
+  }
+  const samePatient = (study.patient_id ?? undefined) === fields.patientId
+    && study.issuer_of_patient_id === fields.issuerOfPatientId;
+  if (!samePatient) {
+    warnings.push(`Study ${fields.studyInstanceUid} is filed under patient "${study.patient_id ?? ''}"`
+      + `${study.issuer_of_patient_id ? ` (issuer ${study.issuer_of_patient_id})` : ''}; this instance says `
+      + `"${fields.patientId ?? ''}"${fields.issuerOfPatientId ? ` (issuer ${fields.issuerOfPatientId})` : ''}. `
+      + 'The study keeps its patient; correct the identity through a patient update.');
+  }
+  return study.pk;
+}
+
+function* resolvePatient(fields: InstanceFields, now: string): SqlProgram<number> {
+  if (fields.patientId === undefined) {
+    // Without a Patient ID there is nothing to link studies by: each study gets its own patient.
+    const row = yield* get<{ pk: number }>(SQL.insertPatientWithoutId, ...fields.patient.values, now, now);
+    return row!.pk;
+  }
+  const inserted = yield* get<{ pk: number }>(SQL.insertPatientWithId, ...fields.patient.values, now, now);
+  if (inserted) return inserted.pk;
+  const found = yield* get<{ pk: number }>(SQL.findPatient, fields.patientId, fields.issuerOfPatientId);
+  if (!found) throw new Error(`Index: patient ${fields.patientId} was neither inserted nor found`);
+  return found.pk;
+}
+
+/** Adds a value to a backslash-separated set, keeping first-seen order. */
+function withValue(set: string, value: string | undefined): string {
+  if (!value) return set;
+  const values = set ? set.split('\\') : [];
+  return values.includes(value) ? set : [...values, value].join('\\');
+}
+
+function withoutValue(set: string, value: string): string {
+  return set.split('\\').filter((v) => v && v !== value).join('\\');
+}
+
+export interface DeletedInstance {
+  storageKey: string;
+}
+
+/**
+ * Removes an instance from the index, updates the derived attributes, and removes the series,
+ * study and patient it leaves empty. Returns its storage key (the caller deletes the object).
+ */
+export function* deleteProgram(sopInstanceUid: string): SqlProgram<DeletedInstance | undefined> {
+  type Row = { pk: number; storage_key: string; sop_class_uid: string; series_fk: number; study_fk: number; patient_fk: number };
+  const row = yield* get<Row>(SQL.instanceForDelete, sopInstanceUid);
+  if (!row) return undefined;
+  yield* run(SQL.deleteInstance, row.pk);
+  const series = yield* get<{ count: number }>(SQL.uncountInSeries, row.series_fk);
+  const seriesRemoved = (series?.count ?? 0) <= 0;
+  if (seriesRemoved) yield* run(SQL.deleteSeries, row.series_fk);
+  const study = yield* get<{ count: number; sop_classes_in_study: string }>(SQL.uncountInStudy, seriesRemoved ? 1 : 0, row.study_fk);
+  if (!study || study.count <= 0) {
+    yield* run(SQL.deleteStudy, row.study_fk);
+    const other = yield* get<{ found: number }>(SQL.patientHasStudy, row.patient_fk);
+    if (!other) yield* run(SQL.deletePatient, row.patient_fk);
+  } else {
+    if (seriesRemoved) {
+      const modalities = yield* all<{ modality: string }>(SQL.studyModalities, row.study_fk);
+      yield* run(SQL.setStudyModalities, modalities.map((m) => m.modality).join('\\'), row.study_fk);
+    }
+    const stillThere = yield* get<{ found: number }>(SQL.sopClassStillInStudy, row.study_fk, row.sop_class_uid);
+    if (!stillThere) {
+      yield* run(SQL.setStudySopClasses, withoutValue(study.sop_classes_in_study, row.sop_class_uid), row.study_fk);
+    }
+  }
+  return { storageKey: row.storage_key };
+}
+
+export function deleteInstance(runner: TransactionRunner, sopInstanceUid: string): Promise<DeletedInstance | undefined> {
+  return runner.transaction(() => deleteProgram(sopInstanceUid));
+}
