@@ -16,7 +16,7 @@ import { pathToFileURL } from 'node:url';
 import { encodeDataset, encodePart10 } from './lib/dicom-writer.mjs';
 
 /** Bump when the bytes written change, so that stale caches are rebuilt. */
-const FORMAT_VERSION = 2;
+const FORMAT_VERSION = 3;
 export const CT_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.2';
 /** The small set is split in this many directories, one per association of the parallel run. */
 export const SMALL_SHARDS = 4;
@@ -191,8 +191,8 @@ export function ctInstance(layout, index) {
 }
 
 /**
- * Relative path of instance `index` in its set: small sets are split into contiguous shards
- * (each shard a run of whole studies, like one modality per association).
+ * Relative path of instance `index` in its set: small sets are split into contiguous shards of
+ * whole studies (like one modality per association), as even as the study count allows.
  * @param {'ct' | 'small'} set
  * @param {number} index
  * @param {number} count
@@ -200,7 +200,8 @@ export function ctInstance(layout, index) {
 export function relativePathOf(set, index, count) {
   const layout = LAYOUTS[set];
   if (layout.shards === 1) return path.join(set, `${pad(index, 6)}.dcm`);
-  const shard = Math.min(layout.shards - 1, Math.floor((index * layout.shards) / count));
+  const studies = placeOf(layout, count - 1).study + 1;
+  const shard = Math.min(layout.shards - 1, Math.floor((placeOf(layout, index).study * layout.shards) / studies));
   return path.join(set, `shard-${shard}`, `${pad(index, 6)}.dcm`);
 }
 
