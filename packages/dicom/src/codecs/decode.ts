@@ -1,0 +1,200 @@
+// Decoding one frame of any supported transfer syntax into native pixels.
+import { inflateRawSync, inflateSync } from 'node:zlib';
+import { allTransferSyntaxes, transferSyntax } from '../uids.js';
+import { CodecError } from './codec-error.js';
+import { j2kUsesColorTransform, readJpegFrameHeader } from './codestream-headers.js';
+import { fitSamples, frameByteLength, planarToInterleaved, swapBytes, type PixelFormat } from './pixel-layout.js';
+import { decodeRleFrame } from './rle.js';
+import {
+  loadCharls, loadDcmjsCodecs, loadLibJpegTurbo, loadOpenJpeg, loadOpenJph, runDecoder, type WasmFrameInfo,
+} from './wasm-codecs.js';
+
+export interface DecodedFrame {
+  /** Native little-endian pixels, samples interleaved (colour-by-pixel), signed values sign-extended. */
+  readonly pixels: Uint8Array;
+  /** Photometric Interpretation of `pixels`: codecs that undo a colour transform give RGB (e.g. YBR_FULL_422 JPEG). */
+  readonly photometricInterpretation: string;
+  /** Always 0: `pixels` are colour-by-pixel. */
+  readonly planarConfiguration: number;
+}
+
+type FrameDecoder = (frame: Uint8Array, format: PixelFormat) => Promise<DecodedFrame>;
+
+/** Decoders by transfer syntax keyword (PS3.6 Table A-1). */
+const DECODERS: Readonly<Record<string, FrameDecoder>> = {
+  ImplicitVRLittleEndian: decodeNative,
+  ExplicitVRLittleEndian: decodeNative,
+  DeflatedExplicitVRLittleEndian: decodeNative, // the data set is deflated, not the frames: Pixel Data is native once read
+  ExplicitVRBigEndian: decodeNativeBigEndian,
+  DeflatedImageFrameCompression: decodeDeflatedFrame,
+  RLELossless: decodeRle,
+  JPEGBaseline8Bit: decodeJpeg,
+  JPEGExtended12Bit: decodeJpeg,
+  JPEGLossless: decodeJpeg,
+  JPEGLosslessSV1: decodeJpeg,
+  JPEGLSLossless: decodeJpegLs,
+  JPEGLSNearLossless: decodeJpegLs,
+  JPEG2000Lossless: decodeJpeg2000,
+  JPEG2000: decodeJpeg2000,
+  HTJ2KLossless: decodeHtj2k,
+  HTJ2KLosslessRPCL: decodeHtj2k,
+  HTJ2K: decodeHtj2k,
+};
+
+/** Whether Loire can decode frames of this transfer syntax. */
+export function canDecode(transferSyntaxUid: string): boolean {
+  const keyword = transferSyntax(transferSyntaxUid)?.keyword;
+  return keyword !== undefined && keyword in DECODERS;
+}
+
+/** Transfer syntaxes Loire can decode (and so transcode from). */
+export function decodableTransferSyntaxes(): string[] {
+  return allTransferSyntaxes().filter((syntax) => syntax.keyword in DECODERS).map((syntax) => syntax.uid);
+}
+
+/**
+ * Decodes one frame (as given by splitEncapsulatedFrames or nativeFrame) into native pixels. The codec of the
+ * transfer syntax is loaded on first use.
+ */
+export async function decodeFrame(transferSyntaxUid: string, frame: Uint8Array, format: PixelFormat): Promise<DecodedFrame> {
+  const syntax = transferSyntax(transferSyntaxUid);
+  const decoder = syntax ? DECODERS[syntax.keyword] : undefined;
+  if (!syntax || !decoder) {
+    throw new CodecError(`Loire cannot decode pixel data of transfer syntax ${syntax ? `${syntax.name} (${transferSyntaxUid})` : transferSyntaxUid}`, 'unsupported');
+  }
+  try {
+    return await decoder(frame, format);
+  } catch (error) {
+    if (error instanceof CodecError) throw error;
+    // Emscripten codecs throw numbers or strings on C++ exceptions.
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new CodecError(`Cannot decode a ${syntax.name} frame (${format.rows}x${format.columns}, ${format.bitsStored} bits): ${detail}`);
+  }
+}
+
+function keep(format: PixelFormat, pixels: Uint8Array, photometricInterpretation = format.photometricInterpretation): DecodedFrame {
+  return { pixels, photometricInterpretation, planarConfiguration: 0 };
+}
+
+function interleaveIfPlanar(pixels: Uint8Array, format: PixelFormat, isPlanar: boolean): Uint8Array {
+  if (!isPlanar || format.samplesPerPixel === 1) return pixels;
+  return planarToInterleaved(pixels, format.rows * format.columns, format.samplesPerPixel, Math.max(1, format.bitsAllocated / 8));
+}
+
+function checkNativeLength(frame: Uint8Array, format: PixelFormat): Uint8Array {
+  const expected = frameByteLength(format);
+  if (frame.byteLength < expected) {
+    throw new CodecError(`The native frame holds ${frame.byteLength} bytes, less than the ${expected} its image attributes describe`);
+  }
+  return frame.subarray(0, expected);
+}
+
+async function decodeNative(frame: Uint8Array, format: PixelFormat): Promise<DecodedFrame> {
+  const pixels = checkNativeLength(frame, format);
+  return keep(format, interleaveIfPlanar(pixels, format, format.planarConfiguration === 1));
+}
+
+async function decodeNativeBigEndian(frame: Uint8Array, format: PixelFormat): Promise<DecodedFrame> {
+  const pixels = checkNativeLength(frame, format);
+  const littleEndian = format.bitsAllocated > 8 ? swapBytes(pixels, format.bitsAllocated / 8) : pixels;
+  return keep(format, interleaveIfPlanar(littleEndian, format, format.planarConfiguration === 1));
+}
+
+/** CP-2157: each frame is a raw deflate stream (RFC 1951) of the native frame. */
+async function decodeDeflatedFrame(frame: Uint8Array, format: PixelFormat): Promise<DecodedFrame> {
+  const looksLikeZlib = frame.length > 2 && (frame[0]! & 0x0f) === 8 && ((frame[0]! << 8) | frame[1]!) % 31 === 0;
+  let inflated: Uint8Array;
+  try {
+    inflated = looksLikeZlib ? inflateSync(frame) : inflateRawSync(frame);
+  } catch (error) {
+    throw new CodecError(`The deflated frame is corrupt: ${(error as Error).message}`);
+  }
+  return decodeNative(inflated, format);
+}
+
+async function decodeRle(frame: Uint8Array, format: PixelFormat): Promise<DecodedFrame> {
+  const pixels = decodeRleFrame(frame, format);
+  return keep(format, fitSamples(pixels, format.bitsAllocated / 8, format));
+}
+
+function codecBytesPerSample(frameInfo: WasmFrameInfo): number {
+  return frameInfo.bitsPerSample <= 8 ? 1 : 2;
+}
+
+function checkComponents(frameInfo: WasmFrameInfo, format: PixelFormat): void {
+  if (frameInfo.componentCount !== format.samplesPerPixel || frameInfo.width !== format.columns || frameInfo.height !== format.rows) {
+    throw new CodecError(
+      `The compressed frame is ${frameInfo.width}x${frameInfo.height} with ${frameInfo.componentCount} components, but the image attributes say ` +
+      `${format.columns}x${format.rows} with ${format.samplesPerPixel} samples per pixel`,
+    );
+  }
+}
+
+/** 8-bit lossy JPEG goes to libjpeg-turbo; 12-bit, 16-bit and lossless JPEG to the IJG codec of DCMTK (dcmjs-codecs). */
+async function decodeJpeg(frame: Uint8Array, format: PixelFormat): Promise<DecodedFrame> {
+  const header = readJpegFrameHeader(frame);
+  const isLossless = header.process === 0xc3 || header.process === 0xc7 || header.process === 0xcb || header.process === 0xcf;
+  if (header.precision === 8 && !isLossless) {
+    const codec = await loadLibJpegTurbo();
+    const { pixels, frameInfo } = runDecoder(new codec.JPEGDecoder(), frame);
+    checkComponents(frameInfo, format);
+    // libjpeg turns YCbCr into RGB (and keeps RGB as it is) for three-component images.
+    return keep(format, fitSamples(pixels, 1, format), format.samplesPerPixel === 3 ? 'RGB' : format.photometricInterpretation);
+  }
+  const codecs = await loadDcmjsCodecs();
+  const convertColorspaceToRgb = !isLossless && format.samplesPerPixel === 3 && format.photometricInterpretation.startsWith('YBR');
+  const context = codecs.NativeCodecs.decodeJpeg(
+    new codecs.Context({
+      width: format.columns,
+      height: format.rows,
+      bitsAllocated: format.bitsAllocated,
+      bitsStored: format.bitsStored,
+      samplesPerPixel: format.samplesPerPixel,
+      pixelRepresentation: format.pixelRepresentation,
+      planarConfiguration: format.planarConfiguration,
+      photometricInterpretation: format.photometricInterpretation,
+      encodedBuffer: frame,
+    }),
+    { convertColorspaceToRgb },
+  );
+  const decoded = context.getDecodedBuffer();
+  const pixels = interleaveIfPlanar(decoded, format, context.getPlanarConfiguration() === 1);
+  const photometric = convertColorspaceToRgb ? 'RGB' : format.photometricInterpretation;
+  return keep(format, fitSamples(pixels, format.bitsAllocated / 8, format), photometric);
+}
+
+const JPEG_LS_INTERLEAVE_NONE = 0;
+
+async function decodeJpegLs(frame: Uint8Array, format: PixelFormat): Promise<DecodedFrame> {
+  const codec = await loadCharls();
+  let interleaveMode = JPEG_LS_INTERLEAVE_NONE;
+  const { pixels, frameInfo } = runDecoder(new codec.JpegLSDecoder(), frame, (decoder) => {
+    interleaveMode = decoder.getInterleaveMode();
+  });
+  checkComponents(frameInfo, format);
+  const bytes = codecBytesPerSample(frameInfo);
+  const interleaved = format.samplesPerPixel > 1 && interleaveMode === JPEG_LS_INTERLEAVE_NONE
+    ? planarToInterleaved(pixels, format.rows * format.columns, format.samplesPerPixel, bytes)
+    : pixels;
+  return keep(format, fitSamples(interleaved, bytes, format));
+}
+
+async function decodeJpeg2000(frame: Uint8Array, format: PixelFormat): Promise<DecodedFrame> {
+  const codec = await loadOpenJpeg();
+  const { pixels, frameInfo } = runDecoder(new codec.J2KDecoder(), frame);
+  return j2kResult(frame, pixels, frameInfo, format);
+}
+
+async function decodeHtj2k(frame: Uint8Array, format: PixelFormat): Promise<DecodedFrame> {
+  const codec = await loadOpenJph();
+  const { pixels, frameInfo } = runDecoder(new codec.HTJ2KDecoder(), frame);
+  return j2kResult(frame, pixels, frameInfo, format);
+}
+
+function j2kResult(frame: Uint8Array, pixels: Uint8Array, frameInfo: WasmFrameInfo, format: PixelFormat): DecodedFrame {
+  checkComponents(frameInfo, format);
+  const fitted = fitSamples(pixels, codecBytesPerSample(frameInfo), format);
+  // The decoder undoes the reversible or irreversible component transform (YBR_RCT / YBR_ICT): the result is RGB.
+  const colourTransformed = format.samplesPerPixel === 3 && j2kUsesColorTransform(frame);
+  return keep(format, fitted, colourTransformed ? 'RGB' : format.photometricInterpretation);
+}
