@@ -266,6 +266,11 @@ export class Association extends EventEmitter<AssociationEvents> {
     if (r) this.blockOn(r);
   }
 
+  /** Stops processing received PDUs until `p` settles (e.g. while the association policy decides). */
+  pauseUntil(p: Promise<void>): void {
+    this.blockOn(p);
+  }
+
   private blockOn(p: Promise<void>): void {
     this.blocked = true;
     this.socket.pause();

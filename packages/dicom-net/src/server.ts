@@ -89,7 +89,8 @@ export class DimseServer extends EventEmitter<DimseServerEvents> {
     association.once('closed', () => this.live.delete(association));
     association.on('aborted', ({ source, reason }) => this.emit('association-aborted', { association, source, reason }));
     association.on('released', () => this.emit('association-released', { association }));
-    association.onAssociatePdu = (pdu) => { void this.negotiate(association, pdu, tls); };
+    // PDUs that arrive while the policy decides wait for its answer.
+    association.onAssociatePdu = (pdu) => association.pauseUntil(this.negotiate(association, pdu, tls));
     association.sm.dispatch(Event.TransportConnectIndication);
   }
 
