@@ -81,6 +81,16 @@ export function spawnServer(command, args, { logFile, cwd, env = benchEnv() }) {
 }
 
 /**
+ * The line of a log tail that best says why a process failed: the first that names an error,
+ * else the last non-empty one.
+ * @param {string} tail
+ */
+export function failureLine(tail) {
+  const lines = tail.split('\n').map((l) => l.trim()).filter(Boolean);
+  return lines.find((l) => /\b\w*Error\b|\berror\b|\bE: |\bF: /.test(l)) ?? lines.at(-1) ?? '(no output)';
+}
+
+/**
  * Polls `probe` until it returns true, the server exits, or the timeout passes.
  * @param {ReturnType<typeof spawnServer>} server
  * @param {() => Promise<boolean>} probe
@@ -92,13 +102,13 @@ export async function waitReady(server, probe, what, timeoutMs = 30_000) {
   while (Date.now() < deadline) {
     if (server.state.exited) {
       const why = server.state.error ? server.state.error.message : `exit code ${server.state.code}`;
-      throw new NotAvailableError(`${what} exited during start-up (${why}): ${server.tail(5)}`);
+      throw new NotAvailableError(`${what} exited during start-up (${why}): ${failureLine(server.tail(20))}`);
     }
     if (await probe().catch(() => false)) return;
     await sleep(100);
   }
   await server.stop();
-  throw new NotAvailableError(`${what} not ready after ${timeoutMs / 1000} s: ${server.tail(5)}`);
+  throw new NotAvailableError(`${what} not ready after ${timeoutMs / 1000} s; last log line: ${failureLine(server.tail(5))}`);
 }
 
 /**

@@ -1,6 +1,9 @@
 // Turns measured rows into verdicts against the issue's goals, a console table, and the
 // sections of docs/benchmarks.md (each scenario's section is replaced when it is re-run).
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { REPO_ROOT } from './targets.mjs';
 
 /**
  * @typedef {import('../ingest.mjs').IngestRow} IngestRow
@@ -79,7 +82,20 @@ export function textTable(header, lines) {
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...lines.map(line)].join('\n');
 }
 
-const statusCell = (/** @type {{ status: string, reason?: string }} */ r) => (r.status === 'ok' ? 'ok' : `${r.status}: ${r.reason ?? ''}`);
+/**
+ * A reason fit for a table cell and for the repository: one line, short, with this machine's
+ * checkout and temp paths replaced by neutral names.
+ * @param {string} text
+ */
+export function neutralReason(text) {
+  let out = text.replace(/\s+/g, ' ').trim();
+  out = out.replaceAll(`${REPO_ROOT}${path.sep}`, '').replaceAll(REPO_ROOT, '.');
+  out = out.replaceAll(os.tmpdir(), '$TMPDIR');
+  return out.length > 200 ? `${out.slice(0, 197)}...` : out;
+}
+
+const statusCell = (/** @type {{ status: string, reason?: string }} */ r) =>
+  (r.status === 'ok' ? 'ok' : `${r.status}: ${neutralReason(r.reason ?? '')}`);
 
 /** @param {IngestRow[]} rows */
 export function ingestTable(rows) {

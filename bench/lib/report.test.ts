@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ingestVerdicts, markdownTable, queryVerdicts, replaceBlock } from './report.mjs';
+import { ingestVerdicts, markdownTable, neutralReason, queryVerdicts, replaceBlock } from './report.mjs';
 
 const row = (target: string, rate: number | null, scenario = 'ingest-ct', name = '1 association') =>
   rate === null
@@ -62,5 +62,15 @@ describe('replaceBlock', () => {
 describe('markdownTable', () => {
   it('escapes pipes inside cells so that an error message cannot break the table', () => {
     expect(markdownTable(['a'], [['x|y']]).split('\n')[2]).toBe('| x\\|y |');
+  });
+});
+
+describe('neutralReason', () => {
+  it('keeps one short line without this checkout or temp directory in it', async () => {
+    const { REPO_ROOT } = await import('./targets.mjs');
+    const os = await import('node:os');
+    const reason = neutralReason(`Cannot find module '${REPO_ROOT}/packages/server/dist/x.js'\n  in ${os.tmpdir()}/loire-bench-run-1`);
+    expect(reason).toBe("Cannot find module 'packages/server/dist/x.js' in $TMPDIR/loire-bench-run-1");
+    expect(neutralReason('x'.repeat(500)).length).toBe(200);
   });
 });

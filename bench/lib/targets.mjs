@@ -173,7 +173,7 @@ export const loire = {
     await waitReady(
       server,
       async () => (await httpOk(httpPort, LOIRE_HEALTH_PATH)) && (await tcpOpen(port)),
-      `Loire (${command} ${args.join(' ')})`,
+      'Loire',
       60_000,
     );
     return { name: this.name, ae: this.ae, port, httpPort, dataDir, stop: () => server.stop() };
