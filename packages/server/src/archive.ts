@@ -21,7 +21,7 @@ export async function openArchive(config: LoireConfig, logger: Logger): Promise<
   await storage.init();
   const { removedPartialObjects } = await storage.recover();
   if (removedPartialObjects > 0) logger.warn({ removedPartialObjects }, 'removed objects left half-written by an interrupted run');
-  const index = await openIndex(config.database, { logger });
+  const index = await openIndex(config.database, logger);
   const ingest = new IngestService({
     storage, logger, indexer: index, duplicatePolicy: config.duplicatePolicy, aeTitle: config.aeTitle,
   });

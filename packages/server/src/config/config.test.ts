@@ -18,7 +18,7 @@ describe('loadConfig', () => {
     expect(config.dicomPort).toBe(11112);
     expect(config.aeTitle).toBe('LOIRE');
     expect(config.dataDir).toBe(path.resolve('data'));
-    expect(config.database).toBe(`sqlite:${path.resolve('data', 'index.sqlite')}`);
+    expect(config.database).toBe(`sqlite://${path.resolve('data', 'index.sqlite')}`);
   });
 
   it('takes environment, and flags over environment', () => {

@@ -90,7 +90,7 @@ function readConfigFile(file: string): unknown {
   }
 }
 
-function validate<T>(schema: z.ZodType<T>, value: unknown, source: string): T {
+function validate<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, value: unknown, source: string): T {
   const result = schema.safeParse(value);
   if (!result.success) throw new ConfigError(formatIssues(source, result.error));
   return result.data;
@@ -116,9 +116,9 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
   }, 'command line/environment');
 
   const dataDir = path.resolve(overrides.data ?? file.data ?? './data');
-  const database = overrides.database ?? file.database ?? `sqlite:${path.join(dataDir, 'index.sqlite')}`;
+  const database = overrides.database ?? file.database ?? `sqlite://${path.join(dataDir, 'index.sqlite')}`;
   if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(database)) {
-    throw new ConfigError(`database: "${database}" is neither sqlite:PATH nor postgres://… URL`);
+    throw new ConfigError(`database: "${database}" is neither sqlite:///PATH nor a postgres://… URL`);
   }
   const names = new Set<string>();
   for (const node of file.dicomNodes) {

@@ -7,16 +7,20 @@ import { getHandler, moveHandler } from './retrieve-scp.js';
 import { nActionHandler } from './storage-commitment-scp.js';
 import { storeHandler } from './store-scp.js';
 
+/** PS3.8 table 9-21, source service-user. */
+const CALLED_AE_NOT_RECOGNIZED = 7;
+
 export function createDimseDoor(archive: Archive): DimseServer {
   const { config, logger, index, storage } = archive;
   const log = logger.child({ door: 'dimse' });
   const nodes = () => config.dicomNodes;
   const retrieveDeps = { index, storage, transcoder: new StorageTranscoder(storage), logger: log, aeTitle: config.aeTitle, nodes };
+  const acceptKnownServices = defaultAssociationPolicy();
   const policy: AssociationPolicy = (rq) => {
     if (rq.calledAe.trim() !== config.aeTitle) {
-      return { reject: { result: 'permanent', source: 'service-user', reason: 'called-ae-not-recognized' } };
+      return { accept: false, reject: { result: 'permanent', source: 'service-user', reason: CALLED_AE_NOT_RECOGNIZED } };
     }
-    return defaultAssociationPolicy()(rq);
+    return acceptKnownServices(rq);
   };
   const server = new DimseServer({
     policy,

@@ -19,7 +19,7 @@ export function findHandler(index: ArchiveIndex, aeTitle: string, logger: Logger
     }
     let matches = 0;
     try {
-      for await (const match of index.find({ model: query.model, level: query.level, identifier: query.keys })) {
+      for await (const match of index.find({ level: query.level, identifier: query.keys, options: { model: query.model } })) {
         if (ctx.signal.aborted) {
           ctx.setFinalStatus(Status.Cancel);
           return;

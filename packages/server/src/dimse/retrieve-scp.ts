@@ -6,7 +6,7 @@ import {
 } from '@loire/dicom-net';
 import { ExplicitVRLittleEndian, ImplicitVRLittleEndian } from '@loire/dicom';
 import type { DicomNode } from '../config/config.js';
-import type { ArchiveIndex, RetrievableInstance } from '../index/index.js';
+import type { ArchiveIndex, StorageRecord } from '../index/index.js';
 import type { Logger } from '../logger.js';
 import { readStoredDataset } from '../retrieve/stored-dataset.js';
 import type { Transcoder } from '../retrieve/transcoder.js';
@@ -34,19 +34,19 @@ export interface RetrieveDependencies {
   nodes: () => readonly DicomNode[];
 }
 
-type Sender = (instance: RetrievableInstance) => Promise<'completed' | 'warning' | 'failed'>;
+type Sender = (instance: StorageRecord) => Promise<'completed' | 'warning' | 'failed'>;
 
-async function resolveInstances(deps: RetrieveDependencies, ctx: RetrieveContext): Promise<RetrievableInstance[] | RetrieveResult> {
+async function resolveInstances(deps: RetrieveDependencies, ctx: RetrieveContext): Promise<StorageRecord[] | RetrieveResult> {
   try {
     const query = parseIdentifier(ctx.identifier, ctx.transferSyntaxUid, ctx.sopClassUid);
-    return await deps.index.listInstancesForRetrieve({ model: query.model, level: query.level, identifier: query.keys });
+    return await deps.index.listInstancesForRetrieve(query.level, query.keys);
   } catch (err) {
     const status = err instanceof IdentifierError ? Status.IdentifierDoesNotMatchSopClass : Status.UnableToProcess;
     return { status, completed: 0, failed: 0, warning: 0, errorComment: (err as Error).message.slice(0, 64) };
   }
 }
 
-async function runSubOperations(ctx: RetrieveContext, instances: RetrievableInstance[], send: Sender): Promise<RetrieveResult> {
+async function runSubOperations(ctx: RetrieveContext, instances: StorageRecord[], send: Sender): Promise<RetrieveResult> {
   let completed = 0;
   let failed = 0;
   let warning = 0;
@@ -108,7 +108,7 @@ function instanceSender(
 }
 
 /** Proposes each SOP class with its stored syntaxes, and separately with the native ones. */
-function proposeContexts(instances: RetrievableInstance[]): { abstractSyntax: string; transferSyntaxes: string[] }[] {
+function proposeContexts(instances: StorageRecord[]): { abstractSyntax: string; transferSyntaxes: string[] }[] {
   const stored = new Map<string, Set<string>>();
   for (const i of instances) {
     const set = stored.get(i.sopClassUid) ?? new Set<string>();

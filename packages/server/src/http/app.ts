@@ -1,5 +1,5 @@
 // The HTTP door. For now: health; DICOMweb and the console register their own plugins here later.
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '../logger.js';
 
 export interface HttpDependencies {
@@ -9,7 +9,7 @@ export interface HttpDependencies {
 }
 
 export function buildHttpApp(deps: HttpDependencies): FastifyInstance {
-  const app = Fastify({ loggerInstance: deps.logger.child({ door: 'http' }), disableRequestLogging: true });
+  const app = Fastify({ loggerInstance: deps.logger.child({ door: 'http' }) as FastifyBaseLogger, disableRequestLogging: true });
   app.get('/healthz', {
     schema: {
       response: {
