@@ -6,3 +6,4 @@ export * from './dataset.js';
 export * from './charset.js';
 export * from './reader/index.js';
 export * from './writer.js';
+export * from './json.js';
