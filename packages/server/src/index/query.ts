@@ -1,6 +1,6 @@
 // C-FIND / QIDO-RS matching over the Query/Retrieve information model (PS3.4 C.6): levels
 // PATIENT, STUDY, SERIES, IMAGE, Patient Root or Study Root, hierarchical or relational.
-import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { CompiledQuery, sql, type Kysely, type RawBuilder } from 'kysely';
 import {
   ATTRIBUTE_BY_TAG,
   levelRank,
@@ -148,16 +148,14 @@ function whereClause(p: Plan, extra: RawBuilder<unknown>[] = []): RawBuilder<unk
 /** Matches, in index order, as DICOM JSON responses; pages through the database lazily. */
 export async function* find(context: QueryContext, query: FindQuery): AsyncGenerator<DicomJson> {
   const p = plan(query, context.dialect);
-  const table = TABLE_OF_LEVEL[p.level];
-  const pkRef = sql.ref(`${table}.pk`);
+  const pkRef = sql.ref(`${TABLE_OF_LEVEL[p.level]}.pk`);
   let remaining = query.options?.limit ?? Number.POSITIVE_INFINITY;
   let offset = query.options?.offset ?? 0;
   let after: number | undefined;
   while (remaining > 0) {
     const pageSize = Math.min(PAGE_SIZE, remaining);
     const keyset = after === undefined ? [] : [sql`${pkRef} > ${after}`];
-    const rows = (await sql<Row>`select ${selectList(p)} from ${fromClause(p.level)} ${whereClause(p, keyset)}
-      order by ${pkRef} limit ${pageSize} offset ${offset}`.execute(context.db)).rows;
+    const rows = (await pageQuery(p, keyset, pageSize, offset).execute(context.db)).rows;
     offset = 0;
     if (rows.length === 0) return;
     const metadata = p.metadataKeys.length > 0 ? await representativeMetadata(context, p.level, rows) : undefined;
@@ -166,6 +164,26 @@ export async function* find(context: QueryContext, query: FindQuery): AsyncGener
     after = Number(rows[rows.length - 1]!.level_pk);
     if (rows.length < pageSize) return;
   }
+}
+
+function pageQuery(p: Plan, extra: RawBuilder<unknown>[], pageSize: number, offset: number): RawBuilder<Row> {
+  const pkRef = sql.ref(`${TABLE_OF_LEVEL[p.level]}.pk`);
+  return sql<Row>`select ${selectList(p)} from ${fromClause(p.level)} ${whereClause(p, extra)}
+    order by ${pkRef} limit ${pageSize} offset ${offset}`;
+}
+
+/**
+ * The database's plan for the first page of a query (SQLite EXPLAIN QUERY PLAN, PostgreSQL
+ * EXPLAIN), one line per plan node: for benchmarks and for checking that indexes are used.
+ */
+export async function explainFind(context: QueryContext, query: FindQuery, db: Kysely<IndexDatabase> = context.db): Promise<string[]> {
+  const p = plan(query, context.dialect);
+  const compiled = pageQuery(p, [], PAGE_SIZE, 0).compile(db);
+  const explain = context.dialect === 'sqlite' ? 'explain query plan ' : 'explain ';
+  const result = await db.executeQuery<Record<string, unknown>>(
+    CompiledQuery.raw(explain + compiled.sql, [...compiled.parameters]),
+  );
+  return result.rows.map((r) => String(context.dialect === 'sqlite' ? r.detail : r['QUERY PLAN']));
 }
 
 export async function findAll(context: QueryContext, query: FindQuery): Promise<DicomJson[]> {
