@@ -16,7 +16,7 @@ import { pathToFileURL } from 'node:url';
 import { encodeDataset, encodePart10 } from './lib/dicom-writer.mjs';
 
 /** Bump when the bytes written change, so that stale caches are rebuilt. */
-const FORMAT_VERSION = 3;
+const FORMAT_VERSION = 4;
 export const CT_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.2';
 /** The small set is split in this many directories, one per association of the parallel run. */
 export const SMALL_SHARDS = 4;
@@ -193,6 +193,7 @@ export function ctInstance(layout, index) {
 /**
  * Relative path of instance `index` in its set: small sets are split into contiguous shards of
  * whole studies (like one modality per association), as even as the study count allows.
+ * @returns {string}
  * @param {'ct' | 'small'} set
  * @param {number} index
  * @param {number} count
@@ -201,7 +202,10 @@ export function relativePathOf(set, index, count) {
   const layout = LAYOUTS[set];
   if (layout.shards === 1) return path.join(set, `${pad(index, 6)}.dcm`);
   const studies = placeOf(layout, count - 1).study + 1;
-  const shard = Math.min(layout.shards - 1, Math.floor((placeOf(layout, index).study * layout.shards) / studies));
+  // Too few studies for whole-study shards (tiny test sets): split by instance instead.
+  const shard = studies >= layout.shards
+    ? Math.floor((placeOf(layout, index).study * layout.shards) / studies)
+    : Math.floor((index * layout.shards) / count);
   return path.join(set, `shard-${shard}`, `${pad(index, 6)}.dcm`);
 }
 

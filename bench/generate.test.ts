@@ -57,3 +57,10 @@ describe('layout', () => {
     expect(new Set(Array.from({ length: count }, (_, i) => shardOf(i))).size).toBe(LAYOUTS.small.shards);
   });
 });
+
+describe('tiny small sets', () => {
+  it('still make one shard per association when there are fewer studies than shards', () => {
+    const shards = new Set(Array.from({ length: 40 }, (_, i) => relativePathOf('small', i, 40).split('/')[1]));
+    expect(shards.size).toBe(LAYOUTS.small.shards);
+  });
+});

@@ -42,18 +42,28 @@ export function storescuLogReader() {
 
 /**
  * Runs one storescu process on one directory (recursively scanned, so no argument-length limit).
- * @param {{ port: number, calledAe: string, dir: string }} p
+ * A target that stops answering must not hang the whole benchmark: past `timeoutMs` the
+ * process is killed and its run reported as failed.
+ * @param {{ port: number, calledAe: string, dir: string, timeoutMs: number }} p
  * @returns {Promise<SenderLog & { exitCode: number | null, exitedAt: number }>}
  */
-function sendDirectory({ port, calledAe, dir }) {
+function sendDirectory({ port, calledAe, dir, timeoutMs }) {
   return new Promise((resolve, reject) => {
     const args = ['-v', '-aet', BENCH_AE, '-aec', calledAe, '+sd', '+r', '-nh', '127.0.0.1', String(port), dir];
     const child = spawn('storescu', args, { env: benchEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
     const reader = storescuLogReader();
+    const timer = setTimeout(() => {
+      reader.result.failures.unshift(`storescu killed after ${timeoutMs / 1000} s without finishing`);
+      child.kill('SIGKILL');
+    }, timeoutMs);
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk) => reader.push(chunk, performance.now()));
-    child.on('error', (error) => reject(new Error(`cannot run storescu (apt-get install dcmtk): ${error.message}`)));
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot run storescu (apt-get install dcmtk): ${error.message}`));
+    });
     child.on('close', (code) => {
+      clearTimeout(timer);
       reader.push('\n', performance.now());
       resolve({ ...reader.result, exitCode: code, exitedAt: performance.now() });
     });
@@ -65,11 +75,11 @@ function sendDirectory({ port, calledAe, dir }) {
  * The clock starts at the first "Requesting Association" (after storescu has scanned its input
  * files, which costs the same for every target) and stops when the last storescu exits (after
  * its A-RELEASE, so every C-STORE response has come back).
- * @param {{ port: number, calledAe: string, dirs: string[] }} p
+ * @param {{ port: number, calledAe: string, dirs: string[], timeoutMs?: number }} p
  */
-export async function sendDirectories({ port, calledAe, dirs }) {
+export async function sendDirectories({ port, calledAe, dirs, timeoutMs = 15 * 60_000 }) {
   const spawnedAt = performance.now();
-  const runs = await Promise.all(dirs.map((dir) => sendDirectory({ port, calledAe, dir })));
+  const runs = await Promise.all(dirs.map((dir) => sendDirectory({ port, calledAe, dir, timeoutMs })));
   const starts = runs.map((r) => r.requestedAt).filter((t) => t !== null);
   const firstRequest = starts.length > 0 ? Math.min(...starts) : spawnedAt;
   const lastExit = Math.max(...runs.map((r) => r.exitedAt));

@@ -1,8 +1,9 @@
 // The three storage SCPs the benchmark compares, each started on random ports in its own
 // temporary directory and stopped (data deleted) after its run.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { NotAvailableError, benchEnv, freePort, httpOk, spawnServer, tcpOpen, waitReady } from './process.mjs';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -41,29 +42,64 @@ export function loireIndexUrl(dataDir) {
 }
 
 /**
+ * The index module's API, from the built @loire/server: its root export if it re-exports the
+ * index, else the compiled index module itself (the package does not publish that subpath).
+ * @returns {Promise<{ openIndex(url: string): Promise<{ close(): Promise<void> }>,
+ *   fillSynthetic(index: unknown, options: { instances: number }): Promise<number> }>}
+ */
+async function loadLoireIndexModule() {
+  /** @type {Array<() => Promise<any>>} */
+  const candidates = [
+    () => import('@loire/server'),
+    () => import(pathToFileURL(path.join(REPO_ROOT, 'packages/server/dist/index/index.js')).href),
+  ];
+  const problems = [];
+  for (const load of candidates) {
+    try {
+      const module = await load();
+      if (typeof module.fillSynthetic === 'function' && typeof module.openIndex === 'function') return module;
+      problems.push('no fillSynthetic/openIndex export');
+    } catch (error) {
+      problems.push(error instanceof Error ? error.message.split('\n')[0] : String(error));
+    }
+  }
+  throw new NotAvailableError(`Loire's synthetic index loader cannot be loaded (${problems.join('; ')}); run npm run build`);
+}
+
+/**
  * Fills a Loire index with synthetic instances through the index module's own loader
- * (`fillSynthetic`, exported by the built @loire/server).
+ * (`fillSynthetic`, through the real batch ingest path), before Loire is started on it.
  * @param {string} dataDir
  * @param {number} instances
  */
 export async function fillLoireIndex(dataDir, instances) {
-  /** @type {any} */
-  let server;
-  try {
-    server = await import('@loire/server');
-  } catch (error) {
-    throw new NotAvailableError(`@loire/server cannot be loaded (${error instanceof Error ? error.message : error}); run npm run build`);
-  }
-  if (typeof server.fillSynthetic !== 'function' || typeof server.openIndexDatabase !== 'function') {
-    throw new NotAvailableError('@loire/server does not export fillSynthetic and openIndexDatabase yet');
-  }
+  const { openIndex, fillSynthetic } = await loadLoireIndexModule();
   fs.mkdirSync(dataDir, { recursive: true });
-  const connection = await server.openIndexDatabase(loireIndexUrl(dataDir));
+  const index = await openIndex(loireIndexUrl(dataDir));
   try {
-    await server.fillSynthetic(connection, { instances });
+    const filled = await fillSynthetic(index, { instances });
+    if (typeof filled === 'number' && filled !== instances) throw new Error(`fillSynthetic indexed ${filled} of ${instances} instances`);
   } finally {
-    await connection.close();
+    await index.close();
   }
+}
+
+/**
+ * A fingerprint of Loire's compiled index module (schema, migrations, synthetic loader): a
+ * filled index cached under another fingerprint may not match what Loire now expects.
+ */
+export function loireIndexFingerprint() {
+  const root = path.join(REPO_ROOT, 'packages/server/dist/index');
+  const hash = createHash('sha256');
+  const walk = (/** @type {string} */ dir) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.name.endsWith('.js')) hash.update(entry.name).update(fs.readFileSync(full));
+    }
+  };
+  if (fs.existsSync(root)) walk(root);
+  return hash.digest('hex').slice(0, 16);
 }
 
 /** Loire answers 200 here once it accepts associations. */
