@@ -14,7 +14,7 @@ export interface ElementParserOptions {
   readonly maxDepth: number;
   readonly startOffset: number;
   /** Stop before the first top-level element for which this returns true (used for the meta header). */
-  readonly stopBefore?: (tag: number) => boolean;
+  readonly stopBefore?: (tag: number, offset: number, dataset: Dataset) => boolean;
 }
 
 const IMPLICIT_LE: Syntax = { explicitVR: false, littleEndian: true };
@@ -104,16 +104,30 @@ export class ElementParser {
     if (this.state === 'stopped') throw new Error('push() after the parser stopped');
     if (chunk.length === 0) return;
     const left = this.buf.length - this.pos;
-    if (left > 0) {
-      // Only headers leave bytes behind, so this join copies under 12 bytes plus the chunk's start.
-      const joined = new Uint8Array(left + chunk.length);
-      joined.set(this.buf.subarray(this.pos));
-      joined.set(chunk, left);
-      this.setBuffer(joined, this.offset);
-    } else {
+    if (left === 0) {
       this.setBuffer(chunk, this.offset);
+      this.run();
+      return;
     }
+    // A header straddles the chunks (under 12 bytes left): join it with just enough of the new
+    // chunk to read it, instead of copying the whole chunk.
+    const k = Math.min(chunk.length, 16 - left);
+    const small = new Uint8Array(left + k);
+    small.set(this.buf.subarray(this.pos));
+    small.set(chunk.subarray(0, k), left);
+    this.setBuffer(small, this.offset);
     this.run();
+    const unread = small.length - this.pos;
+    if (this.stopped) {
+      const rest = new Uint8Array(unread + chunk.length - k);
+      rest.set(small.subarray(this.pos));
+      rest.set(chunk.subarray(k), unread);
+      this.setBuffer(rest, this.offset);
+    } else if (unread <= k) {
+      // The unread bytes of the small buffer are the chunk's own bytes: continue in the chunk.
+      this.setBuffer(chunk.subarray(k - unread), this.offset);
+      this.run();
+    } // else the whole chunk was too short to complete the header: keep waiting
   }
 
   /** Finishes parsing; throws DicomParseError if the input stopped inside an element. */
@@ -181,7 +195,7 @@ export class ElementParser {
     if (frame.kind === 'sequence') return this.readSequenceHeader(frame, tag, this.u32(4, le));
     if (frame.kind === 'fragments') return this.readFragmentHeader(frame, tag, this.u32(4, le));
     if (tag >>> 16 === 0xfffe) return this.readDelimiterInDataset(frame, tag);
-    if (frame === this.stack[0] && this.opts.stopBefore?.(tag)) {
+    if (frame === this.stack[0] && this.opts.stopBefore?.(tag, this.offset, frame.dataset)) {
       this.state = 'stopped';
       return false;
     }

@@ -17,7 +17,10 @@ export interface Part10 {
   dataset: Dataset;
   /** From the meta header, else the syntax detected from the first element. */
   transferSyntaxUid: string;
-  /** Absolute offset of the first byte of the data set. */
+  /**
+   * Absolute offset of the first byte of the data set. Element positions are absolute file
+   * offsets, except in a deflated data set where they count inflated bytes from here.
+   */
   datasetOffset: number;
 }
 
@@ -41,6 +44,18 @@ export function sniffTransferSyntax(b: Uint8Array): string {
 
 function hasMagicAt(b: Uint8Array, at: number): boolean {
   return b.length >= at + 4 && MAGIC.every((m, i) => b[at + i] === m);
+}
+
+/**
+ * A deflated data set starts with compressed bytes that may happen to look like a group 0002
+ * tag: there, trust the group length. Elsewhere group lengths are often wrong and the first
+ * tag outside group 0002 ends the meta header.
+ */
+function deflatedMetaEnd(meta: Dataset, metaStart: number, offset: number): boolean {
+  const groupLength = meta.number(Tag.FileMetaInformationGroupLength);
+  const ts = meta.string(Tag.TransferSyntaxUID);
+  if (groupLength === undefined || !ts || !transferSyntax(ts)?.deflated) return false;
+  return offset >= metaStart + 12 + groupLength;
 }
 
 type Phase = 'head' | 'meta' | 'sniff' | 'dataset';
@@ -113,7 +128,7 @@ export class Part10Parser {
       bulkDataThreshold: DEFAULT_BULK_DATA_THRESHOLD,
       maxDepth: this.opts.maxDepth ?? DEFAULT_MAX_DEPTH,
       startOffset: metaStart,
-      stopBefore: (tag) => tag >>> 16 !== 0x0002,
+      stopBefore: (tag, offset, meta) => tag >>> 16 !== 0x0002 || deflatedMetaEnd(meta, metaStart, offset),
     });
     this.phase = 'meta';
     this.pushMeta(bytes.subarray(metaStart));
