@@ -97,6 +97,26 @@ describe('indexing and derived attributes', () => {
   });
 });
 
+describe('concurrent ingest', () => {
+  it('keeps counts exact when many transactions create and fill one study at once', async () => {
+    const requests = Array.from({ length: 24 }, (_, i) =>
+      request({ patientId: 'C', study: '10.1', series: `10.1.${i % 4}`, sop: `10.1.${i % 4}.${i}`, modality: i % 2 ? 'CT' : 'MR' }));
+    const results = await Promise.all([
+      ...requests.map((r) => index.indexInstance(r)),
+      index.indexInstance(requests[0]!),
+    ]);
+    expect(results.filter((r) => r.outcome === 'stored')).toHaveLength(24);
+    expect(results.filter((r) => r.outcome === 'rejected-duplicate')).toHaveLength(1);
+    const [study] = await index.findAll({
+      level: 'STUDY', identifier: { '0020000D': value('UI', '10.1'), '00201206': empty('IS'), '00201208': empty('IS'), '00080061': empty('CS') },
+    });
+    expect(study?.['00201206']?.Value).toEqual([4]);
+    expect(study?.['00201208']?.Value).toEqual([24]);
+    expect([...(study?.['00080061']?.Value ?? [])].sort()).toEqual(['CT', 'MR']);
+    expect(await index.count({ level: 'PATIENT', identifier: {}, options: { model: 'PATIENT_ROOT' } })).toBe(1);
+  });
+});
+
 describe('duplicate policies', () => {
   const first = { patientId: 'P', study: '7.1', series: '7.1.1', sop: '7.1.1.1' };
 
