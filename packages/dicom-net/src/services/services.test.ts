@@ -9,6 +9,9 @@ import { Status } from '../dimse/status.js';
 import type { DatasetSink, StoreHandler } from './storage.js';
 import { StorageCommitment } from './storage-commitment.js';
 import type { ServiceHandlers } from './dispatcher.js';
+import path from 'node:path';
+import { samplesDir } from '../test-support/dcmtk.js';
+import { readPart10 } from '../test-support/part10.js';
 
 const CT = '1.2.840.10008.5.1.4.1.1.2';
 const servers: DimseServer[] = [];
@@ -111,6 +114,26 @@ describe('C-ECHO and C-STORE', () => {
     const a = await client(port);
     await expect(a.store({ sopClassUid: CT, sopInstanceUid: '1', transferSyntaxUid: '1.2.840.10008.1.2.4.50', dataset: new Uint8Array(2) }))
       .rejects.toThrow(/no presentation context for SOP class 1.2.840.10008.5.1.4.1.1.2 in 1.2.840.10008.1.2.4.50.*accepted in 1.2.840.10008.1.2.1/);
+    await a.release();
+  });
+});
+
+describe('default association policy', () => {
+  it('accepts HTJ2K, deflate and private storage classes, first proposed syntax we support', async () => {
+    const src = readPart10(path.join(samplesDir, 'syntaxes/htj2k/CT1_JPH'));
+    const got = { chunks: [] as Buffer[], ended: false };
+    const port = await startServer({ onStore: () => memorySink(got) });
+    const a = await connect({
+      host: '127.0.0.1', port, callingAe: 'SCU', calledAe: 'LOIRE',
+      contexts: [
+        { abstractSyntax: src.sopClassUid, transferSyntaxes: ['1.2.3.4.5.6.7', src.transferSyntaxUid, ExplicitVRLittleEndian] },
+        { abstractSyntax: '1.3.12.2.1107.5.9.1', transferSyntaxes: ['1.2.840.10008.1.2.1.99'] }, // private storage class, deflated
+        { abstractSyntax: '1.2.840.10008.5.1.4.31', transferSyntaxes: [ImplicitVRLittleEndian] }, // worklist: not in the default policy
+      ],
+    });
+    expect(a.contexts.map((c) => [c.accepted, c.transferSyntax])).toEqual([[true, src.transferSyntaxUid], [true, '1.2.840.10008.1.2.1.99'], [false, '']]);
+    expect((await a.store({ sopClassUid: src.sopClassUid, sopInstanceUid: src.sopInstanceUid, transferSyntaxUid: src.transferSyntaxUid, dataset: src.dataset })).status).toBe(0);
+    expect(Buffer.concat(got.chunks).equals(src.dataset)).toBe(true);
     await a.release();
   });
 });
