@@ -5,7 +5,7 @@ import { Dataset, UNDEFINED_LENGTH, type DataElement } from '../dataset.js';
 import { Tag, tagHex } from '../tag.js';
 import { ExplicitVRBigEndian, ImplicitVRLittleEndian } from '../uids.js';
 import { encodeDataset } from '../writer.js';
-import { DatasetParser, DicomParseError, Part10Parser, parsePart10, readPart10File } from './index.js';
+import { DatasetParser, DicomParseError, Part10Parser, parsePart10, readPart10File, type Part10 } from './index.js';
 
 const repoRoot = path.resolve(__dirname, '../../../..');
 const samples = path.resolve(repoRoot, '../shared/dicom-samples');
@@ -67,6 +67,24 @@ describe('every sample file against manifest.json', () => {
       if (entry.transferSyntaxUID) expect(result.transferSyntaxUid).toBe(entry.transferSyntaxUID);
     });
   }
+});
+
+describe('files that are not DICOM', () => {
+  // pydicom needs force=True for this raw big-endian data set, so the manifest calls it non-DICOM.
+  const RAW_DATASET = 'pydicom-test-files/ExplVR_BigEndNoMeta.dcm';
+  const others = manifest.filter((e) => !e.isDicom);
+  it('are rejected with DicomParseError (HTML, JPEG, CSS, text from the CD)', async () => {
+    expect(others.length).toBeGreaterThan(200);
+    for (const entry of others) {
+      const r = await readPart10File(sample(entry.path)).catch((e: unknown) => e);
+      if (entry.path === RAW_DATASET) {
+        expect((r as Part10).transferSyntaxUid).toBe(ExplicitVRBigEndian);
+        expect((r as Part10).dataset.string(Tag.SOPInstanceUID)).toBeTruthy();
+      } else {
+        expect(r, entry.path).toBeInstanceOf(DicomParseError);
+      }
+    }
+  });
 });
 
 describe('streaming', () => {
