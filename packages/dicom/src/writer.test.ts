@@ -25,6 +25,8 @@ const FILES = [
   'pydicom-test-files/UN_sequence.dcm',
   'modalities/enhanced-mr/MOVEKNEE.dcm',
   'malformed/charsets/chrSQEncoding1.dcm',
+  'modalities/vl-visible-light/JPEGwithIcon.dcm', // encapsulated pixel data inside a sequence item
+  'modalities/us/GH364.dcm', // a stray item without its sequence: skipped on read
 ];
 
 /** Reads bulk values back from the file (or, for a deflated file, from its inflated data set). */
