@@ -116,4 +116,23 @@ describe('DimseServer robustness', () => {
     await closing;
     expect(closed).toBe(true);
   });
+
+  it('closes a connection that sends no A-ASSOCIATE-RQ within ARTIM, and an idle association after the DIMSE timeout', async () => {
+    const s2 = new DimseServer({ handlers: {}, timeouts: { artimMs: 200, dimseMs: 300 } });
+    const aborted: string[] = [];
+    s2.on('association-aborted', (e) => aborted.push(e.reason));
+    const { port: p2 } = await s2.listen({ host: '127.0.0.1', port: 0 });
+    const started = Date.now();
+    await new Promise<void>((resolve) => {
+      const sock = net.connect({ host: '127.0.0.1', port: p2 });
+      sock.on('close', () => resolve());
+      sock.on('error', () => undefined);
+    });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(150);
+    const a = await connect({ host: '127.0.0.1', port: p2, callingAe: 'T', calledAe: 'LOIRE', contexts: [{ abstractSyntax: VerificationSOPClass, transferSyntaxes: [ImplicitVRLittleEndian] }] });
+    const peerAbort = new Promise<string>((resolve) => a.once('aborted', (e) => resolve(e.source)));
+    expect(await peerAbort).toBe('peer');
+    expect(aborted.some((r) => /idle/.test(r))).toBe(true);
+    await s2.close({ drain: true });
+  });
 });

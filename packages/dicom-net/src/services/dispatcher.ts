@@ -1,5 +1,6 @@
 // Routes each incoming DIMSE request to the one application handler that decides its answer.
-import { bufferingReceiver, type Association, type DatasetReceiver, type RequestDispatcher } from '../association.js';
+import type { ServiceAssociation } from './service-association.js';
+import { bufferingReceiver, type DatasetReceiver, type RequestDispatcher } from '../association.js';
 import { type Command, CommandField, hasDataset } from '../dimse/command.js';
 import { Status } from '../dimse/status.js';
 import { cancelOperation, respond } from './common.js';
@@ -22,8 +23,10 @@ export interface ServiceHandlers {
 /** Swallows a dataset nobody wants, so that the answer can still be sent. */
 const discard = (after: () => void): DatasetReceiver => ({ write() { /* dropped */ }, end: after, abort() { /* nothing held */ } });
 
-export function createDispatcher(handlersOf: (association: Association) => ServiceHandlers): RequestDispatcher {
-  return (association, rq, contextId) => {
+export function createDispatcher(handlersOf: (association: ServiceAssociation) => ServiceHandlers): RequestDispatcher {
+  return (plain, rq, contextId) => {
+    // Only ServiceAssociation installs this dispatcher.
+    const association = plain as ServiceAssociation;
     const h = handlersOf(association);
     const withIdentifier = (run: (identifier: Uint8Array) => Promise<void>): DatasetReceiver | undefined => {
       if (!hasDataset(rq)) {
@@ -64,7 +67,7 @@ export function createDispatcher(handlersOf: (association: Association) => Servi
   };
 }
 
-function unsupported(association: Association, contextId: number, rq: Command): DatasetReceiver | undefined {
+function unsupported(association: ServiceAssociation, contextId: number, rq: Command): DatasetReceiver | undefined {
   const answer = () => { void respond(association, contextId, rq, { status: Status.UnrecognizedOperation, errorComment: 'operation not supported' }); };
   if (hasDataset(rq)) return discard(answer);
   answer();

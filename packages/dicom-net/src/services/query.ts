@@ -1,4 +1,5 @@
 // PS3.4 annex C.4.1: Query/Retrieve FIND (C-FIND), both directions.
+import type { ServiceAssociation } from './service-association.js';
 import type { Association } from '../association.js';
 import { type Command, CommandField } from '../dimse/command.js';
 import { cCancelRq, cQueryRq } from '../dimse/messages.js';
@@ -6,7 +7,7 @@ import { isPending, Status } from '../dimse/status.js';
 import { beginOperation, errorMessage, requireContext, respond } from './common.js';
 
 export interface FindContext {
-  readonly association: Association;
+  readonly association: ServiceAssociation;
   readonly presentationContextId: number;
   readonly transferSyntaxUid: string;
   /** The information model (e.g. Study Root FIND). */
@@ -24,7 +25,7 @@ export interface FindContext {
 /** Yields one identifier (in the context's transfer syntax) per match. */
 export type FindHandler = (ctx: FindContext) => AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 
-export async function handleFind(association: Association, contextId: number, rq: Command, identifier: Uint8Array, handler: FindHandler | undefined): Promise<void> {
+export async function handleFind(association: ServiceAssociation, contextId: number, rq: Command, identifier: Uint8Array, handler: FindHandler | undefined): Promise<void> {
   const pc = association.acceptedContext(contextId)!;
   if (!handler) {
     await respond(association, contextId, rq, { status: Status.SopClassNotSupported, errorComment: 'C-FIND is not supported here' });

@@ -1,5 +1,6 @@
 // PS3.4 annex C.4.2 and C.4.3: Query/Retrieve MOVE and GET. The application drives the
 // C-STORE sub-operations; this module carries the pending/final responses and the counts.
+import type { ServiceAssociation } from './service-association.js';
 import type { Association } from '../association.js';
 import type { NegotiatedContext } from '../acse/negotiation.js';
 import { type Command, CommandField } from '../dimse/command.js';
@@ -27,7 +28,7 @@ export interface RetrieveResult {
 }
 
 export interface RetrieveContext {
-  readonly association: Association;
+  readonly association: ServiceAssociation;
   readonly presentationContextId: number;
   readonly transferSyntaxUid: string;
   readonly sopClassUid: string;
@@ -68,7 +69,7 @@ export function finalRetrieveStatus(r: RetrieveResult): number {
 }
 
 export async function handleRetrieve(
-  association: Association, contextId: number, rq: Command, identifier: Uint8Array,
+  association: ServiceAssociation, contextId: number, rq: Command, identifier: Uint8Array,
   kind: 'move' | 'get', handler: MoveHandler | GetHandler | undefined,
 ): Promise<void> {
   const pc = association.acceptedContext(contextId)!;

@@ -11,7 +11,7 @@ import { findAcceptedContext } from './common.js';
 import type { NegotiatedContext } from '../acse/negotiation.js';
 import { ImplicitVRLittleEndian } from '@loire/dicom';
 
-const dispatcher = createDispatcher((a) => (a as ServiceAssociation).handlers);
+const dispatcher = createDispatcher((a) => a.handlers);
 
 export class ServiceAssociation extends Association {
   /** The handlers answering requests the peer sends on this association. */

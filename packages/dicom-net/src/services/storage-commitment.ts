@@ -1,5 +1,6 @@
 // PS3.4 annex J: Storage Commitment Push Model. N-ACTION-RQ (request commitment) and
 // N-EVENT-REPORT-RQ (the result), both directions; datasets cross as bytes.
+import type { ServiceAssociation } from './service-association.js';
 import type { Association } from '../association.js';
 import { StorageCommitmentPushModelSOPClass, StorageCommitmentPushModelSOPInstance } from '@loire/dicom';
 import type { Command } from '../dimse/command.js';
@@ -19,7 +20,7 @@ export const StorageCommitment = {
 } as const;
 
 export interface NRequestContext {
-  readonly association: Association;
+  readonly association: ServiceAssociation;
   readonly presentationContextId: number;
   readonly transferSyntaxUid: string;
   readonly sopClassUid: string;
@@ -46,7 +47,7 @@ export type NActionHandler = (ctx: NActionContext) => NResult | Promise<NResult>
 export type NEventReportHandler = (ctx: NEventReportContext) => NResult | Promise<NResult>;
 
 export async function handleNRequest(
-  association: Association, contextId: number, rq: Command, dataset: Uint8Array | undefined,
+  association: ServiceAssociation, contextId: number, rq: Command, dataset: Uint8Array | undefined,
   handler: NActionHandler | NEventReportHandler | undefined,
 ): Promise<void> {
   const pc = association.acceptedContext(contextId)!;

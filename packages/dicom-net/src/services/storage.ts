@@ -1,4 +1,5 @@
 // PS3.4 annex B: Storage service class (C-STORE), both directions, streaming.
+import type { ServiceAssociation } from './service-association.js';
 import type { Association, DatasetReceiver, DatasetSource } from '../association.js';
 import type { Command } from '../dimse/command.js';
 import { cStoreRq } from '../dimse/messages.js';
@@ -15,7 +16,7 @@ export interface DatasetSink {
 }
 
 export interface StoreContext {
-  readonly association: Association;
+  readonly association: ServiceAssociation;
   readonly presentationContextId: number;
   readonly transferSyntaxUid: string;
   readonly sopClassUid: string;
@@ -30,7 +31,7 @@ export type StoreHandler = (ctx: StoreContext) => DatasetSink | Promise<DatasetS
 interface Failure { status: number; errorComment: string }
 
 /** Receives one C-STORE-RQ dataset into the application's sink, then answers. */
-export function handleStore(association: Association, contextId: number, rq: Command, handler: StoreHandler | undefined): DatasetReceiver {
+export function handleStore(association: ServiceAssociation, contextId: number, rq: Command, handler: StoreHandler | undefined): DatasetReceiver {
   const pc = association.acceptedContext(contextId)!;
   let failure: Failure | undefined;
   let sink: DatasetSink | undefined;

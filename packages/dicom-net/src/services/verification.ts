@@ -1,4 +1,5 @@
 // PS3.4 annex A: Verification service class (C-ECHO).
+import type { ServiceAssociation } from './service-association.js';
 import type { Association } from '../association.js';
 import { VerificationSOPClass } from '@loire/dicom';
 import type { Command } from '../dimse/command.js';
@@ -7,13 +8,13 @@ import { Status } from '../dimse/status.js';
 import { requireContext, respond } from './common.js';
 
 export interface EchoContext {
-  readonly association: Association;
+  readonly association: ServiceAssociation;
   readonly command: Command;
 }
 /** Returns the C-ECHO status (default: success). */
 export type EchoHandler = (ctx: EchoContext) => number | Promise<number>;
 
-export async function handleEcho(association: Association, contextId: number, rq: Command, handler?: EchoHandler): Promise<void> {
+export async function handleEcho(association: ServiceAssociation, contextId: number, rq: Command, handler?: EchoHandler): Promise<void> {
   let status: number = Status.Success;
   try {
     if (handler) status = await handler({ association, command: rq });
