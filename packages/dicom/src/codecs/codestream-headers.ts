@@ -3,9 +3,11 @@
 import { CodecError } from './codec-error.js';
 
 export interface JpegFrameHeader {
-  /** SOF marker code: 0xC0 baseline, 0xC1 extended, 0xC2 progressive, 0xC3 lossless, ... */
+  /** SOF marker code: 0xC0 baseline, 0xC1 extended, 0xC2 progressive, 0xC3 lossless, ..., 0xF7 JPEG-LS */
   readonly process: number;
   readonly precision: number;
+  readonly rows: number;
+  readonly columns: number;
   readonly components: number;
 }
 
@@ -21,10 +23,17 @@ export function readJpegFrameHeader(stream: Uint8Array): JpegFrameHeader {
       continue;
     }
     const length = (stream[position + 2]! << 8) | stream[position + 3]!;
-    const isStartOfFrame = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+    const isStartOfFrame = (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) ||
+      marker === 0xf7; // JPEG-LS SOF55
     if (isStartOfFrame) {
       if (position + 10 > stream.length) break;
-      return { process: marker, precision: stream[position + 4]!, components: stream[position + 9]! };
+      return {
+        process: marker,
+        precision: stream[position + 4]!,
+        rows: (stream[position + 5]! << 8) | stream[position + 6]!,
+        columns: (stream[position + 7]! << 8) | stream[position + 8]!,
+        components: stream[position + 9]!,
+      };
     }
     if (marker === 0xda || marker === 0xd9) break;
     position += 2 + length;

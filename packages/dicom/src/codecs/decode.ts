@@ -121,13 +121,24 @@ function codecBytesPerSample(frameInfo: WasmFrameInfo): number {
   return frameInfo.bitsPerSample <= 8 ? 1 : 2;
 }
 
-function checkComponents(frameInfo: WasmFrameInfo, format: PixelFormat): void {
-  if (frameInfo.componentCount !== format.samplesPerPixel || frameInfo.width !== format.columns || frameInfo.height !== format.rows) {
+/**
+ * Checks the codestream's geometry against the image attributes. A codestream smaller than Rows x Columns (edge tiles
+ * of some whole-slide images are encoded cropped) is placed top-left in a zero-filled frame of the declared size.
+ */
+function fitFrameSize(pixels: Uint8Array, frameInfo: WasmFrameInfo, bytesPerSample: number, format: PixelFormat): Uint8Array {
+  const { width, height, componentCount } = frameInfo;
+  if (componentCount !== format.samplesPerPixel || width > format.columns || height > format.rows) {
     throw new CodecError(
-      `The compressed frame is ${frameInfo.width}x${frameInfo.height} with ${frameInfo.componentCount} components, but the image attributes say ` +
+      `The compressed frame is ${width}x${height} with ${componentCount} components, but the image attributes say ` +
       `${format.columns}x${format.rows} with ${format.samplesPerPixel} samples per pixel`,
     );
   }
+  if (width === format.columns && height === format.rows) return pixels;
+  const rowBytes = width * componentCount * bytesPerSample;
+  const frameRowBytes = format.columns * componentCount * bytesPerSample;
+  const padded = new Uint8Array(frameRowBytes * format.rows);
+  for (let row = 0; row < height; row++) padded.set(pixels.subarray(row * rowBytes, (row + 1) * rowBytes), row * frameRowBytes);
+  return padded;
 }
 
 /** 8-bit lossy JPEG goes to libjpeg-turbo; 12-bit, 16-bit and lossless JPEG to the IJG codec of DCMTK (dcmjs-codecs). */
@@ -137,9 +148,8 @@ async function decodeJpeg(frame: Uint8Array, format: PixelFormat): Promise<Decod
   if (header.precision === 8 && !isLossless) {
     const codec = await loadLibJpegTurbo();
     const { pixels, frameInfo } = runDecoder(new codec.JPEGDecoder(), frame);
-    checkComponents(frameInfo, format);
     // libjpeg turns YCbCr into RGB (and keeps RGB as it is) for three-component images.
-    return keep(format, fitSamples(pixels, 1, format), format.samplesPerPixel === 3 ? 'RGB' : format.photometricInterpretation);
+    return keep(format, fitSamples(fitFrameSize(pixels, frameInfo, 1, format), 1, format), format.samplesPerPixel === 3 ? 'RGB' : format.photometricInterpretation);
   }
   const codecs = await loadDcmjsCodecs();
   const convertColorspaceToRgb = !isLossless && format.samplesPerPixel === 3 && format.photometricInterpretation.startsWith('YBR');
@@ -171,12 +181,11 @@ async function decodeJpegLs(frame: Uint8Array, format: PixelFormat): Promise<Dec
   const { pixels, frameInfo } = runDecoder(new codec.JpegLSDecoder(), frame, (decoder) => {
     interleaveMode = decoder.getInterleaveMode();
   });
-  checkComponents(frameInfo, format);
   const bytes = codecBytesPerSample(frameInfo);
-  const interleaved = format.samplesPerPixel > 1 && interleaveMode === JPEG_LS_INTERLEAVE_NONE
-    ? planarToInterleaved(pixels, format.rows * format.columns, format.samplesPerPixel, bytes)
+  const interleaved = frameInfo.componentCount > 1 && interleaveMode === JPEG_LS_INTERLEAVE_NONE
+    ? planarToInterleaved(pixels, frameInfo.width * frameInfo.height, frameInfo.componentCount, bytes)
     : pixels;
-  return keep(format, fitSamples(interleaved, bytes, format));
+  return keep(format, fitSamples(fitFrameSize(interleaved, frameInfo, bytes, format), bytes, format));
 }
 
 async function decodeJpeg2000(frame: Uint8Array, format: PixelFormat): Promise<DecodedFrame> {
@@ -192,8 +201,8 @@ async function decodeHtj2k(frame: Uint8Array, format: PixelFormat): Promise<Deco
 }
 
 function j2kResult(frame: Uint8Array, pixels: Uint8Array, frameInfo: WasmFrameInfo, format: PixelFormat): DecodedFrame {
-  checkComponents(frameInfo, format);
-  const fitted = fitSamples(pixels, codecBytesPerSample(frameInfo), format);
+  const bytes = codecBytesPerSample(frameInfo);
+  const fitted = fitSamples(fitFrameSize(pixels, frameInfo, bytes, format), bytes, format);
   // The decoder undoes the reversible or irreversible component transform (YBR_RCT / YBR_ICT): the result is RGB.
   const colourTransformed = format.samplesPerPixel === 3 && j2kUsesColorTransform(frame);
   return keep(format, fitted, colourTransformed ? 'RGB' : format.photometricInterpretation);

@@ -1,10 +1,12 @@
 // Test-only: the sample files, their attributes and reference pixels from decoders independent of Loire's
 // (see reference_pixels.py). Locates Pixel Data without Loire's parser.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import type { PixelFormat } from '../pixel-layout.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -34,14 +36,21 @@ export interface SampleDescription extends PixelFormat {
   readonly extendedOffsetTable: string | null;
 }
 
-export function describeSample(file: string): SampleDescription {
-  const output = execFileSync(python, [helper, 'describe', file], { encoding: 'utf8' });
-  return JSON.parse(output) as SampleDescription;
+const run = promisify(execFile);
+
+/** Runs the Python helper without blocking the test worker (large images take seconds). */
+async function runHelper(args: string[]): Promise<string> {
+  const { stdout } = await run(python, [helper, ...args], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  return stdout;
+}
+
+export async function describeSample(file: string): Promise<SampleDescription> {
+  return JSON.parse(await runHelper(['describe', file])) as SampleDescription;
 }
 
 /** The Pixel Data value of a sample: from its first item to the end of the file for encapsulated data. */
-export function pixelDataValue(file: string, description: SampleDescription): Uint8Array {
-  const bytes = new Uint8Array(readFileSync(file));
+export async function pixelDataValue(file: string, description: SampleDescription): Promise<Uint8Array> {
+  const bytes = new Uint8Array(await readFile(file));
   const end = description.pixelDataLength < 0 ? bytes.byteLength : description.pixelDataOffset + description.pixelDataLength;
   return bytes.subarray(description.pixelDataOffset, end);
 }
@@ -52,18 +61,18 @@ export interface ReferencePixels {
   readonly decoder: string;
 }
 
-export function referencePixels(file: string, frameLength: number): ReferencePixels {
-  const directory = mkdtempSync(path.join(tmpdir(), 'loire-codec-ref-'));
+export async function referencePixels(file: string, frameLength: number): Promise<ReferencePixels> {
+  const directory = await mkdtemp(path.join(tmpdir(), 'loire-codec-ref-'));
   try {
     const out = path.join(directory, 'frames.raw');
-    const result = JSON.parse(execFileSync(python, [helper, 'decode', file, out], { encoding: 'utf8' })) as {
+    const result = JSON.parse(await runHelper(['decode', file, out])) as {
       photometricInterpretation: string; frames: number; decoder: string;
     };
-    const all = new Uint8Array(readFileSync(out));
+    const all = new Uint8Array(await readFile(out));
     const frames = Array.from({ length: result.frames }, (_, index) => all.subarray(index * frameLength, (index + 1) * frameLength));
     return { frames, photometricInterpretation: result.photometricInterpretation, decoder: result.decoder };
   } finally {
-    rmSync(directory, { recursive: true, force: true });
+    await rm(directory, { recursive: true, force: true });
   }
 }
 

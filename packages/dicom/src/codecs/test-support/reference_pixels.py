@@ -16,7 +16,7 @@ import tempfile
 import numpy as np
 import pydicom
 from PIL import Image
-from pydicom.encaps import generate_pixel_data_frame
+from pydicom.encaps import encapsulate, generate_pixel_data_frame
 
 JPEG = {'1.2.840.10008.1.2.4.50', '1.2.840.10008.1.2.4.51', '1.2.840.10008.1.2.4.57', '1.2.840.10008.1.2.4.70'}
 JPEG_LS = {'1.2.840.10008.1.2.4.80', '1.2.840.10008.1.2.4.81'}
@@ -66,9 +66,39 @@ def to_native_bytes(arr, bits_allocated, signed):
     return np.ascontiguousarray(arr).astype('<%s%d' % (kind, bits_allocated // 8)).tobytes()
 
 
+def run_dcmtk(tool, path, out_path):
+    """DCMTK refuses a few samples whose data set is malformed outside the image (e.g. an unterminated sequence);
+    for those, the Image Pixel module alone is copied by pydicom into a clean file, and that file is decoded."""
+    if subprocess.run([tool, '-q', path, out_path], stderr=subprocess.DEVNULL).returncode == 0:
+        return
+    with tempfile.NamedTemporaryFile(suffix='.dcm') as clean:
+        pixel_module_only(pydicom.dcmread(path)).save_as(clean.name, write_like_original=False)
+        subprocess.run([tool, '-q', clean.name, out_path], check=True)
+
+
+IMAGE_PIXEL_KEYWORDS = ['SOPClassUID', 'SOPInstanceUID', 'SamplesPerPixel', 'PhotometricInterpretation', 'PlanarConfiguration',
+                        'NumberOfFrames', 'Rows', 'Columns', 'BitsAllocated', 'BitsStored', 'HighBit',
+                        'PixelRepresentation', 'PixelData']
+
+
+def pixel_module_only(ds):
+    clean = pydicom.Dataset()
+    clean.file_meta = ds.file_meta
+    for keyword in IMAGE_PIXEL_KEYWORDS:
+        if keyword in ds:
+            clean[keyword] = ds[keyword]
+    # re-encapsulated frame by frame: this also pads fragments of odd length, which DCMTK cannot read
+    frames = list(generate_pixel_data_frame(ds.PixelData, int(getattr(ds, 'NumberOfFrames', 1) or 1)))
+    clean.PixelData = encapsulate(frames)
+    clean['PixelData'].VR = 'OB'
+    clean.is_little_endian = True
+    clean.is_implicit_VR = False
+    return clean
+
+
 def decode_with_dcmtk(path, out, tool):
     with tempfile.NamedTemporaryFile(suffix='.dcm') as tmp:
-        subprocess.run([tool, '-q', path, tmp.name], check=True)
+        run_dcmtk(tool, path, tmp.name)
         ds = pydicom.dcmread(tmp.name)
         attrs = image_attributes(ds)
         arr = ds.pixel_array  # native now: pydicom's numpy handler, colour-by-pixel whatever the planar configuration
@@ -110,8 +140,11 @@ def decode_with_pillow(path, out):
             image = Image.open(io.BytesIO(codestream))
             image.load()
             arr = np.array(image).astype(np.int32)
-            if signed and image.mode.startswith('I'):
-                arr -= 1 << (precision - 1)  # Pillow shifts signed samples into the unsigned range
+            if image.mode.startswith('I'):
+                # Pillow scales samples of fewer than 16 bits up to 16, and shifts signed ones into the unsigned range
+                arr >>= 16 - precision
+                if signed:
+                    arr -= 1 << (precision - 1)
             arr = sign_extend(arr, attrs['bitsStored'], attrs['bitsAllocated'], signed_container)
             f.write(to_native_bytes(arr, attrs['bitsAllocated'], signed_container))
             if mct and attrs['samplesPerPixel'] == 3:
