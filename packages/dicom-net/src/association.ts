@@ -7,7 +7,7 @@ import { type Command, CommandError, CommandField, decodeCommand, encodeCommand,
 import { DimseError } from './dimse/status.js';
 import { type NegotiatedContext } from './acse/negotiation.js';
 import { AbortReason, type AbortPdu, type Pdu, PduError, PduType, pDataHeaderWithPdv, PDU_HEADER_LENGTH, PDV_HEADER_LENGTH, type PDataTfPdu, decodePdu, encodePdu } from './ul/pdu.js';
-import { PduFramer } from './ul/pdu-framer.js';
+import { type FramedItem, PduFramer } from './ul/pdu-framer.js';
 import { Event, State, UpperLayerStateMachine, type UpperLayerHost } from './ul/state-machine.js';
 
 /** Dataset bytes in the negotiated transfer syntax: in memory, or streamed (a Node Readable is an AsyncIterable). */
@@ -46,6 +46,8 @@ export interface AssociationEvents {
   aborted: [{ source: AbortSourceName; reason: string }];
   closed: [];
 }
+
+const EMPTY_PDATA: PDataTfPdu = { type: PduType.PDataTf, pdvs: [] };
 
 /** Datasets that are buffered (identifiers, N-ACTION/N-EVENT-REPORT info) stay below this. */
 const MAX_BUFFERED_DATASET = 64 << 20;
@@ -93,6 +95,8 @@ export class Association extends EventEmitter<AssociationEvents> {
   private blocked = false;
   /** A protocol error was detected: nothing more from this peer is processed. */
   private failed = false;
+  /** The current P-DATA-TF was accepted by the state machine: its PDV pieces are processed. */
+  private receivingData = false;
   private incoming: IncomingMessage | undefined;
   private readonly pending = new Map<number, ResponseHandler>();
   private readonly pendingRejects = new Map<number, (e: Error) => void>();
@@ -157,7 +161,8 @@ export class Association extends EventEmitter<AssociationEvents> {
       stopArtim: () => this.stopArtim(),
       associateIndication: (pdu) => this.onAssociatePdu?.(pdu),
       associateConfirm: (pdu) => this.onAssociatePdu?.(pdu),
-      dataIndication: (pdu) => this.onPData(pdu as PDataTfPdu),
+      // DT-2 / AR-6: the PDV pieces that follow this P-DATA-TF header are ours to process.
+      dataIndication: () => { this.receivingData = true; },
       releaseIndication: () => setImmediate(() => this.answerRelease()),
       releaseConfirm: () => {
         if (this.sm.state === State.CollisionAcceptorAwaitingReleaseRp) setImmediate(() => this.answerRelease());
@@ -236,21 +241,30 @@ export class Association extends EventEmitter<AssociationEvents> {
 
   private pump(): void {
     while (!this.blocked && !this.failed && !this.socket.destroyed) {
-      let pdu: Pdu;
+      let item: FramedItem | undefined;
+      let pdu: Pdu | undefined;
       try {
-        const raw = this.framer.next();
-        if (!raw) return;
-        pdu = decodePdu(raw);
+        item = this.framer.next();
+        if (!item) return;
+        if (item.kind === 'pdu') pdu = decodePdu(item.bytes);
       } catch (e) {
         this.protocolError(e instanceof Error ? e.message : String(e), AbortReason.InvalidPduParameterValue);
         return;
       }
       if (this.sm.state === State.Idle) return;
-      this.sm.receive(pdu);
+      if (item.kind === 'pdv') {
+        // Pieces of a P-DATA-TF the state machine accepted (DT-2, AR-6); otherwise ignored (AA-6).
+        if (!this.receivingData) continue;
+        const r = this.processPdvPiece(item);
+        if (r) this.blockOn(r);
+      } else {
+        this.receivingData = false;
+        this.sm.receive(pdu ?? EMPTY_PDATA);
+      }
     }
   }
 
-  /** Evt19: invalid PDU or DIMSE-level protocol error: A-ABORT (provider) this association only. */
+  /** Protocol error detected above the upper layer (DIMSE): A-ABORT (provider), this association only. */
   private protocolError(detail: string, reason: number = AbortReason.UnexpectedPduParameter): void {
     this.failed = true;
     if (this.sm.state === State.Idle) {
@@ -258,12 +272,6 @@ export class Association extends EventEmitter<AssociationEvents> {
       return;
     }
     this.sm.dispatch(Event.InvalidPdu, { reason, detail });
-    this.blocked = true; // ignore whatever else the peer sent
-  }
-
-  private onPData(pdu: PDataTfPdu): void {
-    const r = this.processPdvs(pdu, 0);
-    if (r) this.blockOn(r);
   }
 
   /** Stops processing received PDUs until `p` settles (e.g. while the association policy decides). */
@@ -285,70 +293,60 @@ export class Association extends EventEmitter<AssociationEvents> {
     });
   }
 
-  /** Handles PDVs from `index` on; returns a promise when a receiver applied backpressure. */
-  private processPdvs(pdu: PDataTfPdu, index: number): Promise<void> | undefined {
-    const pdvs = pdu.pdvs;
-    for (let i = index; i < pdvs.length; i++) {
-      if (this.failed || this.ended) return undefined;
-      const pdv = pdvs[i]!;
-      if (!this.contextById.has(pdv.contextId)) {
-        this.protocolError(`PDV references presentation context ${pdv.contextId}, which was not accepted`);
+  /** One piece of a PDV; returns a promise when a receiver applied backpressure. */
+  private processPdvPiece(pdv: Extract<FramedItem, { kind: 'pdv' }>): Promise<void> | undefined {
+    if (this.ended) return undefined;
+    if (!this.contextById.has(pdv.contextId)) {
+      this.protocolError(`PDV references presentation context ${pdv.contextId}, which was not accepted`);
+      return undefined;
+    }
+    let msg = this.incoming;
+    if (pdv.isCommand) {
+      if (msg?.command) {
+        this.protocolError('command fragment received while a dataset was expected');
         return undefined;
       }
-      let msg = this.incoming;
-      if (pdv.isCommand) {
-        if (msg?.command) {
-          this.protocolError('command fragment received while a dataset was expected');
-          return undefined;
-        }
-        if (!msg) msg = this.incoming = { contextId: pdv.contextId, commandParts: [], commandBytes: 0 };
-        if (msg.contextId !== pdv.contextId) {
-          this.protocolError('command fragments on different presentation contexts');
-          return undefined;
-        }
-        msg.commandBytes += pdv.data.length;
-        if (msg.commandBytes > 1 << 20) {
-          this.protocolError('command set larger than 1 MiB');
-          return undefined;
-        }
-        msg.commandParts.push(pdv.data);
-        if (pdv.isLast) {
-          const r = this.commandComplete(msg);
-          if (r) return r.then(() => this.processPdvs(pdu, i + 1));
-        }
-      } else {
-        if (!msg?.command || !msg.receiver) {
-          this.protocolError('dataset fragment received without a command announcing it');
-          return undefined;
-        }
-        if (msg.contextId !== pdv.contextId) {
-          this.protocolError(`dataset fragment on context ${pdv.contextId}, command was on ${msg.contextId}`);
-          return undefined;
-        }
-        const receiver = msg.receiver;
-        let w: void | Promise<void>;
-        try {
-          w = receiver.write(pdv.data);
-        } catch (e) {
-          w = Promise.reject(e);
-        }
-        if (pdv.isLast) {
-          this.incoming = undefined;
-          const finish = () => {
-            try {
-              const e = receiver.end();
-              if (e) e.catch((err: unknown) => this.receiverFailed(err));
-            } catch (err) {
-              this.receiverFailed(err);
-            }
-          };
-          if (w) return w.then(finish).then(() => this.processPdvs(pdu, i + 1));
-          finish();
-        } else if (w) {
-          return w.then(() => this.processPdvs(pdu, i + 1));
-        }
+      if (!msg) msg = this.incoming = { contextId: pdv.contextId, commandParts: [], commandBytes: 0 };
+      if (msg.contextId !== pdv.contextId) {
+        this.protocolError('command fragments on different presentation contexts');
+        return undefined;
       }
+      msg.commandBytes += pdv.data.length;
+      if (msg.commandBytes > 1 << 20) {
+        this.protocolError('command set larger than 1 MiB');
+        return undefined;
+      }
+      msg.commandParts.push(pdv.data);
+      if (pdv.isLast) this.commandComplete(msg);
+      return undefined;
     }
+    if (!msg?.command || !msg.receiver) {
+      this.protocolError('dataset fragment received without a command announcing it');
+      return undefined;
+    }
+    if (msg.contextId !== pdv.contextId) {
+      this.protocolError(`dataset fragment on context ${pdv.contextId}, command was on ${msg.contextId}`);
+      return undefined;
+    }
+    const receiver = msg.receiver;
+    let w: void | Promise<void>;
+    try {
+      w = pdv.data.length > 0 ? receiver.write(pdv.data) : undefined;
+    } catch (e) {
+      w = Promise.reject(e);
+    }
+    if (!pdv.isLast) return w || undefined;
+    this.incoming = undefined;
+    const finish = () => {
+      try {
+        const e = receiver.end();
+        if (e) e.catch((err: unknown) => this.receiverFailed(err));
+      } catch (err) {
+        this.receiverFailed(err);
+      }
+    };
+    if (w) return w.then(finish);
+    finish();
     return undefined;
   }
 

@@ -124,7 +124,7 @@ describe('other PDUs', () => {
 });
 
 describe('PduFramer', () => {
-  it('reassembles PDUs split across chunks and splits coalesced ones', () => {
+  it('reassembles small PDUs split across chunks and splits coalesced ones', () => {
     const a = encodePdu({ type: PduType.ReleaseRq });
     const b = encodePdu(rq);
     const all = Buffer.concat([a, b]);
@@ -132,12 +132,39 @@ describe('PduFramer', () => {
     f.push(all.subarray(0, 3));
     expect(f.next()).toBeUndefined();
     f.push(all.subarray(3, 20));
-    expect([...f.next()!]).toEqual([...a]);
+    expect(f.next()).toEqual({ kind: 'pdu', bytes: a });
     expect(f.next()).toBeUndefined();
     f.push(all.subarray(20));
-    expect(f.next()!.equals(b)).toBe(true);
+    const item = f.next();
+    expect(item?.kind === 'pdu' && item.bytes.equals(b)).toBe(true);
     expect(f.next()).toBeUndefined();
     expect(f.bufferedBytes).toBe(0);
+  });
+
+  it('streams P-DATA-TF PDVs piece by piece as views onto the received chunks', () => {
+    const payload = Buffer.from(Array.from({ length: 100 }, (_, i) => i));
+    const pdu = encodePdu({
+      type: PduType.PDataTf,
+      pdvs: [
+        { contextId: 3, isCommand: false, isLast: false, data: payload.subarray(0, 60) },
+        { contextId: 3, isCommand: false, isLast: true, data: payload.subarray(60) },
+      ],
+    });
+    const f = new PduFramer(1 << 16);
+    const chunks = [pdu.subarray(0, 30), pdu.subarray(30, 50), pdu.subarray(50)];
+    const items = [];
+    for (const c of chunks) {
+      f.push(c);
+      for (let it = f.next(); it; it = f.next()) items.push(it);
+    }
+    expect(items[0]).toEqual({ kind: 'pdata', length: pdu.length - 6 });
+    const pieces = items.slice(1).map((i) => (i.kind === 'pdv' ? i : undefined)!);
+    expect(Buffer.concat(pieces.map((p) => p.data)).equals(payload)).toBe(true);
+    expect(pieces.length).toBeGreaterThan(2); // the first PDV arrived in two pieces
+    expect(pieces.filter((p) => p.isLast)).toHaveLength(1);
+    expect(pieces.at(-1)).toMatchObject({ contextId: 3, isCommand: false, isLast: true, pdvEnd: true });
+    expect(pieces.filter((p) => p.pdvEnd)).toHaveLength(2);
+    expect(pieces.every((p) => chunks.some((c) => c.buffer === p.data.buffer))).toBe(true); // no copy
   });
 
   it('refuses a P-DATA-TF longer than our maximum from its header alone', () => {
@@ -146,12 +173,16 @@ describe('PduFramer', () => {
     expect(() => f.next()).toThrow(/exceeds the negotiated maximum/);
   });
 
-  it('refuses unknown PDU types and wrong fixed lengths', () => {
+  it('refuses a PDV that runs past its PDU, and unknown PDU types or wrong fixed lengths', () => {
     const f = new PduFramer(16384);
-    f.push(Buffer.from([0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47]));
-    expect(() => f.next()).toThrow(PduError);
+    f.push(Buffer.from([4, 0, 0, 0, 0, 10, 0, 0, 0, 20, 1, 3]));
+    expect(f.next()).toMatchObject({ kind: 'pdata' });
+    expect(() => f.next()).toThrow(/runs past/);
     const g = new PduFramer(16384);
-    g.push(Buffer.from([5, 0, 0, 0, 0, 8]));
+    g.push(Buffer.from([0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47]));
     expect(() => g.next()).toThrow(PduError);
+    const h = new PduFramer(16384);
+    h.push(Buffer.from([5, 0, 0, 0, 0, 8]));
+    expect(() => h.next()).toThrow(PduError);
   });
 });
