@@ -19,7 +19,7 @@ import { TARGETS } from './lib/targets.mjs';
  * One measured (or skipped) run of one target.
  * @typedef {{ scenario: string, case: string, target: string, status: 'ok' | 'not available' | 'error',
  *   reason?: string, instances?: number, bytes?: number, seconds?: number, instancesPerSecond?: number,
- *   mbPerSecond?: number }} IngestRow
+ *   mbPerSecond?: number, runs?: number }} IngestRow
  */
 
 /**
@@ -82,37 +82,60 @@ export async function measureIngest(target, ingestCase, workRoot) {
 }
 
 /**
+ * The run with the median time among a target's repetitions (what the report shows), or the
+ * first failure.
+ * @param {Array<Omit<IngestRow, 'scenario' | 'case' | 'target'>>} runs
+ */
+export function medianRun(runs) {
+  const failed = runs.find((r) => r.status !== 'ok');
+  if (failed) return failed;
+  const sorted = [...runs].sort((a, b) => (a.seconds ?? 0) - (b.seconds ?? 0));
+  return { ...sorted[Math.floor((sorted.length - 1) / 2)], runs: runs.length };
+}
+
+/**
  * Runs the ingest scenarios for every target; a target that cannot start is reported as not
- * available (once: later cases skip it) and the others still run.
+ * available (once: later cases skip it) and the others still run. With `repeat` > 1 the
+ * targets take turns in each round, so that a slow spell of a shared machine hits all of them,
+ * and each reports its median run.
  * @param {{ scenarios: string[], targets: string[], sets: Awaited<ReturnType<typeof ensureDatasets>>,
- *   workRoot: string, unavailable?: Map<string, string>, log?: (line: string) => void }} options
+ *   workRoot: string, repeat?: number, unavailable?: Map<string, string>, log?: (line: string) => void }} options
  * @returns {Promise<IngestRow[]>}
  */
-export async function runIngestScenarios({ scenarios, targets, sets, workRoot, unavailable = new Map(), log = () => {} }) {
+export async function runIngestScenarios({ scenarios, targets, sets, workRoot, repeat = 1, unavailable = new Map(), log = () => {} }) {
   /** @type {IngestRow[]} */
   const rows = [];
   for (const scenario of scenarios) {
     for (const ingestCase of casesOf(scenario, sets)) {
+      /** @type {Map<string, Array<Omit<IngestRow, 'scenario' | 'case' | 'target'>>>} */
+      const runs = new Map(targets.map((name) => [name, []]));
+      for (let round = 1; round <= repeat; round++) {
+        for (const name of targets) {
+          const target = TARGETS[/** @type {keyof typeof TARGETS} */ (name)];
+          const done = /** @type {Array<Omit<IngestRow, 'scenario' | 'case' | 'target'>>} */ (runs.get(name));
+          if (unavailable.has(name) || done.some((r) => r.status !== 'ok')) continue;
+          const of = repeat > 1 ? ` (round ${round}/${repeat})` : '';
+          log(`${scenario} / ${ingestCase.name} / ${name}: ${ingestCase.instances} instances${of} ...`);
+          try {
+            const run = await measureIngest(target, ingestCase, workRoot);
+            done.push(run);
+            log(run.status === 'ok'
+              ? `  ${run.instancesPerSecond?.toFixed(0)} instances/s, ${run.mbPerSecond?.toFixed(1)} MB/s (${run.seconds?.toFixed(1)} s)`
+              : `  ${run.status}: ${run.reason}`);
+          } catch (error) {
+            const reason = error instanceof Error ? error.message : String(error);
+            const status = error instanceof NotAvailableError ? 'not available' : 'error';
+            if (status === 'not available') unavailable.set(name, reason);
+            else done.push({ status, reason });
+            log(`  ${name}: ${status} (${reason})`);
+          }
+        }
+      }
       for (const name of targets) {
-        const target = TARGETS[/** @type {keyof typeof TARGETS} */ (name)];
         const where = { scenario, case: ingestCase.name, target: name };
-        if (unavailable.has(name)) {
-          rows.push({ ...where, status: 'not available', reason: unavailable.get(name) });
-          continue;
-        }
-        log(`${scenario} / ${ingestCase.name} / ${name}: ${ingestCase.instances} instances ...`);
-        try {
-          const row = { ...where, ...(await measureIngest(target, ingestCase, workRoot)) };
-          rows.push(row);
-          log(row.status === 'ok'
-            ? `  ${row.instancesPerSecond?.toFixed(0)} instances/s, ${row.mbPerSecond?.toFixed(1)} MB/s (${row.seconds?.toFixed(1)} s)`
-            : `  ${row.status}: ${row.reason}`);
-        } catch (error) {
-          const reason = error instanceof Error ? error.message : String(error);
-          if (error instanceof NotAvailableError) unavailable.set(name, reason);
-          rows.push({ ...where, status: error instanceof NotAvailableError ? 'not available' : 'error', reason });
-          log(`  ${name}: ${error instanceof NotAvailableError ? 'not available' : 'error'} (${reason})`);
-        }
+        const done = runs.get(name) ?? [];
+        if (done.length === 0) rows.push({ ...where, status: 'not available', reason: unavailable.get(name) ?? 'not run' });
+        else rows.push({ ...where, ...medianRun(done) });
       }
     }
   }
@@ -127,6 +150,7 @@ async function cli() {
       ct: { type: 'string', default: '2000' },
       small: { type: 'string', default: '10000' },
       data: { type: 'string', default: DEFAULT_CACHE_DIR },
+      repeat: { type: 'string', default: '1' },
     },
   });
   const sets = await ensureDatasets({ out: values.data, ct: Number(values.ct), small: Number(values.small), log: console.log });
@@ -137,6 +161,7 @@ async function cli() {
       targets: values.targets.split(','),
       sets,
       workRoot,
+      repeat: Number(values.repeat),
       log: console.log,
     });
     console.log(JSON.stringify(rows, null, 2));

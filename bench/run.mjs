@@ -4,7 +4,7 @@
 // scenario's section of docs/benchmarks.md.
 //
 //   node bench/run.mjs [--scenario ingest-ct,ingest-small,query-1m] [--ct 2000] [--small 10000]
-//                      [--instances 1000000] [--queries 200] [--targets storescp,orthanc,loire]
+//                      [--instances 1000000] [--queries 200] [--repeat 1] [--targets storescp,orthanc,loire]
 //                      [--data DIR] [--doc docs/benchmarks.md | --no-doc]
 
 import fs from 'node:fs';
@@ -31,6 +31,7 @@ const { values } = parseArgs({
     small: { type: 'string', default: '10000' },
     instances: { type: 'string', default: '1000000' },
     queries: { type: 'string', default: '200' },
+    repeat: { type: 'string', default: '1' },
     data: { type: 'string', default: DEFAULT_CACHE_DIR },
     doc: { type: 'string', default: path.join(REPO_ROOT, 'docs/benchmarks.md') },
     'no-doc': { type: 'boolean', default: false },
@@ -41,7 +42,9 @@ const scenarios = values.scenario.split(',').map((s) => s.trim()).filter(Boolean
 const targets = values.targets.split(',').map((s) => s.trim()).filter(Boolean);
 for (const s of scenarios) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario "${s}"; known: ${SCENARIOS.join(', ')}`);
 for (const t of targets) if (!TARGET_NAMES.includes(t)) throw new Error(`unknown target "${t}"; known: ${TARGET_NAMES.join(', ')}`);
-const counts = { ct: Number(values.ct), small: Number(values.small), instances: Number(values.instances), queries: Number(values.queries) };
+const counts = {
+  ct: Number(values.ct), small: Number(values.small), instances: Number(values.instances), queries: Number(values.queries), repeat: Number(values.repeat),
+};
 for (const [name, n] of Object.entries(counts)) if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, not "${values[name]}"`);
 
 const log = (/** @type {string} */ line) => console.log(line);
@@ -76,8 +79,8 @@ const measuredOn = [
  */
 function rerunCommand(scenario) {
   const sizes = {
-    'ingest-ct': `--ct ${counts.ct}`,
-    'ingest-small': `--small ${counts.small}`,
+    'ingest-ct': `--ct ${counts.ct}${counts.repeat > 1 ? ` --repeat ${counts.repeat}` : ''}`,
+    'ingest-small': `--small ${counts.small}${counts.repeat > 1 ? ` --repeat ${counts.repeat}` : ''}`,
     'query-1m': `--small ${counts.small} --instances ${counts.instances} --queries ${counts.queries}`,
   }[scenario];
   return `npm run build && node bench/run.mjs --scenario ${scenario} ${sizes}`;
@@ -125,7 +128,7 @@ try {
         'The C-FIND figures come from the same persistent-association client for every target; ' +
         `Orthanc is queried at the size it was filled to over DICOM, as a reference.${fillNote}`);
     } else {
-      const rows = await runIngestScenarios({ scenarios: [scenario], targets, sets, workRoot, unavailable, log });
+      const rows = await runIngestScenarios({ scenarios: [scenario], targets, sets, workRoot, repeat: counts.repeat, unavailable, log });
       report(scenario, ingestTable(rows), ingestVerdicts(rows, INGEST_GOALS));
     }
   }
