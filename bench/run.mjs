@@ -13,7 +13,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CACHE_DIR, ensureDatasets } from './generate.mjs';
 import { INGEST_GOALS, runIngestScenarios } from './ingest.mjs';
-import { describeMachine, diskWriteBandwidth, peerVersions } from './lib/machine.mjs';
+import { describeMachine, diskWriteBandwidth, loireRevision, peerVersions } from './lib/machine.mjs';
 import {
   ingestTable, ingestVerdicts, markdownTable, queryTable, queryVerdicts, textTable, updateDocument, verdictTable,
 } from './lib/report.mjs';
@@ -58,6 +58,7 @@ const sets = await ensureDatasets({
 const workRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'loire-bench-run-'));
 const machine = describeMachine();
 const versions = await peerVersions();
+const revision = await loireRevision(REPO_ROOT);
 log('measuring raw disk write bandwidth (1 GiB + fsync) ...');
 const disk = diskWriteBandwidth(workRoot);
 log(`  ${disk.mbPerSecond.toFixed(0)} MB/s`);
@@ -68,8 +69,8 @@ const unavailable = new Map();
 const sections = [];
 const measuredOn = [
   `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${machine.cores} cores (${machine.cpuModel}),`,
-  `${machine.memoryGiB} GiB RAM, ${machine.kernel}, Node.js ${machine.node};`,
-  `Orthanc ${versions.orthanc}, dcmtk storescu ${versions.dcmtkStorescu} / storescp ${versions.dcmtkStorescp};`,
+  `${machine.memoryGiB} GiB RAM, ${machine.kernel}, Node.js ${machine.node}, load average ${machine.loadAverage.toFixed(1)} at start;`,
+  `Loire ${revision}, Orthanc ${versions.orthanc}, dcmtk storescu ${versions.dcmtkStorescu} / storescp ${versions.dcmtkStorescp};`,
   `raw disk write ${disk.mbPerSecond.toFixed(0)} MB/s (1 GiB in 1 MiB writes + fsync).`,
 ].join('\n');
 

@@ -14,6 +14,8 @@ export function describeMachine() {
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     node: process.version,
     kernel: `${os.type()} ${os.release()} ${os.arch()}`,
+    // Other work on the machine skews every target; the 1-minute load says how busy it was.
+    loadAverage: os.loadavg()[0],
   };
 }
 
@@ -50,4 +52,15 @@ export function diskWriteBandwidth(dir, { bytes = 2 ** 30, chunk = 2 ** 20 } = {
     fs.closeSync(fd);
     fs.rmSync(file, { force: true });
   }
+}
+
+/**
+ * The Loire commit measured (short hash, "+changes" when the work tree differs from it).
+ * @param {string} repoRoot
+ */
+export async function loireRevision(repoRoot) {
+  const head = (await captureOutput('git', ['-C', repoRoot, 'rev-parse', '--short', 'HEAD'])).trim();
+  if (!/^[0-9a-f]+$/.test(head)) return 'unknown';
+  const changes = (await captureOutput('git', ['-C', repoRoot, 'status', '--porcelain', '--untracked-files=no', 'packages'])).trim();
+  return changes ? `${head}+changes` : head;
 }
