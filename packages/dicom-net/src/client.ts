@@ -47,14 +47,18 @@ export async function connect(o: ClientConnectOptions): Promise<ClientAssociatio
       association.abort(`no answer to A-ASSOCIATE-RQ within ${artimMs} ms`);
       reject(new DimseError(`${peer} did not answer the association request within ${artimMs} ms`));
     }, artimMs);
+    let abortReason = '';
+    const onAborted = (e: { reason: string }) => { abortReason = `: ${e.reason}`; };
     const onClosed = () => {
       clearTimeout(timer);
-      reject(new DimseError(`${peer} closed the connection during association negotiation`));
+      reject(new DimseError(`${peer} closed the connection during association negotiation${abortReason}`));
     };
+    association.once('aborted', onAborted);
     association.once('closed', onClosed);
     association.onAssociatePdu = (pdu) => {
       clearTimeout(timer);
       association.off('closed', onClosed);
+      association.off('aborted', onAborted);
       if (pdu.type === PduType.AssociateAc) {
         association.setContexts(contextsFromAcceptance(rq, pdu));
         association.peerMaxPdu = pdu.userInfo.maxPduLength;
