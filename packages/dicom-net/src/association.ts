@@ -223,6 +223,8 @@ export class Association extends EventEmitter<AssociationEvents> {
     }
     if (this.pending.size > 0) {
       this.abort(`no DIMSE response from ${this.remoteAddress} within ${this.dimseMs} ms`);
+    } else if (this.incoming) {
+      this.abort(`${this.remoteAddress} stopped sending in the middle of a DIMSE message for ${this.dimseMs} ms`);
     } else if (!this.isRequestor && this.busyLocal === 0 && this.sendBusy === 0) {
       this.abort(`association idle for ${this.dimseMs} ms`);
     } else {

@@ -135,4 +135,25 @@ describe('DimseServer robustness', () => {
     expect(aborted.some((r) => /idle/.test(r))).toBe(true);
     await s2.close({ drain: true });
   });
+
+  it('aborts an association whose peer stalls in the middle of a dataset (DIMSE timeout)', async () => {
+    const sinkAborted: Error[] = [];
+    const s3 = new DimseServer({
+      handlers: { onStore: () => ({ write: () => undefined, end: async () => ({ status: 0 }), abort: (e) => { sinkAborted.push(e); } }) },
+      timeouts: { dimseMs: 300 },
+    });
+    const reasons: string[] = [];
+    s3.on('association-aborted', (e) => reasons.push(e.reason));
+    const { port: p3 } = await s3.listen({ host: '127.0.0.1', port: 0 });
+    const ct = '1.2.840.10008.5.1.4.1.1.2';
+    const a = await connect({ host: '127.0.0.1', port: p3, callingAe: 'T', calledAe: 'LOIRE', contexts: [{ abstractSyntax: ct, transferSyntaxes: ['1.2.840.10008.1.2.1'] }] });
+    async function* stalls(): AsyncGenerator<Uint8Array> {
+      yield new Uint8Array(300_000); // more than one PDV's worth goes out, then nothing
+      await new Promise((r) => setTimeout(r, 5_000));
+    }
+    await expect(a.store({ sopClassUid: ct, sopInstanceUid: '1.2.3', transferSyntaxUid: '1.2.840.10008.1.2.1', dataset: stalls() })).rejects.toThrow(/aborted/);
+    expect(reasons.some((r) => /stopped sending in the middle/.test(r))).toBe(true);
+    expect(sinkAborted).toHaveLength(1);
+    await s3.close({ drain: true });
+  });
 });
