@@ -6,7 +6,7 @@ import type net from 'node:net';
 import { type Command, CommandError, CommandField, decodeCommand, encodeCommand, hasDataset, isResponse } from './dimse/command.js';
 import { DimseError } from './dimse/status.js';
 import { type NegotiatedContext } from './acse/negotiation.js';
-import { AbortReason, type AbortPdu, type Pdu, PduError, PduType, pDataHeaderWithPdv, PDU_HEADER_LENGTH, PDV_HEADER_LENGTH, type PDataTfPdu, decodePdu, encodePdu } from './ul/pdu.js';
+import { AbortReason, type AbortPdu, type Pdu, PduType, pDataHeaderWithPdv, PDV_HEADER_LENGTH, type PDataTfPdu, decodePdu, encodePdu } from './ul/pdu.js';
 import { type FramedItem, PduFramer } from './ul/pdu-framer.js';
 import { Event, State, UpperLayerStateMachine, type UpperLayerHost } from './ul/state-machine.js';
 
@@ -714,4 +714,3 @@ export function commandName(field: number): string {
   return COMMAND_NAMES.get(field) ?? `command 0x${field.toString(16)}`;
 }
 
-export { PDU_HEADER_LENGTH };
