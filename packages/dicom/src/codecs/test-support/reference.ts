@@ -61,11 +61,15 @@ export interface ReferencePixels {
   readonly decoder: string;
 }
 
-export async function referencePixels(file: string, frameLength: number): Promise<ReferencePixels> {
+/**
+ * Reference frames of `file`: decoded by DCMTK or Pillow (mode 'decode'), or native frames read by pydicom with
+ * 1-bit pixels unpacked to one byte each (mode 'native').
+ */
+export async function referencePixels(file: string, frameLength: number, mode: 'decode' | 'native' = 'decode'): Promise<ReferencePixels> {
   const directory = await mkdtemp(path.join(tmpdir(), 'loire-codec-ref-'));
   try {
     const out = path.join(directory, 'frames.raw');
-    const result = JSON.parse(await runHelper(['decode', file, out])) as {
+    const result = JSON.parse(await runHelper([mode, file, out])) as {
       photometricInterpretation: string; frames: number; decoder: string;
     };
     const all = new Uint8Array(await readFile(out));

@@ -1,6 +1,7 @@
 """Independent reference for the codec tests (test-only; needs python3-pydicom, python3-numpy, python3-pil, dcmtk).
 
 describe FILE         -> JSON: image attributes and where the Pixel Data value starts in FILE
+native FILE OUT.raw   -> writes the native frames as pydicom reads them (1-bit pixels unpacked to a byte each)
 decode FILE OUT.raw   -> writes every frame decoded by a reference decoder (native little endian, colour-by-pixel,
                          signed values sign-extended), prints JSON {photometricInterpretation, frames, decoder}
 
@@ -152,6 +153,16 @@ def decode_with_pillow(path, out):
     return {'photometricInterpretation': photometric, 'frames': frames, 'decoder': 'Pillow/OpenJPEG'}
 
 
+def unpacked_native(path, out):
+    """Native pixels as pydicom reads them: for 1-bit data, one byte (0 or 1) per pixel, frame after frame."""
+    ds = pydicom.dcmread(path)
+    arr = ds.pixel_array
+    with open(out, 'wb') as f:
+        f.write(np.ascontiguousarray(arr).astype(np.uint8 if ds.BitsAllocated == 1 else arr.dtype.newbyteorder('<')).tobytes())
+    print(json.dumps({'photometricInterpretation': str(ds.PhotometricInterpretation), 'frames': int(getattr(ds, 'NumberOfFrames', 1) or 1),
+                      'decoder': 'pydicom'}))
+
+
 def decode(path, out):
     ts = str(pydicom.dcmread(path, stop_before_pixels=True).file_meta.TransferSyntaxUID)
     if ts in DCMTK_TOOL:
@@ -166,5 +177,7 @@ def decode(path, out):
 if __name__ == '__main__':
     if sys.argv[1] == 'describe':
         describe(sys.argv[2])
+    elif sys.argv[1] == 'native':
+        unpacked_native(sys.argv[2], sys.argv[3])
     else:
         decode(sys.argv[2], sys.argv[3])
