@@ -7,3 +7,5 @@ export * from './charset.js';
 export * from './reader/index.js';
 export * from './writer.js';
 export * from './json.js';
+export * from './transcode.js';
+export * from './codecs/index.js';

@@ -89,3 +89,14 @@ describe('fromDicomJson', () => {
     }
   });
 });
+
+describe('toDicomJson with UN values of known tags', () => {
+  it('gives them their dictionary VR and decoded values', () => {
+    const ds = new Dataset({ explicitVR: true, littleEndian: true });
+    ds.set({ tag: 0x0020000d, vr: 'UN', length: 8, value: new TextEncoder().encode('1.2.3.4\0') });
+    ds.set({ tag: 0x00091001, vr: 'UN', length: 2, value: new Uint8Array([1, 2]) });
+    const json = toDicomJson(ds);
+    expect(json['0020000D']).toEqual({ vr: 'UI', Value: ['1.2.3.4'] });
+    expect(json['00091001']).toEqual({ vr: 'UN', InlineBinary: 'AQI=' });
+  });
+});

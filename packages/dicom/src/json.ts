@@ -32,12 +32,14 @@ function datasetToJson(ds: Dataset, opts: ToDicomJsonOptions, prefix: number[]):
 }
 
 function attributeToJson(ds: Dataset, el: DataElement, opts: ToDicomJsonOptions, path: number[]): DicomJsonAttribute {
-  const attr: DicomJsonAttribute = { vr: el.vr };
+  // A UN value of a known tag is given its dictionary VR, so that e.g. a UID sent as UN is indexed as a UID.
+  const vr = el.items || el.value === undefined ? el.vr : effectiveVR(el);
+  const attr: DicomJsonAttribute = { vr };
   if (el.items) {
     if (el.items.length) attr.Value = el.items.map((item, i) => datasetToJson(item, opts, [...path, i]));
     return attr;
   }
-  const bulk = el.value === undefined || isBinaryVR(el.vr);
+  const bulk = el.value === undefined || isBinaryVR(vr);
   if (bulk) {
     const uri = opts.bulkDataUri?.(el, path);
     if (uri !== undefined) attr.BulkDataURI = uri;

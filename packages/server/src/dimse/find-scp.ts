@@ -1,6 +1,6 @@
 // C-FIND SCP (Patient Root and Study Root): identifiers in, index matches out.
 import type { FindContext, FindHandler } from '@loire/dicom-net';
-import type { ArchiveIndex } from '../index/index.js';
+import { QueryError, type ArchiveIndex } from '../index/index.js';
 import type { Logger } from '../logger.js';
 import { encodeMatch, IdentifierError, parseIdentifier } from './identifier.js';
 
@@ -25,11 +25,11 @@ export function findHandler(index: ArchiveIndex, aeTitle: string, logger: Logger
           return;
         }
         matches++;
-        yield encodeMatch(match, query.level, aeTitle, ctx.transferSyntaxUid);
+        yield encodeMatch(match, query.keys, query.level, aeTitle, ctx.transferSyntaxUid);
       }
     } catch (err) {
       logger.warn({ from: ctx.association.callingAe, reason: (err as Error).message }, 'C-FIND failed');
-      ctx.setFinalStatus(Status.UnableToProcess, (err as Error).message.slice(0, 64));
+      ctx.setFinalStatus(err instanceof QueryError ? err.dicomStatus : Status.UnableToProcess, (err as Error).message.slice(0, 64));
       return;
     }
     logger.debug({ from: ctx.association.callingAe, level: query.level, matches }, 'C-FIND');

@@ -45,12 +45,19 @@ export function parseIdentifier(bytes: Uint8Array, transferSyntaxUid: string, so
   return { model, level, keys };
 }
 
-/** One C-FIND response identifier: the match with its level and where to retrieve it. */
-export function encodeMatch(match: DicomJson, level: QueryLevel, retrieveAeTitle: string, transferSyntaxUid: string): Uint8Array {
-  const json: DicomJson = {
-    ...match,
-    [QUERY_RETRIEVE_LEVEL]: { vr: 'CS', Value: [level] },
-    '00080054': { vr: 'AE', Value: [retrieveAeTitle] },
-  };
+/** Attributes a C-FIND response may carry beyond the requested keys (PS3.4 C.4.1.1.3.2). */
+const ALWAYS_ALLOWED = new Set(['00080005', '00080052', '00080054', '00080056', '00880130', '00880140', '00080201']);
+
+/**
+ * One C-FIND response identifier: the requested keys of the match (and nothing else), with
+ * its level and where to retrieve it.
+ */
+export function encodeMatch(match: DicomJson, requested: DicomJson, level: QueryLevel, retrieveAeTitle: string, transferSyntaxUid: string): Uint8Array {
+  const json: DicomJson = {};
+  for (const [tag, attribute] of Object.entries(match)) {
+    if (tag in requested || ALWAYS_ALLOWED.has(tag)) json[tag] = attribute;
+  }
+  json[QUERY_RETRIEVE_LEVEL] = { vr: 'CS', Value: [level] };
+  json['00080054'] = { vr: 'AE', Value: [retrieveAeTitle] };
   return encodeDataset(fromDicomJson(json), { transferSyntaxUid });
 }

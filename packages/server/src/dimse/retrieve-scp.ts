@@ -6,7 +6,7 @@ import {
 } from '@loire/dicom-net';
 import { ExplicitVRLittleEndian, ImplicitVRLittleEndian } from '@loire/dicom';
 import type { DicomNode } from '../config/config.js';
-import type { ArchiveIndex, StorageRecord } from '../index/index.js';
+import { QueryError, type ArchiveIndex, type StorageRecord } from '../index/index.js';
 import type { Logger } from '../logger.js';
 import { readStoredDataset } from '../retrieve/stored-dataset.js';
 import type { Transcoder } from '../retrieve/transcoder.js';
@@ -41,7 +41,8 @@ async function resolveInstances(deps: RetrieveDependencies, ctx: RetrieveContext
     const query = parseIdentifier(ctx.identifier, ctx.transferSyntaxUid, ctx.sopClassUid);
     return await deps.index.listInstancesForRetrieve(query.level, query.keys);
   } catch (err) {
-    const status = err instanceof IdentifierError ? Status.IdentifierDoesNotMatchSopClass : Status.UnableToProcess;
+    const status = err instanceof IdentifierError ? Status.IdentifierDoesNotMatchSopClass
+      : err instanceof QueryError ? err.dicomStatus : Status.UnableToProcess;
     return { status, completed: 0, failed: 0, warning: 0, errorComment: (err as Error).message.slice(0, 64) };
   }
 }

@@ -1,9 +1,8 @@
-// Converts a stored object to another transfer syntax when a receiver accepts none of the
-// stored ones. Lossless conversions only: decompression to a native syntax, or between native syntaxes.
+// Converts a stored object to another transfer syntax when a receiver accepts none of the stored
+// ones (decompression to a native syntax, or between native syntaxes). The original is untouched.
 import { Readable } from 'node:stream';
-import {
-  DatasetParser, encodeDatasetChunks, transferSyntax, type ByteRange,
-} from '@loire/dicom';
+import { inflateRawSync } from 'node:zlib';
+import { DatasetParser, ExplicitVRLittleEndian, transcodeDataset, transferSyntax, type ByteRange } from '@loire/dicom';
 import type { ObjectStorage } from '../storage/storage.js';
 import { datasetOffset } from './stored-dataset.js';
 
@@ -19,27 +18,22 @@ export interface Transcoder {
   transcode(source: TranscodeSource, targetTransferSyntaxUid: string): Promise<Readable>;
 }
 
-export class TranscodeError extends Error {
-  override name = 'TranscodeError';
-}
-
 export class StorageTranscoder implements Transcoder {
   constructor(private readonly storage: ObjectStorage) {}
 
   async transcode(source: TranscodeSource, target: string): Promise<Readable> {
-    const from = transferSyntax(source.transferSyntaxUid);
-    const to = transferSyntax(target);
-    if (!from || !to) throw new TranscodeError(`unknown transfer syntax ${from ? target : source.transferSyntaxUid}`);
-    if (to.encapsulated) throw new TranscodeError(`compressing to ${to.name} on retrieval is not supported`);
-    const bytes = await this.storage.readAll(source.storageKey);
-    const start = datasetOffset(bytes);
-    const parser = new DatasetParser({ transferSyntaxUid: source.transferSyntaxUid, startOffset: start, bulkDataThreshold: Number.MAX_SAFE_INTEGER });
-    parser.push(bytes.subarray(start));
-    const dataset = parser.end();
-    if (from.encapsulated) {
-      throw new TranscodeError(`decompressing ${from.name} on retrieval is not available yet`);
-    }
+    // Conversion works on the whole object in memory: it is the exception (most peers accept
+    // the stored syntax) and decoders need whole frames anyway.
+    const file = await this.storage.readAll(source.storageKey);
+    const start = datasetOffset(file);
+    // A deflated dataset is inflated first, so that bulk data positions point into `bytes`.
+    const deflated = transferSyntax(source.transferSyntaxUid)?.deflated === true;
+    const bytes = deflated ? inflateRawSync(file.subarray(start)) : file;
+    const syntax = deflated ? ExplicitVRLittleEndian : source.transferSyntaxUid;
+    const parser = new DatasetParser({ transferSyntaxUid: syntax, startOffset: deflated ? 0 : start });
+    parser.push(deflated ? bytes : bytes.subarray(start));
     const readBulk = (range: ByteRange): Uint8Array => bytes.subarray(range.offset, range.offset + range.length);
-    return Readable.from(encodeDatasetChunks(dataset, { transferSyntaxUid: target, readBulk }));
+    const chunks = await transcodeDataset({ dataset: parser.end(), transferSyntaxUid: syntax, readBulk }, target);
+    return Readable.from(chunks);
   }
 }

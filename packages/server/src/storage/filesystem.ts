@@ -139,7 +139,12 @@ class FileObjectWriter implements ObjectWriter {
       const key = this.storage.newKey(this.id);
       const finalPath = this.storage.pathOf(key);
       await this.storage.ensureDir(path.dirname(finalPath));
-      await rename(this.tmpPath, finalPath);
+      await rename(this.tmpPath, finalPath).catch(async (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+        // The day's directory vanished under us (removed by hand): make it again, once.
+        await mkdir(path.dirname(finalPath), { recursive: true });
+        await rename(this.tmpPath, finalPath);
+      });
       this.done = true;
       return { key, size: this.bytesWritten, sha256: this.hash.digest('hex') };
     } catch (err) {
