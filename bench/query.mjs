@@ -160,7 +160,7 @@ export async function runQueryScenario({ sets, workRoot, instances, queries: que
   };
 
   if (targets.includes('orthanc')) {
-    const name = `${small.count} indexed (reference)`;
+    const name = `${small.count.toLocaleString('en')} indexed (reference)`;
     log(`${scenario} / orthanc: ingest ${small.count}, then ${queryCount} C-FIND ...`);
     const workDir = fs.mkdtempSync(path.join(workRoot, 'orthanc-'));
     try {
