@@ -89,15 +89,21 @@ function checkNativeLength(frame: Uint8Array, format: PixelFormat): Uint8Array {
   return frame.subarray(0, expected);
 }
 
+/** Native frames are returned as they are (a view, no copy) unless they need interleaving or sign extension. */
 async function decodeNative(frame: Uint8Array, format: PixelFormat): Promise<DecodedFrame> {
-  const pixels = checkNativeLength(frame, format);
-  return keep(format, interleaveIfPlanar(pixels, format, format.planarConfiguration === 1));
+  return keep(format, normalizeNative(checkNativeLength(frame, format), format));
 }
 
 async function decodeNativeBigEndian(frame: Uint8Array, format: PixelFormat): Promise<DecodedFrame> {
   const pixels = checkNativeLength(frame, format);
   const littleEndian = format.bitsAllocated > 8 ? swapBytes(pixels, format.bitsAllocated / 8) : pixels;
-  return keep(format, interleaveIfPlanar(littleEndian, format, format.planarConfiguration === 1));
+  return keep(format, normalizeNative(littleEndian, format));
+}
+
+function normalizeNative(pixels: Uint8Array, format: PixelFormat): Uint8Array {
+  const interleaved = interleaveIfPlanar(pixels, format, format.planarConfiguration === 1);
+  if (format.bitsAllocated % 8 !== 0) return interleaved; // 1-bit data stays packed
+  return fitSamples(interleaved, format.bitsAllocated / 8, format);
 }
 
 /** CP-2157: each frame is a raw deflate stream (RFC 1951) of the native frame. */

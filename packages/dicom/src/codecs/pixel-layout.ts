@@ -67,7 +67,10 @@ export function fitSamples(samples: Uint8Array, codecBytesPerSample: number, for
       for (let byte = 0; byte < codecBytesPerSample; byte++) fitted[i * containerBytes + byte] = samples[i * codecBytesPerSample + byte]!;
     }
   }
-  if (format.pixelRepresentation === 1 && format.bitsStored < format.bitsAllocated) signExtend(fitted, containerBytes, format.bitsStored);
+  if (format.pixelRepresentation === 1 && format.bitsStored < format.bitsAllocated) {
+    if (fitted === samples) fitted = samples.slice(); // never write into the caller's buffer
+    signExtend(fitted, containerBytes, format.bitsStored);
+  }
   return fitted;
 }
 
