@@ -43,6 +43,29 @@ const DCMTK_CANNOT_SEND = new Map<string, string>([
   ['modalities/us/GH364.dcm', 'no response'],
 ]);
 
+/**
+ * Instances a dcmtk 3.6.7 receiver cannot take, each for a reason of its own; Loire reports them as
+ * failed sub-operations (and the final status says so), everything else must arrive.
+ */
+const RECEIVER_CANNOT_TAKE: Record<'storescp' | 'getscu', (e: SampleEntry) => string | undefined> = {
+  storescp: (e) => ({
+    '1.2.840.10008.5.1.4.1.1.66.7': 'Label Map Segmentation (2023) is unknown to storescp 3.6.7',
+    '1.2.840.10008.5.1.4.1.1.91.1': 'Microscopy Bulk Simple Annotations is unknown to storescp 3.6.7',
+  } as Record<string, string>)[e.sopClassUID ?? ''] ?? (e.path === 'modalities/us/GH364.dcm' ? 'storescp cannot parse its odd-length JPEG-LS fragment and aborts' : undefined),
+  getscu: (e) => ({
+    '1.2.840.10008.5.1.4.1.1.66.7': 'getscu does not propose Label Map Segmentation',
+    '1.2.840.10008.5.1.4.1.1.91.1': 'getscu does not propose Microscopy Bulk Simple Annotations',
+    '1.2.840.10008.5.1.4.1.1.104.3': 'getscu does not propose Encapsulated STL',
+  } as Record<string, string>)[e.sopClassUID ?? ''] ??
+    (e.path === 'pydicom-test-files/JPEG2000-embedded-sequence-delimiter.dcm' ? 'its JPEG 2000 fragment is a parsing test stub, not an image: it cannot be decompressed' : undefined),
+};
+
+/** Files whose header contradicts their content, so that readers disagree on their attributes. */
+const SELF_CONTRADICTORY = new Set([
+  // Explicit VR LE in the meta header, a second meta group and JPEG Lossless pixel data in the dataset.
+  'modalities/large-matrix/GH1376.dcm',
+]);
+
 /** Files outside malformed/ that are broken on purpose (pydicom's own test files): refused, with a reason. */
 const BROKEN_ON_PURPOSE = new Map([
   ['pydicom-test-files/rtplan_truncated.dcm', 'truncated'],
@@ -187,15 +210,36 @@ describe('DIMSE with dcmtk', () => {
   }, 600_000);
 
   /**
-   * Checks files a peer received from Loire: every instance arrived once; its dataset is byte for
-   * byte what Loire stored when it went in the stored transfer syntax; and pydicom reads the same
-   * attributes (and pixel data, when not converted) as in the sample file that was sent.
+   * Checks a retrieval to a dcmtk receiver: each study's final status; every instance the receiver
+   * can take arrived once; its dataset is byte for byte what Loire stored when it went in the stored
+   * transfer syntax; and pydicom reads the same attributes and pixel data as in the sample sent
+   * (pixels decoded by a reference decoder when Loire had to decompress).
    */
-  async function checkReceived(files: { file: string; sop: string }[], wanted: readonly string[]): Promise<string[]> {
+  async function checkRetrieval(receiver: 'storescp' | 'getscu', statuses: Map<string, string>, files: { file: string; sop: string }[]): Promise<string[]> {
     const problems: string[] = [];
-    const bySop = new Map(files.map((f) => [f.sop, f.file]));
-    for (const sop of wanted) if (!bySop.has(sop)) problems.push(`${sop} not received`);
-    if (files.length !== wanted.length) problems.push(`${files.length} files received, expected ${wanted.length}`);
+    /** The sample an instance was stored from (some samples share a SOP Instance UID): the one closest in size. */
+    const keptFile = async (sop: string): Promise<SampleEntry> => {
+      const record = (await loire.server.archive.index.getInstance(sop))!;
+      const candidates = expected.filesOfInstance.get(sop)!.filter((e) => stored.includes(e) && e.transferSyntaxUID === record.transferSyntaxUid);
+      const pool = candidates.length ? candidates : expected.filesOfInstance.get(sop)!;
+      return pool.reduce((best, e) => (Math.abs(e.bytes - record.size) < Math.abs(best.bytes - record.size) ? e : best));
+    };
+    const received = new Map(files.map((f) => [f.sop, f.file]));
+    for (const [studyUid, study] of expected.studies) {
+      let refused = 0;
+      let total = 0;
+      for (const sops of study.series.values()) {
+        for (const sop of sops) {
+          total++;
+          const why = RECEIVER_CANNOT_TAKE[receiver](await keptFile(sop));
+          if (why) refused++;
+          if (why && received.has(sop)) problems.push(`${sop} arrived although expected to fail: ${why}`);
+          if (!why && !received.has(sop)) problems.push(`${sop} not received`);
+        }
+      }
+      const wanted = refused === 0 ? 'Success' : refused === total ? 'Refused: OutOfResourcesSubOperations' : 'Warning: SubOperationsCompleteOneOrMoreFailures';
+      if (statuses.get(studyUid) !== wanted) problems.push(`study ${studyUid}: final status ${statuses.get(studyUid)}, expected ${wanted}`);
+    }
     const jobs: { received: string; candidates: string[] }[] = [];
     for (const { file, sop } of files) {
       const record = await loire.server.archive.index.getInstance(sop);
@@ -204,21 +248,20 @@ describe('DIMSE with dcmtk', () => {
         continue;
       }
       const storedBytes = await loire.server.archive.storage.readAll(record.storageKey);
-      const received = readFileSync(file);
-      const receivedSyntax = (await readPart10File(file)).transferSyntaxUid;
-      if (receivedSyntax === record.transferSyntaxUid &&
-        !storedBytes.subarray(datasetOffset(storedBytes)).equals(received.subarray(datasetOffset(received)))) {
+      const bytes = readFileSync(file);
+      if ((await readPart10File(file)).transferSyntaxUid === record.transferSyntaxUid &&
+        !storedBytes.subarray(datasetOffset(storedBytes)).equals(bytes.subarray(datasetOffset(bytes)))) {
         problems.push(`${sop}: dataset bytes differ from the stored object`);
       }
-      jobs.push({ received: file, candidates: (expected.filesOfInstance.get(sop) ?? []).filter((e) => stored.includes(e)).map((e) => samplePath(e)) });
+      const candidates = (expected.filesOfInstance.get(sop) ?? []).filter((e) => stored.includes(e) && !SELF_CONTRADICTORY.has(e.path));
+      if (candidates.length) jobs.push({ received: file, candidates: candidates.map((e) => samplePath(e)) });
     }
     for (const c of await compareWithPydicom(jobs)) {
-      if (!c.match) problems.push(`${path.basename(c.received)}: attributes differ from the sample sent: ${c.differences.join('; ')}`);
+      if (!c.match) problems.push(`${path.basename(c.received)}: differs from the sample sent: ${c.differences.join('; ')}`);
     }
     return problems;
   }
 
-  const wantedSops = (studyUid: string): string[] => [...expected.studies.get(studyUid)!.series.values()].flatMap((s) => [...s]);
   /** The final status movescu ("Received Final Move Response (…)") or getscu (its last "Received C-GET Response (…)") printed. */
   const finalStatus = (output: string, operation: 'Move' | 'Get'): string => {
     const pattern = operation === 'Move' ? /Received Final Move Response \(([^)]*)\)/g : /Received C-GET Response \(([^)]*)\)/g;
@@ -226,39 +269,35 @@ describe('DIMSE with dcmtk', () => {
   };
 
   it('moves every study to storescp with identical attributes and pixel data', async () => {
-    const problems: string[] = [];
+    const statuses = new Map<string, string>();
     for (const studyUid of expected.studies.keys()) {
       const r = await runTool('movescu', ['-v', '-S', '-aem', scp.aeTitle, ...peer(), '-k', 'QueryRetrieveLevel=STUDY', '-k', `StudyInstanceUID=${studyUid}`]);
-      const status = finalStatus(r.stdout + r.stderr, 'Move');
-      if (status !== 'Success') problems.push(`C-MOVE ${studyUid}: final status ${status} (exit ${r.code})`);
+      statuses.set(studyUid, finalStatus(r.stdout + r.stderr, 'Move'));
     }
-    expect(problems).toEqual([]);
     // storescp names its files <modality>.<SOP Instance UID>.
     const files = readdirSync(scpDir).map((f) => ({ file: path.join(scpDir, f), sop: f.slice(f.indexOf('.') + 1) }));
-    expect(await checkReceived(files, [...expected.studies.keys()].flatMap(wantedSops))).toEqual([]);
+    expect(await checkRetrieval('storescp', statuses, files)).toEqual([]);
   }, 600_000);
 
   it('refuses C-MOVE to an unknown destination with 0xA801', async () => {
     const [studyUid] = expected.studies.keys();
     const r = await runTool('movescu', ['-v', '-S', '-aem', 'NOBODY', ...peer(), '-k', 'QueryRetrieveLevel=STUDY', '-k', `StudyInstanceUID=${studyUid}`]);
-    expect(r.stdout + r.stderr).toMatch(/Move Destination unknown|a801/i);
+    expect(finalStatus(r.stdout + r.stderr, 'Move')).toBe('Refused: MoveDestinationUnknown');
   });
 
-  it('serves every study with C-GET to a peer that takes only uncompressed syntaxes', async () => {
-    const problems: string[] = [];
+  it('serves every study with C-GET to a peer that takes only uncompressed syntaxes (decompressing)', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'loire-get-'));
     try {
+      const statuses = new Map<string, string>();
       for (const studyUid of expected.studies.keys()) {
         const r = await runTool('getscu', ['-v', '-S', '+B', '-od', dir, ...peer(), '-k', 'QueryRetrieveLevel=STUDY', '-k', `StudyInstanceUID=${studyUid}`]);
-        const status = finalStatus(r.stdout + r.stderr, 'Get');
-        if (status !== 'Success') problems.push(`C-GET ${studyUid}: final status ${status} (exit ${r.code})`);
+        statuses.set(studyUid, finalStatus(r.stdout + r.stderr, 'Get'));
       }
       // getscu names its files by SOP Instance UID.
       const files = readdirSync(dir).map((f) => ({ file: path.join(dir, f), sop: f }));
-      problems.push(...await checkReceived(files, [...expected.studies.keys()].flatMap(wantedSops)));
+      expect(await checkRetrieval('getscu', statuses, files)).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-    expect(problems).toEqual([]);
   }, 600_000);
 });
