@@ -5,11 +5,14 @@ import path from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { IngestService } from '../ingest/ingest.js';
 import { IngestError } from '../ingest/errors.js';
+import { classifyFile } from './file-kind.js';
 
 export interface ImportSummary {
   files: number;
   stored: number;
   duplicates: number;
+  /** DICOMDIR files: the directory of a media file-set, whose objects are imported on their own. */
+  directoriesSkipped: number;
   rejected: { file: string; reason: string }[];
 }
 
@@ -46,6 +49,8 @@ export async function importFile(ingest: IngestService, file: string): Promise<'
   return result.outcome === 'rejected-duplicate' ? 'duplicate-ignored' : result.outcome;
 }
 
+const NOT_DICOM = 'not a DICOM file (no DICM prefix and no DICOM data element at its start)';
+
 export async function importPaths(
   ingest: IngestService,
   paths: readonly string[],
@@ -54,17 +59,30 @@ export async function importPaths(
   const total = await countFiles(paths);
   const bar = options.progress ? new SingleBar({ format: 'import [{bar}] {value}/{total} files  {eta_formatted} left', hideCursor: true }) : undefined;
   bar?.start(total, 0);
-  const summary: ImportSummary = { files: 0, stored: 0, duplicates: 0, rejected: [] };
+  const summary: ImportSummary = { files: 0, stored: 0, duplicates: 0, directoriesSkipped: 0, rejected: [] };
+  const reject = (file: string, reason: string): void => {
+    summary.rejected.push({ file, reason });
+    options.onRejected?.(file, reason);
+  };
   for await (const file of walkFiles(paths)) {
     summary.files++;
     try {
+      const kind = await classifyFile(file);
+      if (kind === 'dicomdir') {
+        summary.directoriesSkipped++;
+        bar?.increment();
+        continue;
+      }
+      if (kind === 'not-dicom') {
+        reject(file, NOT_DICOM);
+        bar?.increment();
+        continue;
+      }
       const outcome = await importFile(ingest, file);
       if (outcome === 'duplicate-ignored') summary.duplicates++;
       else summary.stored++;
     } catch (err) {
-      const reason = err instanceof IngestError ? err.message : `cannot read file: ${(err as Error).message}`;
-      summary.rejected.push({ file, reason });
-      options.onRejected?.(file, reason);
+      reject(file, err instanceof IngestError ? err.message : `cannot read file: ${(err as Error).message}`);
     }
     bar?.increment();
   }
@@ -74,10 +92,12 @@ export async function importPaths(
 
 /** The rejections grouped by reason, most frequent first, for the end-of-import report. */
 export function formatSummary(summary: ImportSummary): string {
-  const lines = [`${summary.files} files: ${summary.stored} stored, ${summary.duplicates} already stored, ${summary.rejected.length} rejected`];
+  const skipped = summary.directoriesSkipped ? `, ${summary.directoriesSkipped} DICOMDIR skipped (directory records, not objects)` : '';
+  const lines = [`${summary.files} files: ${summary.stored} stored, ${summary.duplicates} already stored${skipped}, ${summary.rejected.length} rejected`];
   const byReason = new Map<string, string[]>();
   for (const r of summary.rejected) {
-    const key = r.reason.replace(/\d+(\.\d+)+/g, '<uid>');
+    // Group on the kind of problem, not on the UIDs, tags and offsets each file differs by.
+    const key = r.reason.replace(/\d+(\.\d+)+/g, '<uid>').replace(/\([0-9A-F]{4},[0-9A-F]{4}\)/gi, '(gggg,eeee)').replace(/\d+/g, 'N');
     byReason.set(key, [...(byReason.get(key) ?? []), r.file]);
   }
   for (const [reason, files] of [...byReason].sort((a, b) => b[1].length - a[1].length)) {
