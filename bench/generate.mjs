@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Writes the benchmark data sets: N CT images of 512x512x16 bits and N small 64x64 images,
 // explicit VR little endian Part 10 files with a realistic CT header, spread over several
-// patients, studies and series. Output is deterministic, so a cache directory is reused when
-// its manifest says it already holds the same data.
+// patients, studies and series. Output is deterministic, so each set is written once into its
+// own directory of the cache (named by set, count and format version) and reused by later runs;
+// a set is written aside and renamed into place, so that concurrent runs never see half a set.
 //
 //   node bench/generate.mjs [--out DIR] [--ct 2000] [--small 10000] [--check]
 
@@ -16,7 +17,7 @@ import { pathToFileURL } from 'node:url';
 import { encodeDataset, encodePart10 } from './lib/dicom-writer.mjs';
 
 /** Bump when the bytes written change, so that stale caches are rebuilt. */
-const FORMAT_VERSION = 4;
+const FORMAT_VERSION = 5;
 export const CT_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.2';
 /** The small set is split in this many directories, one per association of the parallel run. */
 export const SMALL_SHARDS = 4;
@@ -191,7 +192,7 @@ export function ctInstance(layout, index) {
 }
 
 /**
- * Relative path of instance `index` in its set: small sets are split into contiguous shards of
+ * Path of instance `index` relative to its set's directory: small sets are split into contiguous shards of
  * whole studies (like one modality per association), as even as the study count allows.
  * @returns {string}
  * @param {'ct' | 'small'} set
@@ -200,13 +201,13 @@ export function ctInstance(layout, index) {
  */
 export function relativePathOf(set, index, count) {
   const layout = LAYOUTS[set];
-  if (layout.shards === 1) return path.join(set, `${pad(index, 6)}.dcm`);
+  if (layout.shards === 1) return `${pad(index, 6)}.dcm`;
   const studies = placeOf(layout, count - 1).study + 1;
   // Too few studies for whole-study shards (tiny test sets): split by instance instead.
   const shard = studies >= layout.shards
     ? Math.floor((placeOf(layout, index).study * layout.shards) / studies)
     : Math.floor((index * layout.shards) / count);
-  return path.join(set, `shard-${shard}`, `${pad(index, 6)}.dcm`);
+  return path.join(`shard-${shard}`, `${pad(index, 6)}.dcm`);
 }
 
 /**
@@ -227,61 +228,70 @@ export function catalogOf(set, count) {
   return { patients, studies };
 }
 
+/** The cache directory of a set of `count` instances, relative to the cache root. @param {'ct' | 'small'} set @param {number} count */
+export const setDirName = (set, count) => `${set}-${count}-v${FORMAT_VERSION}`;
+
 /**
- * Writes one set into `out/<set>`, returning its description for the manifest.
- * @param {string} out
+ * Writes one set into `dir`, returning its description (paths relative to the cache root).
+ * @param {string} out  cache root
+ * @param {string} dir  where to write
  * @param {'ct' | 'small'} set
  * @param {number} count
  */
-function writeSet(out, set, count) {
-  fs.rmSync(path.join(out, set), { recursive: true, force: true });
+function writeSet(out, dir, set, count) {
   const layout = LAYOUTS[set];
   let bytes = 0;
   const dirs = new Set();
   for (let index = 0; index < count; index++) {
     const { sopInstanceUid, elements } = ctInstance(layout, index);
-    const file = path.join(out, relativePathOf(set, index, count));
-    const dir = path.dirname(file);
-    if (!dirs.has(dir)) {
-      fs.mkdirSync(dir, { recursive: true });
-      dirs.add(dir);
+    const relative = relativePathOf(set, index, count);
+    const file = path.join(dir, relative);
+    const parent = path.dirname(file);
+    if (!dirs.has(parent)) {
+      fs.mkdirSync(parent, { recursive: true });
+      dirs.add(parent);
     }
     const part10 = encodePart10({ sopClassUid: CT_IMAGE_STORAGE, sopInstanceUid, dataset: encodeDataset(elements) });
     fs.writeFileSync(file, part10);
     bytes += part10.length;
   }
-  const shards = [...dirs].sort().map((d) => path.relative(out, d));
-  return { count, bytes, rows: layout.rows, columns: layout.columns, dir: set, shards, ...catalogOf(set, count) };
+  const name = setDirName(set, count);
+  const shards = [...new Set([...dirs].map((d) => path.join(name, path.relative(dir, d))))].sort();
+  return { count, bytes, rows: layout.rows, columns: layout.columns, dir: name, shards, ...catalogOf(set, count) };
 }
 
 /**
- * Makes sure `out` holds `ct` CT and `small` small instances; regenerates a set only when
- * the manifest does not already describe it.
+ * Makes sure the cache `out` holds a set of `ct` CT and one of `small` small instances, writing
+ * those it does not have yet.
  * @param {{ out?: string, ct?: number, small?: number, log?: (line: string) => void }} options  a count
- *   left undefined leaves that set as it is
+ *   left undefined skips that set
  * @returns {Promise<{ out: string, ct: ReturnType<typeof writeSet>, small: ReturnType<typeof writeSet> }>}
  */
 export async function ensureDatasets({ out = DEFAULT_CACHE_DIR, ct, small, log = () => {} }) {
   fs.mkdirSync(out, { recursive: true });
-  const manifestPath = path.join(out, 'manifest.json');
-  /** @type {any} */
-  let manifest = {};
-  try {
-    manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
-  } catch {
-    manifest = {};
-  }
-  if (manifest.formatVersion !== FORMAT_VERSION) manifest = { formatVersion: FORMAT_VERSION };
+  /** @type {Record<string, any>} */
+  const sets = { out };
   for (const [set, count] of /** @type {const} */ ([['ct', ct], ['small', small]])) {
     if (count === undefined) continue;
-    if (manifest[set]?.count === count && fs.existsSync(path.join(out, set))) continue;
-    const started = performance.now();
-    log(`generating ${count} ${set} instances in ${path.join(out, set)} ...`);
-    manifest[set] = writeSet(out, set, count);
-    fs.writeFileSync(manifestPath, JSON.stringify(manifest, null, 1));
-    log(`  done in ${((performance.now() - started) / 1000).toFixed(1)} s (${(manifest[set].bytes / 2 ** 20).toFixed(0)} MiB)`);
+    const dir = path.join(out, setDirName(set, count));
+    const description = path.join(dir, 'set.json');
+    if (!fs.existsSync(description)) {
+      const aside = `${dir}.writing-${process.pid}-${Date.now()}`;
+      const started = performance.now();
+      log(`generating ${count} ${set} instances in ${dir} ...`);
+      const written = writeSet(out, aside, set, count);
+      fs.writeFileSync(path.join(aside, 'set.json'), JSON.stringify(written, null, 1));
+      try {
+        fs.renameSync(aside, dir);
+        log(`  done in ${((performance.now() - started) / 1000).toFixed(1)} s (${(written.bytes / 2 ** 20).toFixed(0)} MiB)`);
+      } catch {
+        // Another run wrote the same set meanwhile: theirs is identical, keep it.
+        fs.rmSync(aside, { recursive: true, force: true });
+      }
+    }
+    sets[set] = JSON.parse(fs.readFileSync(description, 'utf8'));
   }
-  return { out, ct: manifest.ct, small: manifest.small };
+  return /** @type {any} */ (sets);
 }
 
 /**
@@ -292,14 +302,17 @@ export async function ensureDatasets({ out = DEFAULT_CACHE_DIR, ct, small, log =
 export function checkDatasets(out) {
   const problems = [];
   for (const set of /** @type {const} */ (['ct', 'small'])) {
-    const file = path.join(out, relativePathOf(set, 0, 1 + LAYOUTS[set].shards));
-    if (!fs.existsSync(file)) continue;
-    const dump = spawnSync('dcmdump', ['-q', file], { encoding: 'utf8' });
-    if (dump.status !== 0) problems.push(`${file}: dcmdump failed: ${dump.stderr.trim()}`);
-    const verify = spawnSync('dciodvfy', ['-new', file], { encoding: 'utf8' });
-    if (verify.error) problems.push(`dciodvfy not runnable: ${verify.error.message}`);
-    const errors = `${verify.stdout}${verify.stderr}`.split('\n').filter((l) => l.startsWith('Error'));
-    for (const e of errors) problems.push(`${file}: ${e}`);
+    const written = fs.readdirSync(out).filter((d) => d.startsWith(`${set}-`) && fs.existsSync(path.join(out, d, 'set.json')));
+    for (const dir of written) {
+      const { count } = JSON.parse(fs.readFileSync(path.join(out, dir, 'set.json'), 'utf8'));
+      const file = path.join(out, dir, relativePathOf(set, 0, count));
+      const dump = spawnSync('dcmdump', ['-q', file], { encoding: 'utf8' });
+      if (dump.status !== 0) problems.push(`${file}: dcmdump failed: ${dump.stderr.trim()}`);
+      const verify = spawnSync('dciodvfy', ['-new', file], { encoding: 'utf8' });
+      if (verify.error) problems.push(`dciodvfy not runnable: ${verify.error.message}`);
+      const errors = `${verify.stdout}${verify.stderr}`.split('\n').filter((l) => l.startsWith('Error'));
+      for (const e of errors) problems.push(`${file}: ${e}`);
+    }
   }
   return problems;
 }

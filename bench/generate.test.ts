@@ -49,7 +49,7 @@ describe('layout', () => {
 
   it('splits the small set into contiguous shards that never cut a study', () => {
     const count = 10_000;
-    const shardOf = (i: number) => relativePathOf('small', i, count).split('/')[1];
+    const shardOf = (i: number) => relativePathOf('small', i, count).split('/')[0];
     const perStudy = LAYOUTS.small.perSeries * LAYOUTS.small.seriesPerStudy;
     for (let study = 0; study < count / perStudy; study++) {
       expect(shardOf(study * perStudy)).toBe(shardOf(study * perStudy + perStudy - 1));
@@ -60,7 +60,7 @@ describe('layout', () => {
 
 describe('tiny small sets', () => {
   it('still make one shard per association when there are fewer studies than shards', () => {
-    const shards = new Set(Array.from({ length: 40 }, (_, i) => relativePathOf('small', i, 40).split('/')[1]));
+    const shards = new Set(Array.from({ length: 40 }, (_, i) => relativePathOf('small', i, 40).split('/')[0]));
     expect(shards.size).toBe(LAYOUTS.small.shards);
   });
 });

@@ -120,13 +120,25 @@ export async function prepareFilledIndex({ cacheDir, dataDir, instances, log }) 
   const cached = path.join(cacheRoot, `${instances}-${loireIndexFingerprint()}`);
   let seconds;
   if (!fs.existsSync(path.join(cached, 'complete'))) {
-    fs.rmSync(cacheRoot, { recursive: true, force: true }); // older fills no longer match Loire
     log(`query-1m / loire: filling an index with ${instances} synthetic instances (cached for later runs) ...`);
+    const aside = `${cached}.writing-${process.pid}-${Date.now()}`;
     const started = performance.now();
-    await fillLoireIndex(cached, instances);
-    seconds = (performance.now() - started) / 1000;
-    fs.writeFileSync(path.join(cached, 'complete'), `${new Date().toISOString()} ${seconds.toFixed(0)} s\n`);
-    log(`  filled in ${seconds.toFixed(0)} s`);
+    try {
+      await fillLoireIndex(aside, instances);
+      seconds = (performance.now() - started) / 1000;
+      fs.writeFileSync(path.join(aside, 'complete'), `${new Date().toISOString()} ${seconds.toFixed(0)} s\n`);
+      fs.renameSync(aside, cached);
+    } catch (error) {
+      fs.rmSync(aside, { recursive: true, force: true });
+      if (!fs.existsSync(path.join(cached, 'complete'))) throw error; // else another run filled it meanwhile
+    }
+    // Fills of the same size for older Loire builds no longer match: free their space.
+    for (const entry of fs.readdirSync(cacheRoot)) {
+      if (entry.startsWith(`${instances}-`) && !entry.includes('.writing-') && path.join(cacheRoot, entry) !== cached) {
+        fs.rmSync(path.join(cacheRoot, entry), { recursive: true, force: true });
+      }
+    }
+    log(`  filled in ${seconds?.toFixed(0)} s`);
   } else {
     log(`query-1m / loire: reusing the filled index in ${cached}`);
   }

@@ -49,7 +49,7 @@ export function storescuLogReader() {
  */
 function sendDirectory({ port, calledAe, dir, timeoutMs }) {
   return new Promise((resolve, reject) => {
-    const args = ['-v', '-aet', BENCH_AE, '-aec', calledAe, '+sd', '+r', '-nh', '127.0.0.1', String(port), dir];
+    const args = ['-v', '-aet', BENCH_AE, '-aec', calledAe, '+sd', '+r', '+sp', '*.dcm', '-nh', '127.0.0.1', String(port), dir];
     const child = spawn('storescu', args, { env: benchEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
     const reader = storescuLogReader();
     const timer = setTimeout(() => {
