@@ -42,6 +42,8 @@ export interface TestLoireOptions {
   aeTitle?: string;
   dicomNodes?: DicomNode[];
   duplicatePolicy?: LoireConfig['duplicatePolicy'];
+  /** Receives the server's JSON log lines (level debug), e.g. to assert what an administrator reads. */
+  logDestination?: NodeJS.WritableStream;
 }
 
 export interface TestLoire {
@@ -65,13 +67,14 @@ function testConfig(dataDir: string, database: string, options: TestLoireOptions
   };
 }
 
-/** Starts Loire in this process. Logs go nowhere unless LOIRE_TEST_LOG names a file. */
+/** Starts Loire in this process. Logs go to `logDestination`, or nowhere unless LOIRE_TEST_LOG names a file. */
 export async function startTestLoire(options: TestLoireOptions = {}): Promise<TestLoire> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'loire-test-'));
   const database = await createTestDatabase(dataDir);
   const config = testConfig(dataDir, database.url, options, { dicom: 0, http: 0 });
   const logFile = process.env.LOIRE_TEST_LOG;
-  const logger = logFile ? createLogger('debug', createWriteStream(logFile, { flags: 'a' })) : silentLogger();
+  const destination = options.logDestination ?? (logFile ? createWriteStream(logFile, { flags: 'a' }) : undefined);
+  const logger = destination ? createLogger('debug', destination) : silentLogger();
   const server = await startServer(config, logger);
   return {
     server, config, dataDir, aeTitle: config.aeTitle, dicomPort: server.dimsePort, httpPort: server.httpPort,
