@@ -2,8 +2,8 @@
 // negotiation. The application decides through an AssociationPolicy; this module turns the
 // decision into an A-ASSOCIATE-AC and both sides into a table of negotiated contexts.
 import {
-  allStorageSopClasses, ExplicitVRLittleEndian, ImplicitVRLittleEndian, isStorageSopClass,
-  StorageCommitmentPushModelSOPClass, storageTransferSyntaxes, VerificationSOPClass,
+  allStorageSopClasses, ExplicitVRLittleEndian, IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, ImplicitVRLittleEndian,
+  isStorageSopClass, StorageCommitmentPushModelSOPClass, storageTransferSyntaxes, VerificationSOPClass,
 } from '@loire/dicom';
 import {
   type AcceptedContextItem, type AssociateAcPdu, type AssociateRqPdu, DICOM_APPLICATION_CONTEXT, PduType,
@@ -11,8 +11,8 @@ import {
   type RoleSelection, type SopClassCommonExtended, type SopClassExtended, type UserIdentityRq,
 } from '../ul/pdu.js';
 
-export const IMPLEMENTATION_CLASS_UID = '2.25.333132581989069607071737305742499837887';
-export const IMPLEMENTATION_VERSION_NAME = 'LOIRE_010';
+/** The same implementation identity in file meta headers and in association negotiation. */
+export { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME };
 export const DEFAULT_MAX_PDU_LENGTH = 262144;
 
 /** What the application sees of an incoming A-ASSOCIATE-RQ. */
