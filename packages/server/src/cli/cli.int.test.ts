@@ -1,0 +1,335 @@
+// The `loire` command as an operator runs it, as child processes of the built package (run
+// `npx tsc -b` first): serve with settings from the environment and flags, refusal of a bad
+// configuration, readiness, graceful stop under load, import of a patient CD, and verify.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { readPart10File } from '@loire/dicom';
+import { freePort, runTool, startStorescp } from '../testing/dcmtk.js';
+import { createTestDatabase, loireBin, spawnLoire, type LoireProcess, type TestDatabase } from '../testing/loire.js';
+import { repoRoot, sampleManifest, samplePath, samplesDir } from '../testing/samples.js';
+
+const WAKASA_CD = 'media-cd/furuhashi-mr-20180107-wakasa-cd';
+const MEDIA_STORAGE_DIRECTORY = '1.2.840.10008.1.3.10';
+
+/** The environment without any LOIRE_* setting of the shell that runs the tests. */
+function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('LOIRE_')) env[k] = v;
+  return { ...env, ...extra };
+}
+
+interface Finished { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
+
+/** Runs `loire ARGS…` to completion. */
+function runLoire(args: string[], env: NodeJS.ProcessEnv = cleanEnv(), timeoutMs = 120_000): Promise<Finished> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [loireBin, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/** `loire serve ARGS…` in the background, with what it printed and a way to stop it. */
+function serveInBackground(args: string[], env: NodeJS.ProcessEnv) {
+  const child = spawn(process.execPath, [loireBin, 'serve', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child,
+    output: () => output,
+    exited,
+    async stop(): Promise<number | null> {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+async function healthz(httpPort: number): Promise<number | 'refused'> {
+  try {
+    return (await fetch(`http://127.0.0.1:${httpPort}/healthz`)).status;
+  } catch {
+    return 'refused';
+  }
+}
+
+async function waitForHealthy(httpPort: number, serve: { child: { exitCode: number | null }; output(): string }, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (serve.child.exitCode !== null) throw new Error(`loire exited with ${serve.child.exitCode}:\n${serve.output()}`);
+    if (await healthz(httpPort) === 200) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`loire not ready after ${timeoutMs} ms:\n${serve.output()}`);
+}
+
+function echo(aeTitle: string, port: number) {
+  return runTool('echoscu', ['-aec', aeTitle, '127.0.0.1', String(port)], { timeoutMs: 30_000 });
+}
+
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((f) => path.join(dir, f)).filter((f) => statSync(f).isFile());
+}
+
+/** The summary line `loire verify` ends with: objects checked and problems. */
+function verifyCounts(stdout: string): { checked: number; problems: number } {
+  const m = /(\d+) objects \([\d.]+ MiB\) checked, (\d+) problem\(s\)/.exec(stdout);
+  if (!m) throw new Error(`no verify summary in:\n${stdout}`);
+  return { checked: Number(m[1]), problems: Number(m[2]) };
+}
+
+describe('loire command line', () => {
+  const cleanup: (() => Promise<void> | void)[] = [];
+
+  beforeAll(() => {
+    if (!existsSync(path.join(repoRoot, 'packages/server/dist/cli/main.js'))) {
+      throw new Error('packages/server/dist is missing: run `npx tsc -b` before the command-line tests');
+    }
+  });
+
+  afterEach(async () => {
+    for (const step of cleanup.splice(0).reverse()) await step();
+  });
+
+  /** A temp directory and a fresh index database in it (or on the PostgreSQL test server). */
+  async function workspace(): Promise<{ dir: string; db: TestDatabase }> {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'loire-cli-'));
+    const db = await createTestDatabase(dir);
+    cleanup.push(async () => {
+      await db.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    return { dir, db };
+  }
+
+  it('serve takes every setting from LOIRE_* environment variables', async () => {
+    const { dir, db } = await workspace();
+    const storescpDir = mkdtempSync(path.join(dir, 'storescp-'));
+    const storescp = await startStorescp(storescpDir, { aeTitle: 'ENVNODE' });
+    cleanup.push(() => storescp.stop());
+    const httpPort = await freePort();
+    const dicomPort = await freePort();
+    const dataDir = path.join(dir, 'data-from-env');
+    const configFile = path.join(dir, 'loire.yaml');
+    // The file declares a node (only the file can) and ports that the environment overrides.
+    writeFileSync(configFile, [
+      'httpPort: 1', 'dicomPort: 1', 'aeTitle: FROMFILE',
+      'dicomNodes:', `  - { name: envnode, aeTitle: ENVNODE, host: 127.0.0.1, port: ${storescp.port} }`, '',
+    ].join('\n'));
+    const serve = serveInBackground([], cleanEnv({
+      LOIRE_DATA: dataDir, LOIRE_HTTP_PORT: String(httpPort), LOIRE_DICOM_PORT: String(dicomPort),
+      LOIRE_AE_TITLE: 'ENVAE', LOIRE_DATABASE: db.url, LOIRE_CONFIG: configFile,
+    }));
+    cleanup.push(async () => { await serve.stop(); });
+    await waitForHealthy(httpPort, serve);
+
+    expect((await echo('ENVAE', dicomPort)).code).toBe(0);
+    expect((await echo('FROMFILE', dicomPort)).code).not.toBe(0);
+    const file = samplePath('ct-series/philips-head-ct-std-brain-1mm/' + readdirSync(path.join(samplesDir(), 'ct-series/philips-head-ct-std-brain-1mm')).sort()[0]);
+    const { dataset } = await readPart10File(file);
+    const sop = dataset.string(0x00080018)!;
+    const sent = await runTool('storescu', ['-aec', 'ENVAE', '127.0.0.1', String(dicomPort), file]);
+    expect(sent.code, sent.stderr).toBe(0);
+    expect(filesUnder(path.join(dataDir, 'objects'))).toHaveLength(1);
+    // The node from LOIRE_CONFIG's file is a C-MOVE destination.
+    const moved = await runTool('movescu', ['-v', '-S', '-aec', 'ENVAE', '-aem', 'ENVNODE', '127.0.0.1', String(dicomPort),
+      '-k', 'QueryRetrieveLevel=IMAGE', '-k', `StudyInstanceUID=${dataset.string(0x0020000d)}`,
+      '-k', `SeriesInstanceUID=${dataset.string(0x0020000e)}`, '-k', `SOPInstanceUID=${sop}`]);
+    expect(moved.stdout + moved.stderr).toContain('Received Final Move Response (Success)');
+    expect(readdirSync(storescpDir).some((f) => f.endsWith(sop))).toBe(true);
+
+    expect(await serve.stop()).toBe(0);
+    // The index named by LOIRE_DATABASE holds what was stored.
+    const verified = await runLoire(['verify', '--data', dataDir, '--database', db.url]);
+    expect(verified.code, verified.stdout + verified.stderr).toBe(0);
+    expect(verifyCounts(verified.stdout)).toEqual({ checked: 1, problems: 0 });
+  }, 120_000);
+
+  it('serve flags override the environment (and --config overrides LOIRE_CONFIG)', async () => {
+    const { dir, db } = await workspace();
+    const envData = path.join(dir, 'data-from-env');
+    const flagData = path.join(dir, 'data-from-flags');
+    const envHttp = await freePort();
+    const envDicom = await freePort();
+    const httpPort = await freePort();
+    const dicomPort = await freePort();
+    const badConfig = path.join(dir, 'bad.yaml');
+    writeFileSync(badConfig, 'httpPort: not-a-port\n');
+    const goodConfig = path.join(dir, 'good.json');
+    writeFileSync(goodConfig, JSON.stringify({ logLevel: 'info' }));
+    const serve = serveInBackground(
+      ['--data', flagData, '--http-port', String(httpPort), '--dicom-port', String(dicomPort), '--ae-title', 'FLAGAE',
+        '--database', db.url, '--config', goodConfig],
+      cleanEnv({
+        LOIRE_DATA: envData, LOIRE_HTTP_PORT: String(envHttp), LOIRE_DICOM_PORT: String(envDicom), LOIRE_AE_TITLE: 'ENVAE',
+        // Would fail if used: nothing is listening there.
+        LOIRE_DATABASE: 'postgres://nobody@127.0.0.1:1/none', LOIRE_CONFIG: badConfig,
+      }),
+    );
+    cleanup.push(async () => { await serve.stop(); });
+    await waitForHealthy(httpPort, serve);
+    expect((await echo('FLAGAE', dicomPort)).code).toBe(0);
+    expect((await echo('ENVAE', dicomPort)).code).not.toBe(0);
+    expect(await healthz(envHttp)).toBe('refused');
+    expect((await echo('FLAGAE', envDicom)).code).not.toBe(0);
+    expect(existsSync(path.join(flagData, 'objects'))).toBe(true);
+    expect(existsSync(envData)).toBe(false);
+    expect(await serve.stop()).toBe(0);
+  }, 120_000);
+
+  it('a bad configuration file stops start-up with a non-zero exit naming the wrong field', async () => {
+    const { dir, db } = await workspace();
+    const cases: { file: string; content: string; field: RegExp }[] = [
+      { file: 'bad-node.yaml', content: 'dicomNodes:\n  - { name: ct1, aeTitle: AN_AE_TITLE_FAR_TOO_LONG, host: ct1.local, port: 104 }\n', field: /dicomNodes\.0\.aeTitle/ },
+      { file: 'bad-port.json', content: JSON.stringify({ dicomNodes: [{ name: 'mr', aeTitle: 'MR', host: 'mr.local', port: 0 }] }), field: /dicomNodes\.0\.port/ },
+      { file: 'typo.yaml', content: 'httpPrt: 8080\n', field: /httpPrt/ },
+      { file: 'bad-pdu.yaml', content: 'dimse:\n  maxPduLength: 12\n', field: /dimse\.maxPduLength/ },
+      { file: 'not-yaml.yaml', content: 'dicomNodes: [\n', field: /not valid YAML/ },
+    ];
+    for (const c of cases) {
+      const file = path.join(dir, c.file);
+      writeFileSync(file, c.content);
+      const httpPort = await freePort();
+      const r = await runLoire(['serve', '--data', path.join(dir, 'data'), '--database', db.url, '--http-port', String(httpPort), '--dicom-port', '0', '--config', file]);
+      expect(r.code, `${c.file}: ${r.signal} ${r.stderr}`).not.toBe(0);
+      expect(r.code).not.toBeNull();
+      expect(r.stderr, c.file).toMatch(c.field);
+      expect(r.stderr, c.file).toContain(file);
+      expect(await healthz(httpPort)).toBe('refused');
+    }
+  }, 120_000);
+
+  it('/healthz answers 200 only once DICOM associations are accepted', async () => {
+    const { dir, db } = await workspace();
+    const httpPort = await freePort();
+    const dicomPort = await freePort();
+    const serve = serveInBackground(['--data', path.join(dir, 'data'), '--database', db.url, '--http-port', String(httpPort), '--dicom-port', String(dicomPort)], cleanEnv());
+    cleanup.push(async () => { await serve.stop(); });
+    const seen = new Set<number | 'refused'>();
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      expect(serve.child.exitCode, serve.output()).toBeNull();
+      const status = await healthz(httpPort);
+      seen.add(status);
+      if (status === 200) break;
+      expect(Date.now(), serve.output()).toBeLessThan(deadline);
+    }
+    // The moment health says ready, an association goes through.
+    expect((await echo('LOIRE', dicomPort)).code).toBe(0);
+    expect([...seen].filter((s) => s !== 200 && s !== 503 && s !== 'refused')).toEqual([]);
+    expect(await serve.stop()).toBe(0);
+    expect(serve.output()).toContain('Loire is ready');
+  }, 60_000);
+
+  it('SIGTERM during a storescu of a few hundred files lets the association finish, then exits 0', async () => {
+    const { dir, db } = await workspace();
+    // 240 files, 60 MB: well within the 30 s Loire gives open associations to finish.
+    const folders = ['mr-series/philips-adni-sag3d-mprage-3t', 'ct-series/philips-head-ct-std-brain-1mm'];
+    const entries = sampleManifest().filter((e) => e.isDicom && folders.some((f) => e.path.startsWith(`${f}/`)));
+    const files = entries.map((e) => samplePath(e));
+    const instances = new Set(entries.map((e) => e.sopInstanceUID));
+    expect(files.length).toBeGreaterThan(200);
+    const loire: LoireProcess = await spawnLoire(path.join(dir, 'data'), db.url, [], cleanEnv());
+    cleanup.push(async () => { await loire.kill('SIGKILL'); });
+    await loire.waitUntilReady();
+
+    const storescu = runTool('storescu', ['-v', '-aec', 'LOIRE', '127.0.0.1', String(loire.dicomPort), ...files], { timeoutMs: 300_000 });
+    // Wait until the transfer is under way, then ask Loire to stop.
+    const objects = path.join(dir, 'data', 'objects');
+    const started = Date.now();
+    while (filesUnder(objects).length < 20) {
+      expect(Date.now() - started, loire.output()).toBeLessThan(120_000);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const exitCode = loire.kill('SIGTERM');
+    const sent = await storescu;
+    expect(sent.code, sent.stderr.slice(-2000)).toBe(0);
+    const stored = (sent.stdout + sent.stderr).match(/Received Store Response \(Success\)/g) ?? [];
+    expect(stored).toHaveLength(files.length);
+    expect(filesUnder(objects).length).toBeLessThan(files.length + 1);
+    expect(await exitCode, loire.output()).toBe(0);
+    expect(loire.output()).toContain('stopping: draining open associations');
+
+    const verified = await runLoire(['verify', '--data', path.join(dir, 'data'), '--database', db.url]);
+    expect(verifyCounts(verified.stdout)).toEqual({ checked: instances.size, problems: 0 });
+  }, 300_000);
+
+  it('import of a patient CD: counts, rejected files by reason, DICOMDIR skipped, a second import finds them stored', async () => {
+    const { dir, db } = await workspace();
+    const cd = sampleManifest().filter((e) => e.path.startsWith(`${WAKASA_CD}/`));
+    const images = cd.filter((e) => e.isDicom && e.sopClassUID !== MEDIA_STORAGE_DIRECTORY);
+    const directories = cd.filter((e) => e.sopClassUID === MEDIA_STORAGE_DIRECTORY);
+    const others = cd.filter((e) => !e.isDicom);
+    expect(images.length).toBeGreaterThan(0);
+    expect(directories).toHaveLength(1);
+    expect(others.length).toBeGreaterThan(0);
+    const args = ['import', '--data', path.join(dir, 'data'), '--database', db.url, samplePath(WAKASA_CD)];
+
+    const first = await runLoire(args);
+    expect(first.code, first.stderr).toBe(0);
+    const lines = first.stdout.trim().split('\n');
+    expect(lines[0]).toBe(`${cd.length} files: ${images.length} stored, 0 already stored, 1 DICOMDIR skipped (directory records, not objects), ${others.length} rejected`);
+    // One group per reason: every non-DICOM file of the CD (HTML, JPEG, CSS, text) has the same one.
+    const groups = lines.filter((l) => /^ {2}\d+ × /.test(l));
+    expect(groups).toEqual([`  ${others.length} × not a DICOM file (no DICM prefix and no DICOM data element at its start)`]);
+    expect(first.stdout).not.toContain(`${path.sep}DICOMDIR`);
+
+    const second = await runLoire(args);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout.split('\n')[0]).toBe(`${cd.length} files: 0 stored, ${images.length} already stored, 1 DICOMDIR skipped (directory records, not objects), ${others.length} rejected`);
+    expect(filesUnder(path.join(dir, 'data', 'objects'))).toHaveLength(images.length);
+
+    // A folder with nothing importable fails the command.
+    const none = await runLoire(['import', '--data', path.join(dir, 'data'), '--database', db.url, samplePath(`${WAKASA_CD}/IHE_PDI/DESIGN`)]);
+    expect(none.code).toBe(1);
+    expect(none.stdout).toMatch(/0 stored, 0 already stored, \d+ rejected/);
+  }, 180_000);
+
+  it('verify: 0 when intact; names the SOP instance of a flipped byte and of a deleted file', async () => {
+    const { dir, db } = await workspace();
+    const dataDir = path.join(dir, 'data');
+    const common = ['--data', dataDir, '--database', db.url];
+    const imported = await runLoire(['import', ...common, samplePath('ct-series/philips-head-ct-std-brain-1mm')]);
+    expect(imported.code, imported.stderr).toBe(0);
+    const stored = filesUnder(path.join(dataDir, 'objects')).sort();
+    expect(stored).toHaveLength(70);
+
+    const intact = await runLoire(['verify', ...common]);
+    expect(intact.code, intact.stdout).toBe(0);
+    expect(verifyCounts(intact.stdout)).toEqual({ checked: 70, problems: 0 });
+
+    const flipped = stored[17]!;
+    const flippedSop = (await readPart10File(flipped)).dataset.string(0x00080018)!;
+    const bytes = readFileSync(flipped);
+    const at = Math.floor(bytes.length * 0.7);
+    bytes[at] = bytes[at]! ^ 0x01;
+    writeFileSync(flipped, bytes);
+    const corrupt = await runLoire(['verify', ...common]);
+    expect(corrupt.code).not.toBe(0);
+    expect(verifyCounts(corrupt.stdout)).toEqual({ checked: 70, problems: 1 });
+    expect(corrupt.stdout).toMatch(new RegExp(`^hash-mismatch\\t${flippedSop.replace(/\./g, '\\.')}\\t`, 'm'));
+
+    const deleted = stored[42]!;
+    const deletedSop = (await readPart10File(deleted)).dataset.string(0x00080018)!;
+    unlinkSync(deleted);
+    const missing = await runLoire(['verify', ...common]);
+    expect(missing.code).not.toBe(0);
+    expect(verifyCounts(missing.stdout)).toEqual({ checked: 70, problems: 2 });
+    expect(missing.stdout).toMatch(new RegExp(`^missing\\t${deletedSop.replace(/\./g, '\\.')}\\t`, 'm'));
+    expect(missing.stdout).toMatch(new RegExp(`^hash-mismatch\\t${flippedSop.replace(/\./g, '\\.')}\\t`, 'm'));
+  }, 180_000);
+});
