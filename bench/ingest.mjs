@@ -19,7 +19,7 @@ import { TARGETS } from './lib/targets.mjs';
  * One measured (or skipped) run of one target.
  * @typedef {{ scenario: string, case: string, target: string, status: 'ok' | 'not available' | 'error',
  *   reason?: string, instances?: number, bytes?: number, seconds?: number, instancesPerSecond?: number,
- *   mbPerSecond?: number, runs?: number }} IngestRow
+ *   mbPerSecond?: number, runs?: number, failedRuns?: number }} IngestRow
  */
 
 /**
@@ -87,10 +87,13 @@ export async function measureIngest(target, ingestCase, workRoot) {
  * @param {Array<Omit<IngestRow, 'scenario' | 'case' | 'target'>>} runs
  */
 export function medianRun(runs) {
-  const failed = runs.find((r) => r.status !== 'ok');
-  if (failed) return failed;
-  const sorted = [...runs].sort((a, b) => (a.seconds ?? 0) - (b.seconds ?? 0));
-  return { ...sorted[Math.floor((sorted.length - 1) / 2)], runs: runs.length };
+  const ok = runs.filter((r) => r.status === 'ok');
+  const failed = runs.filter((r) => r.status !== 'ok');
+  if (ok.length === 0) return failed[0] ?? { status: 'error', reason: 'not run' };
+  const sorted = [...ok].sort((a, b) => (a.seconds ?? 0) - (b.seconds ?? 0));
+  const median = { ...sorted[Math.floor((sorted.length - 1) / 2)], runs: ok.length };
+  // A failed round stays visible next to the median of the others.
+  return failed.length === 0 ? median : { ...median, failedRuns: failed.length, reason: failed[0].reason };
 }
 
 /**
@@ -113,7 +116,7 @@ export async function runIngestScenarios({ scenarios, targets, sets, workRoot, r
         for (const name of targets) {
           const target = TARGETS[/** @type {keyof typeof TARGETS} */ (name)];
           const done = /** @type {Array<Omit<IngestRow, 'scenario' | 'case' | 'target'>>} */ (runs.get(name));
-          if (unavailable.has(name) || done.some((r) => r.status !== 'ok')) continue;
+          if (unavailable.has(name)) continue;
           const of = repeat > 1 ? ` (round ${round}/${repeat})` : '';
           log(`${scenario} / ${ingestCase.name} / ${name}: ${ingestCase.instances} instances${of} ...`);
           try {
@@ -124,7 +127,10 @@ export async function runIngestScenarios({ scenarios, targets, sets, workRoot, r
               : `  ${run.status}: ${run.reason}`);
           } catch (error) {
             const reason = error instanceof Error ? error.message : String(error);
-            const status = error instanceof NotAvailableError ? 'not available' : 'error';
+            // A target that has run before in this process and fails to start now had a
+            // transient failure (this round fails), not a missing build (skip it from now on).
+            const startedBefore = done.some((r) => r.status === 'ok') || rows.some((r) => r.target === name && r.status === 'ok');
+            const status = error instanceof NotAvailableError && !startedBefore ? 'not available' : 'error';
             if (status === 'not available') unavailable.set(name, reason);
             else done.push({ status, reason });
             log(`  ${name}: ${status} (${reason})`);

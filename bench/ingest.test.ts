@@ -9,7 +9,12 @@ describe('medianRun', () => {
     expect(medianRun([ok(4), ok(1)])).toMatchObject({ seconds: 1, runs: 2 });
   });
 
-  it('reports a failure rather than hiding it behind the successful runs', () => {
-    expect(medianRun([ok(1), { status: 'error', reason: '9 of 10 instances stored' }])).toMatchObject({ status: 'error' });
+  it('keeps a failed round visible beside the median of the successful ones', () => {
+    expect(medianRun([ok(1), { status: 'error', reason: '9 of 10 instances stored' }, ok(3)]))
+      .toMatchObject({ status: 'ok', seconds: 1, runs: 2, failedRuns: 1, reason: '9 of 10 instances stored' });
+  });
+
+  it('reports the failure when no round succeeded', () => {
+    expect(medianRun([{ status: 'error', reason: 'peer aborted' }])).toMatchObject({ status: 'error', reason: 'peer aborted' });
   });
 });

@@ -44,11 +44,17 @@ export function spawnServer(command, args, { logFile, cwd, env = benchEnv() }) {
   const log = fs.openSync(logFile, 'a');
   const child = spawn(command, args, { cwd, env, stdio: ['ignore', log, log] });
   fs.closeSync(log);
-  const state = { exited: false, code: /** @type {number | null} */ (null), error: /** @type {Error | null} */ (null) };
+  const state = {
+    exited: false,
+    code: /** @type {number | null} */ (null),
+    signal: /** @type {string | null} */ (null),
+    error: /** @type {Error | null} */ (null),
+  };
   const exited = new Promise((resolve) => {
     child.on('exit', (code, signal) => {
       state.exited = true;
-      state.code = code ?? (signal ? 128 : null);
+      state.code = code;
+      state.signal = signal;
       resolve(undefined);
     });
     child.on('error', (error) => {
@@ -101,7 +107,8 @@ export async function waitReady(server, probe, what, timeoutMs = 30_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (server.state.exited) {
-      const why = server.state.error ? server.state.error.message : `exit code ${server.state.code}`;
+      const { error, signal, code } = server.state;
+      const why = error ? error.message : signal ? `killed by ${signal}` : `exit code ${code}`;
       throw new NotAvailableError(`${what} exited during start-up (${why}): ${failureLine(server.tail(20))}`);
     }
     if (await probe().catch(() => false)) return;

@@ -97,13 +97,25 @@ export function neutralReason(text) {
 const statusCell = (/** @type {{ status: string, reason?: string }} */ r) =>
   (r.status === 'ok' ? 'ok' : `${r.status}: ${neutralReason(r.reason ?? '')}`);
 
+/**
+ * "ok", with how many runs the median stands for and any failed round.
+ * @param {IngestRow} r
+ */
+function okCell(r) {
+  if (r.status !== 'ok') return statusCell(r);
+  const median = (r.runs ?? 1) > 1 ? `median of ${r.runs}` : '';
+  const failed = r.failedRuns ? `${r.failedRuns} failed round(s): ${neutralReason(r.reason ?? '')}` : '';
+  const detail = [median, failed].filter(Boolean).join('; ');
+  return detail ? `ok (${detail})` : 'ok';
+}
+
 /** @param {IngestRow[]} rows */
 export function ingestTable(rows) {
   return {
     header: ['Case', 'Target', 'Instances', 'Seconds', 'Instances/s', 'MB/s', 'Status'],
     lines: rows.map((r) => [
       r.case, r.target, fmt(r.instances), fmt(r.seconds, 2), fmt(r.instancesPerSecond), fmt(r.mbPerSecond, 1),
-      r.status === 'ok' && (r.runs ?? 1) > 1 ? `ok (median of ${r.runs})` : statusCell(r),
+      okCell(r),
     ]),
   };
 }
