@@ -11,8 +11,14 @@ export interface JpegFrameHeader {
   readonly components: number;
 }
 
-/** Walks the marker segments of a JPEG stream up to its Start Of Frame. */
-export function readJpegFrameHeader(stream: Uint8Array): JpegFrameHeader {
+interface JpegSegment {
+  readonly marker: number;
+  /** The segment's data, after its two length bytes. */
+  readonly data: Uint8Array;
+}
+
+/** The marker segments of a JPEG stream from SOI up to its first Start Of Scan (or EOI). */
+function* jpegSegmentsBeforeScan(stream: Uint8Array): Generator<JpegSegment> {
   if (stream[0] !== 0xff || stream[1] !== 0xd8) throw new CodecError('The JPEG frame does not start with an SOI marker (FFD8)');
   let position = 2;
   while (position + 4 <= stream.length) {
@@ -22,23 +28,83 @@ export function readJpegFrameHeader(stream: Uint8Array): JpegFrameHeader {
       position++; // fill byte
       continue;
     }
+    if (marker === 0xda || marker === 0xd9) return;
     const length = (stream[position + 2]! << 8) | stream[position + 3]!;
-    const isStartOfFrame = (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) ||
-      marker === 0xf7; // JPEG-LS SOF55
-    if (isStartOfFrame) {
-      if (position + 10 > stream.length) break;
-      return {
-        process: marker,
-        precision: stream[position + 4]!,
-        rows: (stream[position + 5]! << 8) | stream[position + 6]!,
-        columns: (stream[position + 7]! << 8) | stream[position + 8]!,
-        components: stream[position + 9]!,
-      };
-    }
-    if (marker === 0xda || marker === 0xd9) break;
+    yield { marker, data: stream.subarray(position + 4, Math.min(stream.length, position + 2 + length)) };
     position += 2 + length;
   }
+}
+
+function isStartOfFrame(marker: number): boolean {
+  return (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) ||
+    marker === 0xf7; // JPEG-LS SOF55
+}
+
+/** Walks the marker segments of a JPEG stream up to its Start Of Frame. */
+export function readJpegFrameHeader(stream: Uint8Array): JpegFrameHeader {
+  for (const { marker, data } of jpegSegmentsBeforeScan(stream)) {
+    if (!isStartOfFrame(marker)) continue;
+    if (data.length < 6) break;
+    return {
+      process: marker,
+      precision: data[0]!,
+      rows: (data[1]! << 8) | data[2]!,
+      columns: (data[3]! << 8) | data[4]!,
+      components: data[5]!,
+    };
+  }
   throw new CodecError('The JPEG frame has no Start Of Frame marker before its image data');
+}
+
+/**
+ * What a three-component JPEG stream says of its own colour space, read as libjpeg reads it (jdapimin.c): a JFIF
+ * APP0 segment means YCbCr; else an Adobe APP14 segment's transform flag decides (0: RGB, otherwise YCbCr); else
+ * component identifiers 1, 2, 3 mean YCbCr and 'R', 'G', 'B' mean RGB. Anything else is 'unsignalled': libjpeg then
+ * assumes YCbCr, a guess that the DICOM Photometric Interpretation should overrule (PS3.5 8.2.1).
+ */
+export type JpegColorSignal = 'YCbCr' | 'RGB' | 'unsignalled';
+
+const JFIF_IDENTIFIER = [0x4a, 0x46, 0x49, 0x46, 0x00]; // "JFIF\0"
+const ADOBE_IDENTIFIER = [0x41, 0x64, 0x6f, 0x62, 0x65]; // "Adobe"
+/** Shortest APP0 / APP14 data libjpeg recognises as JFIF / Adobe (APP0_DATA_LEN, APP14_DATA_LEN): shorter ones are ignored. */
+const JFIF_MIN_LENGTH = 14;
+const ADOBE_MIN_LENGTH = 12;
+const ADOBE_TRANSFORM_OFFSET = 11;
+
+function startsWith(data: Uint8Array, identifier: readonly number[]): boolean {
+  return identifier.every((byte, index) => data[index] === byte);
+}
+
+export function readJpegColorSignal(stream: Uint8Array): JpegColorSignal {
+  let sawJfif = false;
+  let adobeTransform: number | undefined;
+  for (const { marker, data } of jpegSegmentsBeforeScan(stream)) {
+    if (marker === 0xe0 && data.length >= JFIF_MIN_LENGTH && startsWith(data, JFIF_IDENTIFIER)) sawJfif = true;
+    if (marker === 0xee && data.length >= ADOBE_MIN_LENGTH && startsWith(data, ADOBE_IDENTIFIER)) {
+      adobeTransform = data[ADOBE_TRANSFORM_OFFSET]!;
+    }
+    if (!isStartOfFrame(marker)) continue;
+    if (sawJfif) return 'YCbCr';
+    if (adobeTransform !== undefined) return adobeTransform === 0 ? 'RGB' : 'YCbCr';
+    const ids = [data[6], data[9], data[12]].join(',');
+    if (ids === '1,2,3') return 'YCbCr';
+    if (ids === '82,71,66') return 'RGB'; // ASCII 'R', 'G', 'B'
+    return 'unsignalled';
+  }
+  throw new CodecError('The JPEG frame has no Start Of Frame marker before its image data');
+}
+
+/**
+ * The stream with an Adobe APP14 segment (transform 0: components not colour-transformed) right after SOI, for a
+ * stream that does not signal its colour space, so that libjpeg keeps its RGB components as they are.
+ */
+export function withAdobeNoTransformMarker(stream: Uint8Array): Uint8Array {
+  const segment = [0xff, 0xee, 0x00, 0x0e, ...ADOBE_IDENTIFIER, 0x00, 0x64, 0x00, 0x00, 0x00, 0x00, 0x00];
+  const out = new Uint8Array(stream.length + segment.length);
+  out.set(stream.subarray(0, 2));
+  out.set(segment, 2);
+  out.set(stream.subarray(2), 2 + segment.length);
+  return out;
 }
 
 /** Whether a JPEG 2000 codestream (or JP2 file) applies the component transform (RCT or ICT): then it decodes to RGB. */

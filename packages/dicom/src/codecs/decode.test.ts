@@ -1,12 +1,13 @@
 // Every compressed sample of the shared test data, decoded frame by frame and compared with an independent decoder.
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { CodecError } from './codec-error.js';
 import { decodeFrame } from './decode.js';
 import { readJpegFrameHeader } from './codestream-headers.js';
 import { frameByteLength, type PixelFormat } from './pixel-layout.js';
 import { splitEncapsulatedFrames } from './frames.js';
 import {
-  compareSamples, describeSample, pixelDataValue, readManifest, referencePixels, samplesRoot,
+  compareSamples, describeSample, pixelDataValue, readManifest, referencePixels, samplesRoot, type SampleDescription,
 } from './test-support/reference.js';
 
 /**
@@ -54,27 +55,47 @@ function comparable(decoded: Uint8Array, reference: Uint8Array, frame: Uint8Arra
   return { actual: tile, expected: reference.subarray(0, tile.byteLength) };
 }
 
+/**
+ * Compressed samples that are not compared with the reference decoder, and why. Each is checked otherwise below.
+ * - JPEG2000-embedded-sequence-delimiter.dcm: pydicom's copy of JPEG2000.dcm with 4 bytes of its SIZ marker segment
+ *   overwritten by a Sequence Delimitation tag (to test item parsing); its codestream now claims an image of 3.8e12
+ *   pixels, which no decoder can give, so Loire must reject the frame with a CodecError.
+ */
+const NOT_DECODABLE = new Set(['pydicom-test-files/JPEG2000-embedded-sequence-delimiter.dcm']);
+
+// Images only: pydicom-test-files/UN_sequence.dcm has a compressed transfer syntax but no Pixel Data (rows null).
 const samples = readManifest().filter((entry) =>
-  (entry.path.startsWith('syntaxes/') || entry.path.startsWith('modalities/')) &&
-  entry.transferSyntaxUID !== null && entry.transferSyntaxUID in TOLERANCE);
+  (entry.path.startsWith('syntaxes/') || entry.path.startsWith('modalities/') || entry.path.startsWith('pydicom-test-files/')) &&
+  entry.transferSyntaxUID !== null && entry.transferSyntaxUID in TOLERANCE && entry.rows !== null);
+
+interface SampleFrames {
+  readonly description: SampleDescription;
+  readonly frames: Uint8Array[];
+}
+
+async function sampleFrames(file: string): Promise<SampleFrames> {
+  const description = await describeSample(file);
+  const frames = splitEncapsulatedFrames(await pixelDataValue(file, description), {
+    numberOfFrames: description.numberOfFrames,
+    transferSyntaxUid: description.transferSyntaxUid,
+    extendedOffsetTable: description.extendedOffsetTable ? Buffer.from(description.extendedOffsetTable, 'hex') : undefined,
+  });
+  return { description, frames };
+}
 
 describe('decodeFrame against an independent decoder', () => {
   it('finds the compressed samples', () => {
-    expect(samples.length).toBeGreaterThanOrEqual(45);
+    expect(samples.filter((entry) => !entry.path.startsWith('pydicom-test-files/')).length).toBeGreaterThanOrEqual(45);
+    expect(samples.filter((entry) => entry.path.startsWith('pydicom-test-files/')).length).toBeGreaterThanOrEqual(33);
   });
 
-  for (const sample of samples) {
+  for (const sample of samples.filter((entry) => !NOT_DECODABLE.has(entry.path))) {
     const tolerance = TOLERANCE[sample.transferSyntaxUID!]!;
     it(`${sample.path} (${sample.transferSyntaxUID}, ${sample.frames} frames)`, async () => {
       const file = path.join(samplesRoot, sample.path);
-      const description = await describeSample(file);
+      const { description, frames } = await sampleFrames(file);
       expect(description.rows).toBe(sample.rows);
       expect(description.columns).toBe(sample.cols);
-      const frames = splitEncapsulatedFrames(await pixelDataValue(file, description), {
-        numberOfFrames: description.numberOfFrames,
-        transferSyntaxUid: description.transferSyntaxUid,
-        extendedOffsetTable: description.extendedOffsetTable ? Buffer.from(description.extendedOffsetTable, 'hex') : undefined,
-      });
       expect(frames).toHaveLength(sample.frames ?? 1);
 
       const reference = await referencePixels(file, frameByteLength(description));
@@ -89,4 +110,48 @@ describe('decodeFrame against an independent decoder', () => {
       }
     });
   }
+
+  it('rejects the JPEG 2000 frame whose SIZ segment is corrupt (JPEG2000-embedded-sequence-delimiter.dcm)', async () => {
+    const { description, frames } = await sampleFrames(path.join(samplesRoot, 'pydicom-test-files/JPEG2000-embedded-sequence-delimiter.dcm'));
+    await expect(decodeFrame(description.transferSyntaxUid, frames[0]!, description)).rejects.toThrow(CodecError);
+  });
+});
+
+/**
+ * The colour space of baseline JPEG, checked against the images the samples were made from rather than against a
+ * decoder, since decoders disagree on it (see jpeg-color-space.ts).
+ */
+describe('decodeFrame colour conversion of baseline JPEG against the original images', () => {
+  async function decodeSample(name: string): Promise<{ pixels: Uint8Array; photometricInterpretation: string; format: SampleDescription }> {
+    const { description, frames } = await sampleFrames(path.join(samplesRoot, 'pydicom-test-files', name));
+    const decoded = await decodeFrame(description.transferSyntaxUid, frames[0]!, description);
+    return { pixels: decoded.pixels, photometricInterpretation: decoded.photometricInterpretation, format: description };
+  }
+
+  // Whole-slide tiles stored as RGB without colour transform, component ids 0, 1, 2 and no JFIF/usable Adobe marker
+  // (SC_rgb_jpeg.dcm's APP14 segment is too short to be read). pydicom ships the tile decompressed by DCMTK.
+  for (const name of ['SC_jpeg_no_color_transform.dcm', 'SC_rgb_jpeg.dcm']) {
+    it(`keeps the RGB components of ${name} as they are`, async () => {
+      const { pixels, photometricInterpretation, format } = await decodeSample(name);
+      const originalFile = path.join(samplesRoot, 'pydicom-test-files/SC_rgb_jpeg_dcmd.dcm');
+      const original = await referencePixels(originalFile, frameByteLength(format), 'native');
+      expect(photometricInterpretation).toBe('RGB');
+      expect(compareSamples(pixels, original.frames[0]!, format).maxDifference).toBeLessThanOrEqual(1);
+    });
+  }
+
+  // GDCM compressed the RGB colour bars of SC_rgb.dcm to YCbCr 4:2:0 (component ids 1, 2, 3) but kept Photometric
+  // Interpretation RGB. The bars are compared at their centre rows, away from the chroma subsampling at their edges,
+  // with SC_rgb_rle.dcm (the same bars, lossless); the margin of 2 is the encoder's quantisation, not the decoder's.
+  it('converts SC_rgb_jpeg_lossy_gdcm.dcm, YCbCr labelled RGB, to the original colour bars', async () => {
+    const { pixels, photometricInterpretation, format } = await decodeSample('SC_rgb_jpeg_lossy_gdcm.dcm');
+    const original = await referencePixels(path.join(samplesRoot, 'pydicom-test-files/SC_rgb_rle.dcm'), frameByteLength(format));
+    expect(photometricInterpretation).toBe('RGB');
+    const rowBytes = format.columns * 3;
+    for (let row = 5; row < format.rows; row += 10) {
+      const at = row * rowBytes;
+      const { maxDifference } = compareSamples(pixels.subarray(at, at + rowBytes), original.frames[0]!.subarray(at, at + rowBytes), format);
+      expect(maxDifference, `row ${row}`).toBeLessThanOrEqual(2);
+    }
+  });
 });

@@ -3,6 +3,7 @@ import { inflateRawSync, inflateSync } from 'node:zlib';
 import { allTransferSyntaxes, transferSyntax } from '../uids.js';
 import { CodecError } from './codec-error.js';
 import { j2kUsesColorTransform, readJpegFrameHeader } from './codestream-headers.js';
+import { planJpegColorConversion } from './jpeg-color-space.js';
 import { fitSamples, frameByteLength, planarToInterleaved, swapBytes, type PixelFormat } from './pixel-layout.js';
 import { decodeRleFrame } from './rle.js';
 import {
@@ -152,10 +153,10 @@ async function decodeJpeg(frame: Uint8Array, format: PixelFormat): Promise<Decod
   const header = readJpegFrameHeader(frame);
   const isLossless = header.process === 0xc3 || header.process === 0xc7 || header.process === 0xcb || header.process === 0xcf;
   if (header.precision === 8 && !isLossless) {
+    const plan = format.samplesPerPixel === 3 ? planJpegColorConversion(frame, format.photometricInterpretation) : undefined;
     const codec = await loadLibJpegTurbo();
-    const { pixels, frameInfo } = runDecoder(new codec.JPEGDecoder(), frame);
-    // libjpeg turns YCbCr into RGB (and keeps RGB as it is) for three-component images.
-    return keep(format, fitSamples(fitFrameSize(pixels, frameInfo, 1, format), 1, format), format.samplesPerPixel === 3 ? 'RGB' : format.photometricInterpretation);
+    const { pixels, frameInfo } = runDecoder(new codec.JPEGDecoder(), plan?.stream ?? frame);
+    return keep(format, fitSamples(fitFrameSize(pixels, frameInfo, 1, format), 1, format), plan?.photometricInterpretation);
   }
   const codecs = await loadDcmjsCodecs();
   const convertColorspaceToRgb = !isLossless && format.samplesPerPixel === 3 && format.photometricInterpretation.startsWith('YBR');

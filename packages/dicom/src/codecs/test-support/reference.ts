@@ -13,7 +13,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '../../../../..');
 export const samplesRoot = path.resolve(repoRoot, '../shared/dicom-samples');
 const helper = path.join(here, 'reference_pixels.py');
-const python = '/usr/bin/python3'; // Debian's, where python3-pydicom, numpy and Pillow are installed
+const python = '/usr/bin/python3'; // Debian's, where python3-pydicom and numpy are installed (and libopenjp2, which Pillow brings)
 
 export interface ManifestEntry {
   readonly path: string;
@@ -62,7 +62,7 @@ export interface ReferencePixels {
 }
 
 /**
- * Reference frames of `file`: decoded by DCMTK or Pillow (mode 'decode'), or native frames read by pydicom with
+ * Reference frames of `file`: decoded by DCMTK or OpenJPEG (mode 'decode'), or native frames read by pydicom with
  * 1-bit pixels unpacked to one byte each (mode 'native').
  */
 export async function referencePixels(file: string, frameLength: number, mode: 'decode' | 'native' = 'decode'): Promise<ReferencePixels> {
