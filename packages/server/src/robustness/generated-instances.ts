@@ -4,11 +4,11 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { once } from 'node:events';
-import { Dataset, writePart10 } from '@loire/dicom';
+import { Dataset, encodeDataset, writePart10 } from '@loire/dicom';
 
-const EXPLICIT_VR_LE = '1.2.840.10008.1.2.1';
+export const EXPLICIT_VR_LE = '1.2.840.10008.1.2.1';
 const SECONDARY_CAPTURE = '1.2.840.10008.5.1.4.1.1.7';
-const MULTIFRAME_GRAYSCALE_WORD_SC = '1.2.840.10008.5.1.4.1.1.7.3';
+export const MULTIFRAME_GRAYSCALE_WORD_SC = '1.2.840.10008.5.1.4.1.1.7.3';
 
 export interface GeneratedInstance {
   file: string;
@@ -62,41 +62,62 @@ export function writeSmallInstances(dir: string, count: number, patientId = 'ROB
   return instances;
 }
 
-/**
- * Writes a multi-frame 16-bit grayscale image of `frames` frames of rows x columns: the header
- * with the writer, then the Pixel Data element header and its value streamed frame by frame.
- */
-export async function writeLargeMultiframe(file: string, shape: { frames: number; rows: number; columns: number }): Promise<GeneratedInstance> {
-  const ids = { studyUid: newUid(), seriesUid: newUid(), sopInstanceUid: newUid() };
-  const ds = imageHeader(MULTIFRAME_GRAYSCALE_WORD_SC, ids, 'ROBUSTLARGE');
-  ds.setString(0x00280008, 'IS', String(shape.frames));
-  ds.setString(0x00280010, 'US', String(shape.rows));
-  ds.setString(0x00280011, 'US', String(shape.columns));
-  ds.setString(0x00280100, 'US', '16');
-  ds.setString(0x00280101, 'US', '16');
-  ds.setString(0x00280102, 'US', '15');
-  ds.setString(0x00280103, 'US', '0');
-  const frameBytes = shape.rows * shape.columns * 2;
-  const pixelLength = frameBytes * shape.frames;
-  if (pixelLength >= 0xffffffff) throw new Error(`pixel data of ${pixelLength} bytes does not fit a defined-length element`);
-  // (7FE0,0010) OW, explicit VR little endian: tag, VR, 2 reserved bytes, 32-bit length.
-  const pixelHeader = Buffer.alloc(12);
-  pixelHeader.writeUInt16LE(0x7fe0, 0);
-  pixelHeader.writeUInt16LE(0x0010, 2);
-  pixelHeader.write('OW', 4, 'latin1');
-  pixelHeader.writeUInt32LE(pixelLength, 8);
+export interface MultiframeShape {
+  frames: number;
+  rows: number;
+  columns: number;
+}
 
+/**
+ * The start of a multi-frame 16-bit grayscale image, explicit VR little endian: its attributes
+ * and the header of its Pixel Data element, whose value (frames x rows x columns x 2 bytes) the
+ * caller streams after it.
+ */
+export function multiframeHead(shape: MultiframeShape): { ids: Omit<GeneratedInstance, 'file'>; dataset: Dataset; pixelDataHeader: Buffer; pixelDataLength: number } {
+  const ids = { studyUid: newUid(), seriesUid: newUid(), sopInstanceUid: newUid() };
+  const dataset = imageHeader(MULTIFRAME_GRAYSCALE_WORD_SC, ids, 'ROBUSTLARGE');
+  dataset.setString(0x00280008, 'IS', String(shape.frames));
+  dataset.setString(0x00280010, 'US', String(shape.rows));
+  dataset.setString(0x00280011, 'US', String(shape.columns));
+  dataset.setString(0x00280100, 'US', '16');
+  dataset.setString(0x00280101, 'US', '16');
+  dataset.setString(0x00280102, 'US', '15');
+  dataset.setString(0x00280103, 'US', '0');
+  const pixelDataLength = shape.rows * shape.columns * 2 * shape.frames;
+  if (pixelDataLength >= 0xffffffff) throw new Error(`pixel data of ${pixelDataLength} bytes does not fit a defined-length element`);
+  // (7FE0,0010) OW, explicit VR little endian: tag, VR, 2 reserved bytes, 32-bit length.
+  const pixelDataHeader = Buffer.alloc(12);
+  pixelDataHeader.writeUInt16LE(0x7fe0, 0);
+  pixelDataHeader.writeUInt16LE(0x0010, 2);
+  pixelDataHeader.write('OW', 4, 'latin1');
+  pixelDataHeader.writeUInt32LE(pixelDataLength, 8);
+  return { ids, dataset, pixelDataHeader, pixelDataLength };
+}
+
+/** The attributes of a multi-frame image and its Pixel Data header, as a DIMSE dataset (no file meta). */
+export function multiframeDatasetHead(shape: MultiframeShape): { ids: Omit<GeneratedInstance, 'file'>; bytes: Buffer; pixelDataLength: number } {
+  const head = multiframeHead(shape);
+  return { ids: head.ids, bytes: Buffer.concat([encodeDataset(head.dataset, { transferSyntaxUid: EXPLICIT_VR_LE }), head.pixelDataHeader]), pixelDataLength: head.pixelDataLength };
+}
+
+/**
+ * Writes a multi-frame 16-bit grayscale image file: the header with the writer, then the pixel
+ * data streamed frame by frame, so that a file of gigabytes never sits in memory.
+ */
+export async function writeLargeMultiframe(file: string, shape: MultiframeShape): Promise<GeneratedInstance> {
+  const { ids, dataset, pixelDataHeader } = multiframeHead(shape);
+  const frameBytes = shape.rows * shape.columns * 2;
   const out = createWriteStream(file);
   const write = async (chunk: Uint8Array): Promise<void> => {
     if (!out.write(chunk)) await once(out, 'drain');
   };
-  await write(writePart10(ds, { transferSyntaxUid: EXPLICIT_VR_LE }));
-  await write(pixelHeader);
-  const frame = Buffer.alloc(frameBytes);
+  await write(writePart10(dataset, { transferSyntaxUid: EXPLICIT_VR_LE }));
+  await write(pixelDataHeader);
   for (let f = 0; f < shape.frames; f++) {
-    // Each frame differs (a frame number stamped in, over a gradient) so misplaced frames would show.
+    // Each frame differs (shifted by its number) so that misplaced frames would show.
+    const frame = Buffer.alloc(frameBytes);
     for (let i = 0; i < frameBytes; i += 2) frame.writeUInt16LE((i / 2 + f * 7) & 0xffff, i);
-    await write(Buffer.from(frame));
+    await write(frame);
   }
   out.end();
   await once(out, 'finish');

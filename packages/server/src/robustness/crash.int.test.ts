@@ -1,0 +1,198 @@
+// SIGKILL in the middle of four concurrent storescu sessions. After a restart on the same data
+// directory and database, every instance a client was told is stored is there, byte for byte;
+// nothing half-written is visible; the partial objects the kill left behind are cleaned up.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, store } from '@loire/dicom-net';
+import { openIndex } from '../index/index.js';
+import { datasetOffset } from '../retrieve/stored-dataset.js';
+import { datasetBytesOfFile } from '../testing/dataset-bytes.js';
+import { runTool } from '../testing/dcmtk.js';
+import { parseFindResponses } from '../testing/find-output.js';
+import { createTestDatabase, loireBin, spawnLoire, type LoireProcess, type TestDatabase } from '../testing/loire.js';
+import {
+  EXPLICIT_VR_LE, MULTIFRAME_GRAYSCALE_WORD_SC, multiframeDatasetHead, writeSmallInstances, type GeneratedInstance,
+} from './generated-instances.js';
+
+const SESSIONS = 4;
+const INSTANCES_PER_SESSION = 400;
+/** Kill once this many C-STORE-RSP Success have been seen in total: well into the run. */
+const KILL_AFTER_ACKNOWLEDGED = 500;
+
+/** A storescu -v session whose acknowledged files are followed as its output streams. */
+interface Session {
+  acknowledged: Set<string>;
+  done: Promise<number | null>;
+}
+
+/**
+ * storescu -v prints "Sending file: F" before each C-STORE-RQ and "Received Store Response
+ * (Success)" when the response for it arrives; only those files count as acknowledged.
+ */
+function startStorescu(port: number, files: string[], onAck: () => void): Session {
+  const acknowledged = new Set<string>();
+  const child = spawn('storescu', ['-v', '-aec', 'LOIRE', '127.0.0.1', String(port), ...files], { env: { ...process.env, TCP_NODELAY: '1' } });
+  let current: string | undefined;
+  let pending = '';
+  const onData = (d: Buffer): void => {
+    pending += d.toString('latin1');
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) {
+      const sending = /Sending file: (.*)$/.exec(line);
+      if (sending) current = sending[1]!.trim();
+      else if (/Received Store Response \(Success\)/.test(line) && current) {
+        acknowledged.add(current);
+        current = undefined;
+        onAck();
+      }
+    }
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  const done = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { acknowledged, done };
+}
+
+/**
+ * A C-STORE of a 64 MiB image that sends its first 4 MiB and then stalls: Loire holds a partial
+ * object in its temporary directory when the kill comes (small objects are rarely caught there).
+ */
+async function startStalledStore(port: number): Promise<{ sopInstanceUid: string; outcome: Promise<unknown> }> {
+  const head = multiframeDatasetHead({ frames: 32, rows: 1024, columns: 1024 });
+  const association = await connect({
+    host: '127.0.0.1', port, callingAe: 'STALLED', calledAe: 'LOIRE',
+    contexts: [{ abstractSyntax: MULTIFRAME_GRAYSCALE_WORD_SC, transferSyntaxes: [EXPLICIT_VR_LE] }],
+  });
+  const dataset = Readable.from((async function* () {
+    yield head.bytes;
+    yield Buffer.alloc(4 << 20);
+    await new Promise(() => undefined); // never sends the rest
+  })());
+  const { sopInstanceUid } = head.ids;
+  // Settles (rejected) when the kill cuts the connection.
+  const outcome = store(association, { sopClassUid: MULTIFRAME_GRAYSCALE_WORD_SC, sopInstanceUid, transferSyntaxUid: EXPLICIT_VR_LE, dataset })
+    .catch((err: unknown) => err);
+  return { sopInstanceUid, outcome };
+}
+
+describe('crash during concurrent stores', () => {
+  let workDir: string;
+  let dataDir: string;
+  let database: TestDatabase;
+  let loire: LoireProcess | undefined;
+  const sessions: GeneratedInstance[][] = [];
+
+  beforeAll(async () => {
+    if (!existsSync(path.join(path.dirname(loireBin), '../dist/cli/main.js'))) throw new Error('build Loire first (npx tsc -b): the crash test runs bin/loire.js');
+    workDir = mkdtempSync(path.join(os.tmpdir(), 'loire-crash-'));
+    dataDir = path.join(workDir, 'data');
+    mkdirSync(dataDir);
+    database = await createTestDatabase(dataDir);
+    for (let s = 0; s < SESSIONS; s++) {
+      const dir = path.join(workDir, `session-${s}`);
+      mkdirSync(dir);
+      sessions.push(writeSmallInstances(dir, INSTANCES_PER_SESSION, `CRASH${s}`));
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    await loire?.kill('SIGKILL');
+    await database?.dispose();
+    rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it('keeps every acknowledged instance, byte for byte, and shows nothing partial', async () => {
+    loire = await spawnLoire(dataDir, database.url);
+    await loire.waitUntilReady();
+    const first = loire;
+
+    const stalled = await startStalledStore(first.dicomPort);
+    const tmpDir = path.join(dataDir, 'tmp');
+    for (const deadline = Date.now() + 30_000; readdirSync(tmpDir).length === 0;) {
+      if (Date.now() > deadline) throw new Error('the stalled C-STORE left no partial object in tmp/');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+
+    let total = 0;
+    let killed: Promise<number | null> | undefined;
+    const running = sessions.map((instances) => startStorescu(first.dicomPort, instances.map((i) => i.file), () => {
+      total++;
+      if (total >= KILL_AFTER_ACKNOWLEDGED && !killed) killed = first.kill('SIGKILL');
+    }));
+    await Promise.all(running.map((s) => s.done));
+    expect(killed, 'the sessions ended before the kill: nothing was tested').toBeDefined();
+    await killed;
+    await stalled.outcome;
+
+    const acknowledged = new Set(running.flatMap((s) => [...s.acknowledged]));
+    const sent = sessions.flat().length;
+    // The kill must land mid-run: some acknowledged, some not.
+    expect(acknowledged.size).toBeGreaterThanOrEqual(KILL_AFTER_ACKNOWLEDGED);
+    expect(acknowledged.size).toBeLessThan(sent);
+    const partialsLeft = readdirSync(tmpDir).length;
+    expect(partialsLeft).toBeGreaterThanOrEqual(1);
+
+    loire = await spawnLoire(dataDir, database.url);
+    await loire.waitUntilReady();
+    const restarted = loire;
+    // The temporary directory is emptied at start-up, and the log says how many were removed.
+    expect(readdirSync(tmpDir)).toEqual([]);
+    expect(restarted.output()).toContain(`"removedPartialObjects":${partialsLeft}`);
+
+    // C-FIND at IMAGE level finds every acknowledged instance.
+    const found = new Set<string>();
+    for (const instances of sessions) {
+      const { studyUid, seriesUid } = instances[0]!;
+      const r = await runTool('findscu', ['-v', '-S', '-aec', 'LOIRE', '127.0.0.1', String(restarted.dicomPort),
+        '-k', 'QueryRetrieveLevel=IMAGE', '-k', `StudyInstanceUID=${studyUid}`, '-k', `SeriesInstanceUID=${seriesUid}`, '-k', 'SOPInstanceUID']);
+      expect(r.code, r.stderr).toBe(0);
+      for (const id of parseFindResponses(r.stdout + r.stderr)) found.add(id.get('00080018') ?? '');
+    }
+    const byFile = new Map(sessions.flat().map((i) => [i.file, i]));
+    const notFound = [...acknowledged].filter((f) => !found.has(byFile.get(f)!.sopInstanceUid));
+    expect(notFound).toEqual([]);
+
+    // Stop cleanly, then check the stored bytes through the index and the verify command.
+    expect(await restarted.kill('SIGTERM')).toBe(0);
+    loire = undefined;
+    const index = await openIndex(database.url);
+    const problems: string[] = [];
+    try {
+      const bySop = new Map(sessions.flat().map((i) => [i.sopInstanceUid, i]));
+      let indexed = 0;
+      for await (const record of index.allStorageRecords()) {
+        indexed++;
+        const source = bySop.get(record.sopInstanceUid);
+        if (record.sopInstanceUid === stalled.sopInstanceUid) {
+          problems.push(`${record.sopInstanceUid}: the stalled, never completed C-STORE is indexed`);
+          continue;
+        }
+        if (!source) {
+          problems.push(`${record.sopInstanceUid}: indexed but never sent`);
+          continue;
+        }
+        const file = path.join(dataDir, 'objects', record.storageKey);
+        if (!existsSync(file)) {
+          problems.push(`${record.sopInstanceUid}: indexed but its object ${record.storageKey} is missing`);
+          continue;
+        }
+        const stored = readFileSync(file);
+        if (!stored.subarray(datasetOffset(stored)).equals(datasetBytesOfFile(source.file))) problems.push(`${record.sopInstanceUid}: stored dataset differs from the one sent`);
+      }
+      // Instances stored but not yet acknowledged when the kill came may be there too; never fewer.
+      expect(indexed).toBeGreaterThanOrEqual(acknowledged.size);
+    } finally {
+      await index.close();
+    }
+    expect(problems).toEqual([]);
+
+    const verify = await runTool(process.execPath, [loireBin, 'verify', '--data', dataDir, '--database', database.url], { timeoutMs: 120_000 });
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+    expect(verify.stdout).toMatch(/ 0 problem\(s\)/);
+  }, 600_000);
+});
