@@ -50,7 +50,6 @@ const DCMTK_CANNOT_SEND = new Map<string, string>([
 const RECEIVER_CANNOT_TAKE: Record<'storescp' | 'getscu', (e: SampleEntry) => string | undefined> = {
   storescp: (e) => ({
     '1.2.840.10008.5.1.4.1.1.66.7': 'Label Map Segmentation (2023) is unknown to storescp 3.6.7',
-    '1.2.840.10008.5.1.4.1.1.91.1': 'Microscopy Bulk Simple Annotations is unknown to storescp 3.6.7',
   } as Record<string, string>)[e.sopClassUID ?? ''] ?? (e.path === 'modalities/us/GH364.dcm' ? 'storescp cannot parse its odd-length JPEG-LS fragment and aborts' : undefined),
   getscu: (e) => ({
     '1.2.840.10008.5.1.4.1.1.66.7': 'getscu does not propose Label Map Segmentation',
