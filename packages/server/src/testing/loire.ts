@@ -1,42 +1,17 @@
 // A whole Loire for a test: temp data directory, fresh index (SQLite, or a new PostgreSQL
 // database when LOIRE_TEST_DATABASE names a server), free ports. In-process or as a child process.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { loadConfig, type DicomNode, type LoireConfig } from '../config/config.js';
 import { createLogger, silentLogger } from '../logger.js';
 import { startServer, type RunningServer } from '../server.js';
+import { createTestDatabase } from './database.js';
+
+export { createTestDatabase, type TestDatabase } from './database.js';
 import { freePort } from './dcmtk.js';
 import { repoRoot } from './samples.js';
-
-export interface TestDatabase {
-  url: string;
-  dispose(): Promise<void>;
-}
-
-async function admin(serverUrl: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-/** A fresh index database for one test: SQLite inside `dataDir`, or a new PostgreSQL database. */
-export async function createTestDatabase(dataDir: string): Promise<TestDatabase> {
-  const server = process.env.LOIRE_TEST_DATABASE;
-  if (!server) return { url: `sqlite://${path.join(dataDir, 'index.sqlite')}`, dispose: async () => undefined };
-  const name = `loire_test_${randomBytes(6).toString('hex')}`;
-  await admin(server, `CREATE DATABASE ${name}`);
-  const url = new URL(server);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), dispose: () => admin(server, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
-}
 
 export interface TestLoireOptions {
   aeTitle?: string;
