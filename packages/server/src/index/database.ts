@@ -63,6 +63,8 @@ function openSqlite(path: string): IndexConnection {
   sqlite.pragma('busy_timeout = 10000');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('cache_size = -65536');
+  // Checkpoint the WAL every ~16 MB rather than every 4 MB: fewer fsyncs on the ingest path.
+  sqlite.pragma('wal_autocheckpoint = 4000');
   const db = new Kysely<IndexDatabase>({ dialect: new SqliteDialect({ database: sqlite }) });
   return {
     db,

@@ -29,7 +29,8 @@ export interface IngestResult extends InstanceIdentity {
 
 /** An object being received. Call write() for each chunk, then end() (or abort()). */
 export interface IncomingObject {
-  write(chunk: Uint8Array): Promise<void>;
+  /** A promise only when the caller must wait before writing more (see ObjectWriter.write). */
+  write(chunk: Uint8Array): void | Promise<void>;
   end(): Promise<IngestResult>;
   abort(reason?: Error): Promise<void>;
 }
@@ -95,15 +96,15 @@ export class IngestService {
       throw error;
     };
     return {
-      write: async (chunk) => {
-        if (parseError === undefined) {
-          try {
-            parse.push(chunk);
-          } catch (err) {
-            parseError = err; // keep reading what the peer sends; refuse at the end
-          }
+      write: (chunk) => {
+        if (parseError !== undefined) return; // keep reading what the peer sends; refuse at the end
+        try {
+          parse.push(chunk);
+        } catch (err) {
+          parseError = err;
+          return;
         }
-        if (parseError === undefined) await writer.write(chunk);
+        return writer.write(chunk);
       },
       abort: async () => {
         if (finished) return;

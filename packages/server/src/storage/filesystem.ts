@@ -110,14 +110,15 @@ class FileObjectWriter implements ObjectWriter {
     private readonly id: string,
   ) {}
 
-  async write(chunk: Uint8Array): Promise<void> {
+  write(chunk: Uint8Array): void | Promise<void> {
     if (this.done) throw new StorageError('write after commit or discard');
     this.hash.update(chunk);
     this.bytesWritten += chunk.length;
-    // Chunks may be views into a network buffer that is reused: copy what we keep.
-    this.pending.push(Buffer.from(chunk));
+    // Kept by reference until flushed (see ObjectWriter.write): copying every network piece
+    // of a CT image costs more than hashing it.
+    this.pending.push(chunk);
     this.pendingBytes += chunk.length;
-    if (this.pendingBytes >= FLUSH_THRESHOLD) await this.flush();
+    if (this.pendingBytes >= FLUSH_THRESHOLD) return this.flush();
   }
 
   private async flush(): Promise<void> {

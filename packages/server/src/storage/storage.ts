@@ -4,8 +4,12 @@ import type { Readable } from 'node:stream';
 
 /** A new object being written. Nothing is visible under a key until commit() resolves. */
 export interface ObjectWriter {
-  /** Appends bytes; resolve before writing more when backpressure matters. */
-  write(chunk: Uint8Array): Promise<void>;
+  /**
+   * Appends bytes. Returns a promise only when it had to write to disk: the caller waits for
+   * it before sending more (backpressure); otherwise the bytes are buffered and nothing waits.
+   * The writer keeps a reference to `chunk` until it is written: callers must not modify it.
+   */
+  write(chunk: Uint8Array): void | Promise<void>;
   /** Makes the object visible under a fresh key and returns it with its size and SHA-256. */
   commit(): Promise<StoredObject>;
   /** Throws away what was written. Safe to call more than once, and after a failed commit. */

@@ -102,8 +102,8 @@ export function initialSchema(dialect: IndexDialect): Migration {
         .execute();
       await db.schema.createIndex('instance_series_fk_number_idx').on('instance')
         .columns(['series_fk', 'instance_number']).execute();
-      await db.schema.createIndex('instance_sop_class_uid_idx').on('instance').column('sop_class_uid').execute();
-      await db.schema.createIndex('instance_storage_key_idx').on('instance').column('storage_key').execute();
+      // No index on sop_class_uid or storage_key: no query path uses them, and each index is one more
+      // page written per stored instance.
     },
 
     async down(db: Kysely<unknown>): Promise<void> {
