@@ -1,7 +1,7 @@
 // The `loire` command as an operator runs it, as child processes of the built package (run
 // `npx tsc -b` first): serve with settings from the environment and flags, refusal of a bad
 // configuration, readiness, graceful stop under load, import of a patient CD, and verify.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -46,7 +46,10 @@ function serveInBackground(args: string[], env: NodeJS.ProcessEnv) {
   let output = '';
   child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
   child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => {
+    if (signal) output += `\n[loire serve ended by ${signal}]`;
+    resolve(code);
+  }));
   return {
     child,
     output: () => output,
@@ -66,14 +69,16 @@ async function healthz(httpPort: number): Promise<number | 'refused'> {
   }
 }
 
-async function waitForHealthy(httpPort: number, serve: { child: { exitCode: number | null }; output(): string }, timeoutMs = 30_000): Promise<void> {
+async function waitForHealthy(httpPort: number, serve: { child: ChildProcess; output(): string }, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (serve.child.exitCode !== null) throw new Error(`loire exited with ${serve.child.exitCode}:\n${serve.output()}`);
+    if (serve.child.exitCode !== null || serve.child.signalCode !== null) {
+      throw new Error(`loire ended (code ${serve.child.exitCode}, signal ${serve.child.signalCode}):\n${serve.output()}`);
+    }
     if (await healthz(httpPort) === 200) return;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`loire not ready after ${timeoutMs} ms:\n${serve.output()}`);
+  throw new Error(`loire not ready after ${timeoutMs} ms (pid ${serve.child.pid}):\n${serve.output()}`);
 }
 
 function echo(aeTitle: string, port: number) {
@@ -205,8 +210,8 @@ describe('loire command line', () => {
       writeFileSync(file, c.content);
       const httpPort = await freePort();
       const r = await runLoire(['serve', '--data', path.join(dir, 'data'), '--database', db.url, '--http-port', String(httpPort), '--dicom-port', '0', '--config', file]);
-      expect(r.code, `${c.file}: ${r.signal} ${r.stderr}`).not.toBe(0);
-      expect(r.code).not.toBeNull();
+      expect(r.signal, `${c.file}: killed by ${r.signal}: ${r.stderr}`).toBeNull();
+      expect(r.code, `${c.file}: ${r.stderr}`).not.toBe(0);
       expect(r.stderr, c.file).toMatch(c.field);
       expect(r.stderr, c.file).toContain(file);
       expect(await healthz(httpPort)).toBe('refused');
