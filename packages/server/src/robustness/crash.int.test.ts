@@ -22,6 +22,8 @@ const SESSIONS = 4;
 const INSTANCES_PER_SESSION = 400;
 /** Kill once this many C-STORE-RSP Success have been seen in total: well into the run. */
 const KILL_AFTER_ACKNOWLEDGED = 500;
+/** Start-up takes 2-3 s here, but was once seen to exceed the helper's 20 s default on a loaded machine. */
+const READY_WITHIN_MS = 120_000;
 
 /** A storescu -v session whose acknowledged files are followed as its output streams. */
 interface Session {
@@ -108,7 +110,7 @@ describe('crash during concurrent stores', () => {
 
   it('keeps every acknowledged instance, byte for byte, and shows nothing partial', async () => {
     loire = await spawnLoire(dataDir, database.url);
-    await loire.waitUntilReady();
+    await loire.waitUntilReady(READY_WITHIN_MS);
     const first = loire;
 
     const stalled = await startStalledStore(first.dicomPort);
@@ -138,7 +140,7 @@ describe('crash during concurrent stores', () => {
     expect(partialsLeft).toBeGreaterThanOrEqual(1);
 
     loire = await spawnLoire(dataDir, database.url);
-    await loire.waitUntilReady();
+    await loire.waitUntilReady(READY_WITHIN_MS);
     const restarted = loire;
     // The temporary directory is emptied at start-up, and the log says how many were removed.
     expect(readdirSync(tmpDir)).toEqual([]);
