@@ -22,7 +22,7 @@ const SESSIONS = 4;
 const INSTANCES_PER_SESSION = 400;
 /** Kill once this many C-STORE-RSP Success have been seen in total: well into the run. */
 const KILL_AFTER_ACKNOWLEDGED = 500;
-/** Start-up takes 2-3 s here, but was once seen to exceed the helper's 20 s default on a loaded machine. */
+/** Start-up takes a few seconds, but far longer on a loaded machine than the helper's 20 s default allows. */
 const READY_WITHIN_MS = 120_000;
 
 /** A storescu -v session whose acknowledged files are followed as its output streams. */

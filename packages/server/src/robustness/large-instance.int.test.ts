@@ -15,7 +15,7 @@ import { writeLargeMultiframe, type GeneratedInstance } from './generated-instan
 const SHAPE = { frames: 512, rows: 1024, columns: 1024 };
 const MAX_RSS_GROWTH_BYTES = 150 * 1024 * 1024;
 const SAMPLE_EVERY_MS = 50;
-/** Start-up takes 2-3 s here, but was once seen to exceed the helper's 20 s default on a loaded machine. */
+/** Start-up takes a few seconds, but far longer on a loaded machine than the helper's 20 s default allows. */
 const READY_WITHIN_MS = 120_000;
 
 /** Samples a process's resident set size (VmRSS) until stopped. */
