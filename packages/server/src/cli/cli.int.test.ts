@@ -69,7 +69,7 @@ async function healthz(httpPort: number): Promise<number | 'refused'> {
   }
 }
 
-async function waitForHealthy(httpPort: number, serve: { child: ChildProcess; output(): string }, timeoutMs = 30_000): Promise<void> {
+async function waitForHealthy(httpPort: number, serve: { child: ChildProcess; output(): string }, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (serve.child.exitCode !== null || serve.child.signalCode !== null) {
@@ -225,7 +225,7 @@ describe('loire command line', () => {
     const serve = serveInBackground(['--data', path.join(dir, 'data'), '--database', db.url, '--http-port', String(httpPort), '--dicom-port', String(dicomPort)], cleanEnv());
     cleanup.push(async () => { await serve.stop(); });
     const seen = new Set<number | 'refused'>();
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + 60_000;
     for (;;) {
       expect(serve.child.exitCode, serve.output()).toBeNull();
       const status = await healthz(httpPort);
@@ -238,7 +238,7 @@ describe('loire command line', () => {
     expect([...seen].filter((s) => s !== 200 && s !== 503 && s !== 'refused')).toEqual([]);
     expect(await serve.stop()).toBe(0);
     expect(serve.output()).toContain('Loire is ready');
-  }, 60_000);
+  }, 120_000);
 
   it('SIGTERM during a storescu of a few hundred files lets the association finish, then exits 0', async () => {
     const { dir, db } = await workspace();
