@@ -232,6 +232,7 @@ describe('loire command line', () => {
       seen.add(status);
       if (status === 200) break;
       expect(Date.now(), serve.output()).toBeLessThan(deadline);
+      await new Promise((r) => setTimeout(r, 20));
     }
     // The moment health says ready, an association goes through.
     expect((await echo('LOIRE', dicomPort)).code).toBe(0);
