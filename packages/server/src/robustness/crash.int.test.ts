@@ -144,7 +144,7 @@ describe('crash during concurrent stores', () => {
     const restarted = loire;
     // The temporary directory is emptied at start-up, and the log says how many were removed.
     expect(readdirSync(tmpDir)).toEqual([]);
-    expect(restarted.output()).toContain(`"removedPartialObjects":${partialsLeft}`);
+    expect(restarted.output(), 'the restart logs how many partial objects it removed').toContain(`"removedPartialObjects":${partialsLeft}`);
 
     // C-FIND at IMAGE level finds every acknowledged instance.
     const found = new Set<string>();
@@ -152,7 +152,7 @@ describe('crash during concurrent stores', () => {
       const { studyUid, seriesUid } = instances[0]!;
       const r = await runTool('findscu', ['-v', '-S', '-aec', 'LOIRE', '127.0.0.1', String(restarted.dicomPort),
         '-k', 'QueryRetrieveLevel=IMAGE', '-k', `StudyInstanceUID=${studyUid}`, '-k', `SeriesInstanceUID=${seriesUid}`, '-k', 'SOPInstanceUID']);
-      expect(r.code, r.stderr).toBe(0);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
       for (const id of parseFindResponses(r.stdout + r.stderr)) found.add(id.get('00080018') ?? '');
     }
     const byFile = new Map(sessions.flat().map((i) => [i.file, i]));
@@ -160,7 +160,7 @@ describe('crash during concurrent stores', () => {
     expect(notFound).toEqual([]);
 
     // Stop cleanly, then check the stored bytes through the index and the verify command.
-    expect(await restarted.kill('SIGTERM')).toBe(0);
+    expect(await restarted.kill('SIGTERM'), restarted.output().slice(-3000)).toBe(0);
     loire = undefined;
     const index = await openIndex(database.url);
     const problems: string[] = [];
