@@ -131,6 +131,27 @@ describe('createFileMeta', () => {
   });
 });
 
+describe('createFileMeta, written directly', () => {
+  it('gives the same bytes as the generic writer would', () => {
+    for (const sourceAeTitle of [undefined, 'LOIRE', 'ODD_AE']) {
+      const opts = { sopClassUid: '1.2.840.10008.5.1.4.1.1.2', sopInstanceUid: '1.2.3.45', transferSyntaxUid: '1.2.840.10008.1.2.4.70', ...(sourceAeTitle ? { sourceAeTitle } : {}) };
+      const meta = new Dataset({ explicitVR: true, littleEndian: true });
+      meta.setBytes(Tag.FileMetaInformationVersion, 'OB', new Uint8Array([0, 1]));
+      meta.setString(Tag.MediaStorageSOPClassUID, 'UI', opts.sopClassUid);
+      meta.setString(Tag.MediaStorageSOPInstanceUID, 'UI', opts.sopInstanceUid);
+      meta.setString(Tag.TransferSyntaxUID, 'UI', opts.transferSyntaxUid);
+      meta.setString(Tag.ImplementationClassUID, 'UI', IMPLEMENTATION_CLASS_UID);
+      meta.setString(Tag.ImplementationVersionName, 'SH', IMPLEMENTATION_VERSION_NAME);
+      if (sourceAeTitle) meta.setString(Tag.SourceApplicationEntityTitle, 'AE', sourceAeTitle);
+      const body = encodeDataset(meta, { transferSyntaxUid: ExplicitVRLittleEndian });
+      const group = new Dataset({ explicitVR: true, littleEndian: true });
+      group.setNumber(Tag.FileMetaInformationGroupLength, 'UL', body.length);
+      const expected = Buffer.concat([Buffer.alloc(128), Buffer.from('DICM'), encodeDataset(group, { transferSyntaxUid: ExplicitVRLittleEndian }), body]);
+      expect(Buffer.from(createFileMeta(opts)).equals(expected)).toBe(true);
+    }
+  });
+});
+
 describe('values built from JavaScript', () => {
   it('setString, setNumber and sequences survive every native syntax', () => {
     const ds = new Dataset({ explicitVR: true, littleEndian: true });

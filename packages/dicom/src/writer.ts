@@ -51,23 +51,44 @@ export interface FileMetaOptions {
   sourceAeTitle?: string;
 }
 
-/** The 128-byte preamble, "DICM" and the group 0002 elements of a Part 10 file. */
+/** One explicit VR little endian element of group 0002 with a short (2-byte) length field. */
+function metaElement(element: number, vr: 'UI' | 'SH' | 'AE', value: string): Buffer {
+  const padded = value.length % 2 ? value + (vr === 'UI' ? '\0' : ' ') : value;
+  const out = Buffer.allocUnsafe(8 + padded.length);
+  out.writeUInt16LE(0x0002, 0);
+  out.writeUInt16LE(element, 2);
+  out.write(vr, 4, 'latin1');
+  out.writeUInt16LE(padded.length, 6);
+  out.write(padded, 8, 'latin1');
+  return out;
+}
+
+/**
+ * The 128-byte preamble, "DICM" and the group 0002 elements of a Part 10 file. Written directly
+ * rather than through a Dataset: Loire writes one for every instance it receives over DIMSE.
+ */
 export function createFileMeta(opts: FileMetaOptions): Uint8Array {
-  const meta = new Dataset({ explicitVR: true, littleEndian: true });
-  meta.setBytes(Tag.FileMetaInformationVersion, 'OB', new Uint8Array([0, 1]));
-  meta.setString(Tag.MediaStorageSOPClassUID, 'UI', opts.sopClassUid);
-  meta.setString(Tag.MediaStorageSOPInstanceUID, 'UI', opts.sopInstanceUid);
-  meta.setString(Tag.TransferSyntaxUID, 'UI', opts.transferSyntaxUid);
-  meta.setString(Tag.ImplementationClassUID, 'UI', IMPLEMENTATION_CLASS_UID);
-  meta.setString(Tag.ImplementationVersionName, 'SH', IMPLEMENTATION_VERSION_NAME);
-  if (opts.sourceAeTitle) meta.setString(Tag.SourceApplicationEntityTitle, 'AE', opts.sourceAeTitle);
-  const body = Buffer.concat(encodeDatasetChunks(meta, { transferSyntaxUid: '1.2.840.10008.1.2.1' }));
-  const groupLength = new Dataset(meta);
-  groupLength.setNumber(Tag.FileMetaInformationGroupLength, 'UL', body.length);
-  const head = Buffer.alloc(132);
+  // (0002,0001) OB: tag, VR, 2 reserved bytes, 4-byte length, value 00 01.
+  const version = Buffer.from([0x02, 0x00, 0x01, 0x00, 0x4f, 0x42, 0, 0, 2, 0, 0, 0, 0x00, 0x01]);
+  const elements = [
+    version,
+    metaElement(0x0002, 'UI', opts.sopClassUid),
+    metaElement(0x0003, 'UI', opts.sopInstanceUid),
+    metaElement(0x0010, 'UI', opts.transferSyntaxUid),
+    metaElement(0x0012, 'UI', IMPLEMENTATION_CLASS_UID),
+    metaElement(0x0013, 'SH', IMPLEMENTATION_VERSION_NAME),
+    ...(opts.sourceAeTitle ? [metaElement(0x0016, 'AE', opts.sourceAeTitle)] : []),
+  ];
+  const bodyLength = elements.reduce((n, e) => n + e.length, 0);
+  const head = Buffer.alloc(132 + 12);
   head.write('DICM', 128, 'latin1');
-  const groupLengthElement = encodeElementHeaderAndValue(groupLength.get(Tag.FileMetaInformationGroupLength)!, groupLength, { explicitVR: true, littleEndian: true });
-  return Buffer.concat([head, ...groupLengthElement, body]);
+  // (0002,0000) UL File Meta Information Group Length
+  head.writeUInt16LE(0x0002, 132);
+  head.writeUInt16LE(0x0000, 134);
+  head.write('UL', 136, 'latin1');
+  head.writeUInt16LE(4, 138);
+  head.writeUInt32LE(bodyLength, 140);
+  return Buffer.concat([head, ...elements], 144 + bodyLength);
 }
 
 export interface Part10WriteOptions extends WriteOptions {
