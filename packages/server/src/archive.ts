@@ -27,6 +27,9 @@ export async function openArchive(config: LoireConfig, logger: Logger): Promise<
   });
   return {
     config, logger, storage, index, ingest,
-    close: () => index.close(),
+    close: async () => {
+      await storage.close();
+      await index.close();
+    },
   };
 }

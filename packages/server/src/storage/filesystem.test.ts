@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -29,15 +29,41 @@ describe('FilesystemStorage', () => {
 
   it('hides discarded and crashed writes, and recovers their leftovers', async () => {
     const { storage, root } = await newStorage();
+    const tmp = path.join(root, 'tmp');
+    const written = (): string[] => readdirSync(tmp).filter((f) => statSync(path.join(tmp, f)).size > 0);
     const discarded = await storage.createWriter();
     await discarded.write(Buffer.alloc(2 * 1024 * 1024));
     await discarded.discard();
-    expect(readdirSync(path.join(root, 'tmp'))).toEqual([]);
+    expect(written()).toEqual([]);
     const crashed = await storage.createWriter();
     await crashed.write(Buffer.alloc(2 * 1024 * 1024)); // flushed to tmp, never committed
-    expect(readdirSync(path.join(root, 'tmp'))).toHaveLength(1);
-    expect(await storage.recover()).toEqual({ removedPartialObjects: 1 });
+    expect(written()).toHaveLength(1);
+    // A restart finds the crashed object and the spare temporary files, and removes them all.
+    const afterRestart = new FilesystemStorage(root);
+    await afterRestart.init();
+    const leftovers = readdirSync(tmp).length;
+    expect(leftovers).toBeGreaterThan(1);
+    expect((await afterRestart.recover()).removedPartialObjects).toBe(leftovers);
+    expect(readdirSync(tmp)).toEqual([]);
     expect(readdirSync(path.join(root, 'objects'))).toEqual([]);
+  });
+
+  it('keeps spare temporary files open ahead of need, and removes them on close', async () => {
+    const { storage, root } = await newStorage();
+    const first = await storage.createWriter();
+    await first.write(Buffer.from('x'));
+    await first.commit();
+    await new Promise((r) => setTimeout(r, 100)); // the spares open in the background
+    expect(readdirSync(path.join(root, 'tmp')).length).toBeGreaterThan(0);
+    const many = await Promise.all(Array.from({ length: 20 }, () => storage.createWriter()));
+    const stored = await Promise.all(many.map(async (w, i) => {
+      await w.write(Buffer.from(`object ${i}`));
+      return w.commit();
+    }));
+    expect(new Set(stored.map((s) => s.key)).size).toBe(20);
+    for (const [i, s] of stored.entries()) expect((await storage.readAll(s.key)).toString()).toBe(`object ${i}`);
+    await storage.close();
+    expect(readdirSync(path.join(root, 'tmp'))).toEqual([]);
   });
 
   it('refuses keys it did not make', async () => {

@@ -37,6 +37,8 @@ export interface ObjectStorage {
   sync(keys: readonly string[]): Promise<void>;
   /** Removes what a crash left half-written. Called once at start-up. */
   recover(): Promise<{ removedPartialObjects: number }>;
+  /** Releases what the storage holds open (files, connections). */
+  close(): Promise<void>;
 }
 
 export class StorageError extends Error {
