@@ -2,7 +2,7 @@
 // directory and database, every instance a client was told is stored is there, byte for byte;
 // nothing half-written is visible; the partial objects the kill left behind are cleaned up.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -115,7 +115,9 @@ describe('crash during concurrent stores', () => {
 
     const stalled = await startStalledStore(first.dicomPort);
     const tmpDir = path.join(dataDir, 'tmp');
-    for (const deadline = Date.now() + 30_000; readdirSync(tmpDir).length === 0;) {
+    // tmp/ also holds empty spare files opened ahead of need: wait for one with data in it.
+    const partialWritten = (): boolean => readdirSync(tmpDir).some((f) => statSync(path.join(tmpDir, f)).size > 0);
+    for (const deadline = Date.now() + 30_000; !partialWritten();) {
       if (Date.now() > deadline) throw new Error('the stalled C-STORE left no partial object in tmp/');
       await new Promise((r) => setTimeout(r, 20));
     }
