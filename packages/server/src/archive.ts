@@ -23,7 +23,7 @@ export async function openArchive(config: LoireConfig, logger: Logger): Promise<
   if (removedPartialObjects > 0) logger.warn({ removedPartialObjects }, 'removed objects left half-written by an interrupted run');
   const index = await openIndex(config.database, logger);
   const ingest = new IngestService({
-    storage, logger, indexer: index, duplicatePolicy: config.duplicatePolicy, aeTitle: config.aeTitle,
+    storage, logger, indexer: index, duplicatePolicy: config.duplicatePolicy,
   });
   return {
     config, logger, storage, index, ingest,

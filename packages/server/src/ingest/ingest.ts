@@ -40,8 +40,6 @@ export interface IngestDependencies {
   indexer: InstanceIndexer;
   logger: Logger;
   duplicatePolicy: DuplicatePolicy;
-  /** This archive's AE title, written as Source AE in the file meta of objects received over DIMSE. */
-  aeTitle: string;
 }
 
 export class IngestService {

@@ -10,12 +10,6 @@ export interface InstanceIdentity {
   transferSyntaxUid: string;
 }
 
-const UID = /^(0|[1-9]\d*)(\.(0|[1-9]\d*))*$/;
-
-export function isValidUid(value: string): boolean {
-  return value.length > 0 && value.length <= 64 && UID.test(value);
-}
-
 /** Lenient UID check for received data: some modalities emit leading zeros in components. */
 function isAcceptableUid(value: string): boolean {
   return value.length > 0 && value.length <= 64 && /^\d+(\.\d+)*$/.test(value);
