@@ -21,7 +21,8 @@ export interface TranscodeSource {
   readBulk: (range: ByteRange) => Uint8Array;
 }
 
-function pixelFormat(ds: Dataset): PixelFormat {
+/** The Image Pixel attributes of a data set that describe its frames; throws if Rows, Columns or Bits Allocated are missing. */
+export function pixelFormat(ds: Dataset): PixelFormat {
   const required = (tag: number, name: string): number => {
     const v = ds.number(tag);
     if (v === undefined) throw new TranscodeError(`cannot decode pixel data: ${name} is missing`);

@@ -23,7 +23,7 @@ export async function startServer(config: LoireConfig, logger: Logger): Promise<
   let dimse: DimseServer | undefined;
   let http: FastifyInstance | undefined;
   try {
-    http = buildHttpApp({ logger, isReady: () => ready });
+    http = await buildHttpApp({ logger, archive, isReady: () => ready });
     await http.listen({ host: config.bindAddress, port: config.httpPort });
     dimse = createDimseDoor(archive);
     const bound = await dimse.listen({ host: config.bindAddress, port: config.dicomPort });

@@ -1,16 +1,24 @@
-// The HTTP door. For now: health; DICOMweb and the console register their own plugins here later.
+// The HTTP door: health, DICOMweb, and later the console and its API. Every route declares in
+// its `config.access` the permission it needs (see security/permissions.ts).
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Archive } from '../archive.js';
+import { registerDicomweb } from '../dicomweb/plugin.js';
+import { sendError } from '../dicomweb/http-error.js';
 import type { Logger } from '../logger.js';
+import '../security/permissions.js';
 
 export interface HttpDependencies {
   logger: Logger;
+  archive: Archive;
   /** True once the DICOM listener accepts associations and the index is open. */
   isReady(): boolean;
 }
 
-export function buildHttpApp(deps: HttpDependencies): FastifyInstance {
+export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInstance> {
   const app = Fastify({ loggerInstance: deps.logger.child({ door: 'http' }) as FastifyBaseLogger, disableRequestLogging: true });
+  app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
   app.get('/healthz', {
+    config: { access: 'public' },
     schema: {
       response: {
         200: { type: 'object', properties: { status: { type: 'string' } }, required: ['status'] },
@@ -21,5 +29,6 @@ export function buildHttpApp(deps: HttpDependencies): FastifyInstance {
     if (!deps.isReady()) return reply.code(503).send({ status: 'starting' });
     return { status: 'ok' };
   });
+  await registerDicomweb(app, { archive: deps.archive });
   return app;
 }

@@ -1,0 +1,45 @@
+// What every DICOMweb handler works with: the archive's domain services and the URLs it hands out.
+import type { FastifyRequest } from 'fastify';
+import type { Archive } from '../archive.js';
+
+export const DICOMWEB_PREFIX = '/dicom-web';
+
+export interface DicomwebContext {
+  archive: Archive;
+}
+
+/**
+ * The absolute DICOMweb base URL as the client reached it (PS3.18 requires absolute
+ * Retrieve URLs and BulkDataURIs). Honours X-Forwarded-Proto/Host behind a reverse proxy
+ * only when Fastify's trustProxy is set.
+ */
+export function baseUrl(request: FastifyRequest): string {
+  return `${request.protocol}://${request.host}${DICOMWEB_PREFIX}`;
+}
+
+export interface InstanceIds {
+  studyInstanceUid: string;
+  seriesInstanceUid: string;
+  sopInstanceUid: string;
+}
+
+export function studyUrl(base: string, studyInstanceUid: string): string {
+  return `${base}/studies/${studyInstanceUid}`;
+}
+
+export function seriesUrl(base: string, ids: Omit<InstanceIds, 'sopInstanceUid'>): string {
+  return `${studyUrl(base, ids.studyInstanceUid)}/series/${ids.seriesInstanceUid}`;
+}
+
+export function instanceUrl(base: string, ids: InstanceIds): string {
+  return `${seriesUrl(base, ids)}/instances/${ids.sopInstanceUid}`;
+}
+
+/**
+ * BulkDataURI of an element: `…/instances/{uid}/bulkdata/{path}` where path is the element's
+ * tag, preceded for nested elements by each enclosing sequence's tag and 0-based item index,
+ * e.g. `7FE00010` or `00540016/0/00181071`. The bulkdata route resolves the same path.
+ */
+export function bulkDataUri(base: string, ids: InstanceIds, tagPath: readonly (string | number)[]): string {
+  return `${instanceUrl(base, ids)}/bulkdata/${tagPath.map((part) => (typeof part === 'number' ? String(part) : part.toUpperCase())).join('/')}`;
+}

@@ -1,0 +1,110 @@
+// A stored object opened for reading parts of it (DICOMweb frames, bulk data, rendering): its
+// data set parsed without bulk values, and those values read on demand by byte range.
+import { inflateRawSync } from 'node:zlib';
+import {
+  decodeFrame, ExplicitVRLittleEndian, nativeFrame, nativeFrameCount, Part10Parser, pixelFormat,
+  splitEncapsulatedFrames, transferSyntax, type ByteRange, type Dataset, type DecodedFrame, type PixelFormat,
+} from '@loire/dicom';
+import type { StorageRecord } from '../index/index.js';
+import type { ObjectStorage } from '../storage/storage.js';
+
+const PIXEL_DATA = 0x7fe00010;
+const EXTENDED_OFFSET_TABLE = 0x7fe00001;
+const NUMBER_OF_FRAMES = 0x00280008;
+
+export interface StoredInstance {
+  readonly record: StorageRecord;
+  /** The syntax the data set is encoded in as read here (a deflated object is inflated first). */
+  readonly transferSyntaxUid: string;
+  readonly dataset: Dataset;
+  /** A value the parser left in the object as bulk data. */
+  readBulk(range: ByteRange): Promise<Uint8Array>;
+}
+
+/** Parses a stored object; bulk values stay on disk until readBulk() asks for them. */
+export async function openStoredInstance(storage: ObjectStorage, record: StorageRecord): Promise<StoredInstance> {
+  const deflated = transferSyntax(record.transferSyntaxUid)?.deflated === true;
+  if (deflated) {
+    // Positions in a deflated data set count inflated bytes: keep the inflated data set in memory.
+    const file = await storage.readAll(record.storageKey);
+    const probe = new Part10Parser();
+    probe.push(file);
+    const { datasetOffset } = probe.end();
+    const inflated = inflateRawSync(file.subarray(datasetOffset));
+    const parser = new Part10Parser();
+    parser.push(inflated);
+    const { dataset } = parser.end();
+    return {
+      record, transferSyntaxUid: ExplicitVRLittleEndian, dataset,
+      readBulk: async (range) => inflated.subarray(range.offset, range.offset + range.length),
+    };
+  }
+  const parser = new Part10Parser();
+  for await (const chunk of storage.read(record.storageKey)) parser.push(chunk as Buffer);
+  const { dataset, transferSyntaxUid } = parser.end();
+  return {
+    record, transferSyntaxUid, dataset,
+    readBulk: async (range) => {
+      if (range.length === 0) return new Uint8Array(0);
+      const chunks: Buffer[] = [];
+      for await (const chunk of storage.read(record.storageKey, { start: range.offset, end: range.offset + range.length - 1 })) chunks.push(chunk as Buffer);
+      return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    },
+  };
+}
+
+/** The frames of an image object, as stored (compressed bitstreams or native bytes) or decoded. */
+export interface FrameSource {
+  readonly format: PixelFormat;
+  readonly numberOfFrames: number;
+  readonly transferSyntaxUid: string;
+  readonly encapsulated: boolean;
+  /** Frame `index` (0-based) as stored: one compressed bitstream, or native bytes in the stored byte order. */
+  storedFrame(index: number): Promise<Uint8Array>;
+  /** Frame `index` (0-based) as native little-endian pixels, colour-by-pixel. */
+  decodedFrame(index: number): Promise<DecodedFrame>;
+}
+
+/** The frame source of an opened instance, or undefined when it has no Pixel Data. */
+export function frameSource(instance: StoredInstance): FrameSource | undefined {
+  const pixel = instance.dataset.get(PIXEL_DATA);
+  if (!pixel) return undefined;
+  const format = pixelFormat(instance.dataset);
+  const syntax = transferSyntax(instance.transferSyntaxUid);
+  const encapsulated = syntax?.encapsulated === true || pixel.fragments !== undefined;
+  const declaredFrames = Math.max(1, instance.dataset.number(NUMBER_OF_FRAMES) ?? 1);
+  const readPixelData = (): Promise<Uint8Array> => (pixel.value ? Promise.resolve(pixel.value) : instance.readBulk(pixel.position!));
+  let encapsulatedFrames: Promise<Uint8Array[]> | undefined;
+  const storedFrame = async (index: number): Promise<Uint8Array> => {
+    if (!Number.isInteger(index) || index < 0 || index >= declaredFrames) throw new RangeError(`frame ${index + 1} does not exist: the instance has ${declaredFrames}`);
+    if (encapsulated) {
+      encapsulatedFrames ??= (async () => {
+        const eot = instance.dataset.get(EXTENDED_OFFSET_TABLE);
+        const eotValue = eot ? eot.value ?? (eot.position ? await instance.readBulk(eot.position) : undefined) : undefined;
+        return splitEncapsulatedFrames(await readPixelData(), {
+          numberOfFrames: declaredFrames, transferSyntaxUid: instance.transferSyntaxUid,
+          ...(eotValue ? { extendedOffsetTable: eotValue } : {}),
+        });
+      })();
+      const frames = await encapsulatedFrames;
+      const frame = frames[index];
+      if (!frame) throw new RangeError(`frame ${index + 1} is missing from the encapsulated Pixel Data (${frames.length} found)`);
+      return frame;
+    }
+    const length = Math.ceil((format.rows * format.columns * format.samplesPerPixel * format.bitsAllocated) / 8);
+    if (pixel.value || format.bitsAllocated % 8 !== 0) {
+      const value = await readPixelData();
+      if (index >= nativeFrameCount(value, format)) throw new RangeError(`frame ${index + 1} is beyond the end of the Pixel Data`);
+      return nativeFrame(value, index, format);
+    }
+    // Native byte-aligned frames: read just this frame's bytes.
+    const position = pixel.position!;
+    if ((index + 1) * length > position.length) throw new RangeError(`frame ${index + 1} is beyond the end of the Pixel Data`);
+    return instance.readBulk({ offset: position.offset + index * length, length });
+  };
+  return {
+    format, numberOfFrames: declaredFrames, transferSyntaxUid: instance.transferSyntaxUid, encapsulated,
+    storedFrame,
+    decodedFrame: async (index) => decodeFrame(instance.transferSyntaxUid, await storedFrame(index), format),
+  };
+}
