@@ -1,6 +1,7 @@
 // What every DICOMweb handler works with: the archive's domain services and the URLs it hands out.
 import type { FastifyRequest } from 'fastify';
 import type { Archive } from '../archive.js';
+import { HttpError } from './http-error.js';
 
 export const DICOMWEB_PREFIX = '/dicom-web';
 
@@ -42,4 +43,18 @@ export function instanceUrl(base: string, ids: InstanceIds): string {
  */
 export function bulkDataUri(base: string, ids: InstanceIds, tagPath: readonly (string | number)[]): string {
   return `${instanceUrl(base, ids)}/bulkdata/${tagPath.map((part) => (typeof part === 'number' ? String(part) : part.toUpperCase())).join('/')}`;
+}
+
+const UID = /^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$/;
+
+/**
+ * A UID from a path or query parameter (PS3.5 9.1: digits and dots, at most 64 characters).
+ * Anything else is a 400, so that no caller ever passes path fragments or SQL on.
+ */
+export function parseUid(value: string | undefined, name: string): string {
+  if (value === undefined || value === '') throw HttpError.badRequest(`${name} is missing`);
+  if (value.length > 64 || !UID.test(value)) {
+    throw HttpError.badRequest(`${name} "${value.length > 80 ? `${value.slice(0, 80)}…` : value}" is not a DICOM UID (digits and dots, at most 64 characters)`);
+  }
+  return value;
 }

@@ -28,6 +28,8 @@ export interface TestLoire {
   aeTitle: string;
   dicomPort: number;
   httpPort: number;
+  /** Headers that authenticate an HTTP request as the test administrator: add them to every request. */
+  httpHeaders: Record<string, string>;
   stop(): Promise<void>;
 }
 
@@ -53,6 +55,7 @@ export async function startTestLoire(options: TestLoireOptions = {}): Promise<Te
   const server = await startServer(config, logger);
   return {
     server, config, dataDir, aeTitle: config.aeTitle, dicomPort: server.dimsePort, httpPort: server.httpPort,
+    httpHeaders: {},
     stop: async () => {
       await server.close();
       await database.dispose();
