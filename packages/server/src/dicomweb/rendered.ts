@@ -5,7 +5,7 @@ import { parseVoiLutFunction, type WindowLevel } from '@loire/dicom';
 import type { Archive } from '../archive.js';
 import type { InstanceRecord, StorageRecord } from '../index/index.js';
 import {
-  encodeRendered, RENDERED_IMAGE_TYPES, RenderRequestError, renderStoredFrame, UnrenderableError,
+  ENCAPSULATED_PDF, encapsulatedDocument, encodeRendered, RENDERED_IMAGE_TYPES, RenderRequestError, renderStoredFrame, UnrenderableError,
   type OutputOptions, type RenderedImageType, type SourceRegion,
 } from '../retrieve/rendering.js';
 import { frameSource, openStoredInstance, type FrameSource, type StoredInstance } from '../retrieve/stored-instance.js';
@@ -14,8 +14,6 @@ import { baseUrl, instanceUrl, parseUid, type DicomwebContext } from './context.
 import { HttpError } from './http-error.js';
 import { multipartContentType, multipartStream, newBoundary, type Part } from './multipart.js';
 
-const ENCAPSULATED_PDF = '1.2.840.10008.5.1.4.1.1.104.1';
-const ENCAPSULATED_DOCUMENT = 0x00420011;
 /** Largest viewport side accepted: bigger requests would only burn memory. */
 const MAX_VIEWPORT = 16384;
 /** Thumbnails fit in this square unless a viewport says otherwise (PS3.18 §10.4.1.1.5 leaves the size to the server). */
@@ -308,12 +306,9 @@ export function registerRendered(app: FastifyInstance, { archive }: DicomwebCont
     if (record.sopClassUid === ENCAPSULATED_PDF) {
       // PS3.18 §8.7.4: an encapsulated PDF's rendered representation is the PDF itself.
       negotiate(request, query, ['application/pdf']);
-      const opened = await openRecord(archive, record);
-      const element = opened.instance.dataset.get(ENCAPSULATED_DOCUMENT);
-      const bytes = element?.value ?? (element?.position ? await opened.instance.readBulk(element.position) : undefined);
-      if (!bytes) throw new HttpError(500, `instance ${record.sopInstanceUid} is an Encapsulated PDF without its document (0042,0011)`);
-      const length = opened.instance.dataset.number(0x00420015); // Encapsulated Document Length: without the pad byte
-      return sendSingle(reply, 'application/pdf', length !== undefined && length <= bytes.byteLength ? bytes.subarray(0, length) : bytes);
+      const document = await encapsulatedDocument((await openRecord(archive, record)).instance);
+      if (!document) throw new HttpError(500, `instance ${record.sopInstanceUid} is an Encapsulated PDF without its document (0042,0011)`);
+      return sendSingle(reply, 'application/pdf', document);
     }
     const type = negotiate(request, query, IMAGE_TYPES) as RenderedImageType;
     const opened = await openRecord(archive, record);

@@ -40,6 +40,22 @@ export class UnrenderableError extends Error {
   override readonly name = 'UnrenderableError';
 }
 
+export const ENCAPSULATED_PDF = '1.2.840.10008.5.1.4.1.1.104.1';
+const ENCAPSULATED_DOCUMENT = 0x00420011;
+const ENCAPSULATED_DOCUMENT_LENGTH = 0x00420015;
+
+/**
+ * The document of an encapsulated document object (PS3.3 C.24.2), without the pad byte an odd length needs when
+ * Encapsulated Document Length says so; undefined when the object has none.
+ */
+export async function encapsulatedDocument(instance: StoredInstance): Promise<Uint8Array | undefined> {
+  const element = instance.dataset.get(ENCAPSULATED_DOCUMENT);
+  const bytes = element?.value ?? (element?.position ? await instance.readBulk(element.position) : undefined);
+  if (!bytes) return undefined;
+  const length = instance.dataset.number(ENCAPSULATED_DOCUMENT_LENGTH);
+  return length !== undefined && length <= bytes.byteLength ? bytes.subarray(0, length) : bytes;
+}
+
 /** Renders frame `index` (0-based) of an instance to 8-bit grey or RGB. */
 export async function renderStoredFrame(
   instance: StoredInstance, frames: FrameSource, index: number, window?: WindowLevel,
