@@ -29,6 +29,11 @@ const SAMPLES = {
   rgb: 'modalities/vl-visible-light/VL6_RLE',
   multiframe: 'modalities/us-multiframe/Issue16.dcm',
   sr: 'modalities/sr/IM0',
+  deflated: 'syntaxes/orthanc-by-ts-uid/1.2.840.10008.1.2.1.99.dcm',
+  implicit: 'syntaxes/orthanc-by-ts-uid/1.2.840.10008.1.2.dcm',
+  rleSigned: 'syntaxes/orthanc-by-ts-uid/1.2.840.10008.1.2.5.dcm',
+  bigEndianRgb: 'syntaxes/orthanc-by-ts-uid/1.2.840.10008.1.2.2.dcm',
+  oneBit: 'modalities/seg/seg_image_ct_binary.dcm',
   pdf: 'modalities/encapsulated-pdf/sample-pdf.dcm',
 } as const;
 
@@ -63,9 +68,9 @@ async function decodeImage(body: ArrayBuffer): Promise<{ data: Buffer; width: nu
   return { data, width: info.width, height: info.height, channels: info.channels };
 }
 
-async function modalityReference(file: string): Promise<{ values: Float64Array; rows: number; columns: number; windowCenter: number; windowWidth: number }> {
-  const out = path.join(shots, `${path.basename(file)}.modality.raw`);
-  const { stdout } = await run(python, [reference, 'modality', file, out]);
+async function modalityReference(file: string, frame = 0): Promise<{ values: Float64Array; rows: number; columns: number; windowCenter: number; windowWidth: number }> {
+  const out = path.join(shots, `${path.basename(file)}.${frame}.modality.raw`);
+  const { stdout } = await run(python, [reference, 'modality', file, out, String(frame)]);
   const info = JSON.parse(stdout) as { rows: number; columns: number; windowCenter: number; windowWidth: number };
   const bytes = readFileSync(out);
   return { ...info, values: new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8) };
@@ -140,6 +145,35 @@ describe('rendered grayscale', () => {
     // Lossy JPEG decoded by two decoders may differ by a level or two: compare with a small tolerance.
     const inverted = Array.from(ref.values, (v) => 255 - Math.round(linearWindow(v, ref.windowCenter, ref.windowWidth)));
     expect(maxDifference(image.data, inverted)).toBeLessThanOrEqual(3);
+  });
+});
+
+describe('frames of every stored form (stored-instance.ts) render as pydicom reads them', () => {
+  const cases = [
+    ['deflated', 1, '1000,2000'], ['implicit', 1, '600,1200,linear-exact'], ['rleSigned', 1, '200,400,sigmoid'],
+    ['oneBit', 2, '1,1'], ['oneBit', 3, '1,1'],
+  ] as const;
+  for (const [key, frame, window] of cases) {
+    it(`${key}, frame ${frame}, window ${window}`, async () => {
+      const ref = await modalityReference(samplePath(SAMPLES[key]), frame - 1);
+      const res = await get(`${instanceUrl(ids[key])}/frames/${frame}/rendered?window=${window}`, 'image/png');
+      expect(res.status).toBe(200);
+      const image = await decodeImage(await res.arrayBuffer());
+      const [center, width, fn] = window.split(',') as [string, string, string | undefined];
+      const c = Number(center);
+      const w = Number(width);
+      // PS3.3 C.11.2.1.3.1 (SIGMOID) and C.11.2.1.3.2 (LINEAR_EXACT), written out here.
+      const voi = (x: number): number => (fn === 'sigmoid' ? 255 / (1 + Math.exp((-4 * (x - c)) / w))
+        : fn === 'linear-exact' ? (x <= c - w / 2 ? 0 : x > c + w / 2 ? 255 : ((x - c) / w + 0.5) * 255)
+          : linearWindow(x, c, w));
+      expect(maxDifference(image.data, Array.from(ref.values, (v) => Math.round(voi(v))))).toBeLessThanOrEqual(1);
+    });
+  }
+
+  it('big endian RGB equals pydicom\'s pixels', async () => {
+    const expected = await rgbReference(samplePath(SAMPLES.bigEndianRgb));
+    const image = await decodeImage(await (await get(`${instanceUrl(ids.bigEndianRgb)}/rendered`, 'image/png')).arrayBuffer());
+    expect(maxDifference(image.data, expected)).toBe(0);
   });
 });
 

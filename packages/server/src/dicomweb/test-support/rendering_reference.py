@@ -1,8 +1,8 @@
 """Independent reference for the rendered-image tests (test-only; needs python3-pydicom and numpy).
 
-modality FILE OUT.raw -> writes the first frame's Modality LUT output (pydicom's apply_modality_lut) as float64,
+modality FILE OUT.raw [FRAME] -> writes frame FRAME's (0-based, default 0) Modality LUT output (pydicom's apply_modality_lut) as float64,
                          prints JSON {rows, columns, windowCenter, windowWidth, photometricInterpretation}
-rgb FILE OUT.raw      -> writes the first frame as 8-bit RGB: pydicom's pixels, YBR converted with
+rgb FILE OUT.raw [FRAME]      -> writes the frame as 8-bit RGB: pydicom's pixels, YBR converted with
                          pydicom's convert_color_space, palettes applied with apply_color_lut; prints JSON {rows, columns}
 """
 import json
@@ -13,10 +13,10 @@ import pydicom
 from pydicom.pixel_data_handlers.util import apply_color_lut, apply_modality_lut, convert_color_space
 
 
-def first_frame(ds):
+def frame(ds, index):
     pixels = ds.pixel_array
     frames = int(getattr(ds, 'NumberOfFrames', 1) or 1)
-    return pixels[0] if frames > 1 else pixels
+    return pixels[index] if frames > 1 else pixels
 
 
 def number(value):
@@ -27,10 +27,11 @@ def number(value):
 
 def main():
     mode, path, out = sys.argv[1:4]
+    index = int(sys.argv[4]) if len(sys.argv) > 4 else 0
     ds = pydicom.dcmread(path, force=True)
     if 'TransferSyntaxUID' not in ds.file_meta:
         ds.file_meta.TransferSyntaxUID = pydicom.uid.ImplicitVRLittleEndian
-    pixels = first_frame(ds)
+    pixels = frame(ds, index)
     if mode == 'modality':
         values = apply_modality_lut(pixels, ds).astype(np.float64)
         values.tofile(out)
@@ -45,7 +46,7 @@ def main():
         rgb = apply_color_lut(pixels, ds)
         bits = int(ds.RedPaletteColorLookupTableDescriptor[2])
         rgb = (rgb >> 8) if bits == 16 and rgb.max() > 255 else rgb
-    elif photometric.startswith('YBR') and ds.file_meta.TransferSyntaxUID in ('1.2.840.10008.1.2.5', '1.2.840.10008.1.2', '1.2.840.10008.1.2.1'):
+    elif photometric.startswith('YBR') and ds.file_meta.TransferSyntaxUID in ('1.2.840.10008.1.2.5', '1.2.840.10008.1.2', '1.2.840.10008.1.2.1', '1.2.840.10008.1.2.2'):
         # pydicom leaves RLE and native YBR as stored; its JPEG handlers convert already.
         rgb = convert_color_space(pixels, photometric, 'RGB')
     else:
