@@ -73,8 +73,10 @@ export async function readRenderAttributes(
     ?? firstWith(frameScopes(dataset, frameIndex, PIXEL_VALUE_TRANSFORMATION), RESCALE_INTERCEPT);
   const slope = rescaleScope?.number(RESCALE_SLOPE) ?? 1;
   const intercept = rescaleScope?.number(RESCALE_INTERCEPT) ?? 0;
+  // Rescale and a Modality LUT Sequence are mutually exclusive (PS3.3 C.11.1); writers that put both (often a
+  // Rescale Slope of 1) mean the table, as pydicom and DCMTK read them too.
   const modalityItem = dataset.get(MODALITY_LUT_SEQUENCE)?.items?.[0];
-  const modalityLut = modalityItem && !rescaleScope ? await readLut(modalityItem, readValue, signed, 'Modality LUT') : undefined;
+  const modalityLut = modalityItem ? await readLut(modalityItem, readValue, signed, 'Modality LUT') : undefined;
 
   const voiScope = firstWith(frameScopes(dataset, frameIndex, FRAME_VOI_LUT), WINDOW_CENTER);
   const windows = voiScope ? readWindows(voiScope) : [];

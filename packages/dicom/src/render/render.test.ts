@@ -96,6 +96,9 @@ describe('grayscale pipeline', () => {
     item.setNumber(0x00283002, 'US', [4, 0, 16]);
     item.setBytes(0x00283006, 'OW', words([0, 1000, 2000, 4000]));
     ds.setItems(0x00283000, [item]);
+    // Some writers add Rescale Slope 1 beside the table: the table applies.
+    ds.setNumber(0x00281053, 'DS', 1);
+    ds.setNumber(0x00281052, 'DS', 0);
     ds.setString(0x20500020, 'CS', 'INVERSE');
     const format = grey(4, 1, { bitsStored: 2 });
     const attrs = await readRenderAttributes(ds, format, 0, noBulk);
