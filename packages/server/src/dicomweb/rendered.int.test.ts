@@ -34,6 +34,7 @@ const SAMPLES = {
   rleSigned: 'syntaxes/orthanc-by-ts-uid/1.2.840.10008.1.2.5.dcm',
   bigEndianRgb: 'syntaxes/orthanc-by-ts-uid/1.2.840.10008.1.2.2.dcm',
   oneBit: 'modalities/seg/seg_image_ct_binary.dcm',
+  enhancedMr: 'modalities/enhanced-mr/MOVEKNEE.dcm',
   pdf: 'modalities/encapsulated-pdf/sample-pdf.dcm',
 } as const;
 
@@ -169,6 +170,16 @@ describe('frames of every stored form (stored-instance.ts) render as pydicom rea
       expect(maxDifference(image.data, Array.from(ref.values, (v) => Math.round(voi(v))))).toBeLessThanOrEqual(1);
     });
   }
+
+  it('an enhanced MR frame read by byte range, with its own per-frame window', async () => {
+    for (const frame of [10, 19]) {
+      const ref = await modalityReference(samplePath(SAMPLES.enhancedMr), frame - 1);
+      expect(ref.windowWidth).toBeGreaterThan(1);
+      const image = await decodeImage(await (await get(`${instanceUrl(ids.enhancedMr)}/frames/${frame}/rendered`, 'image/png')).arrayBuffer());
+      const expected = Array.from(ref.values, (v) => Math.round(linearWindow(v, ref.windowCenter, ref.windowWidth)));
+      expect(maxDifference(image.data, expected)).toBeLessThanOrEqual(1);
+    }
+  });
 
   it('big endian RGB equals pydicom\'s pixels', async () => {
     const expected = await rgbReference(samplePath(SAMPLES.bigEndianRgb));

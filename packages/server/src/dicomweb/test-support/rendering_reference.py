@@ -35,9 +35,15 @@ def main():
     if mode == 'modality':
         values = apply_modality_lut(pixels, ds).astype(np.float64)
         values.tofile(out)
+        center, width = ds.get('WindowCenter'), ds.get('WindowWidth')
+        if center is None and 'PerFrameFunctionalGroupsSequence' in ds:
+            # Enhanced objects: the frame's Frame VOI LUT functional group (PS3.3 C.7.6.16.2.10).
+            group = ds.PerFrameFunctionalGroupsSequence[index]
+            if 'FrameVOILUTSequence' in group:
+                center, width = group.FrameVOILUTSequence[0].WindowCenter, group.FrameVOILUTSequence[0].WindowWidth
         print(json.dumps({
             'rows': int(ds.Rows), 'columns': int(ds.Columns),
-            'windowCenter': number(ds.get('WindowCenter')), 'windowWidth': number(ds.get('WindowWidth')),
+            'windowCenter': number(center), 'windowWidth': number(width),
             'photometricInterpretation': ds.PhotometricInterpretation,
         }))
         return
