@@ -39,7 +39,7 @@ interface ImageParameters {
   frameNumber?: number;
   rows?: number;
   columns?: number;
-  /** Normalised to the image: xmin, ymin, xmax, ymax in [0, 1] (PS3.18 §9.1.2? "region"). */
+  /** Normalised to the image: xmin, ymin, xmax, ymax in [0, 1] (the WADO-URI "region" parameter). */
   region?: [number, number, number, number];
   windowCenter?: number;
   windowWidth?: number;
