@@ -2,11 +2,15 @@
 import type { FastifyInstance } from 'fastify';
 import { DICOMWEB_PREFIX, type DicomwebContext } from './context.js';
 import { sendError } from './http-error.js';
+import { registerRendered } from './rendered.js';
+import { registerWadoUri } from './wado-uri.js';
 
 type RouteRegistration = (app: FastifyInstance, context: DicomwebContext) => void;
 
 /** Every DICOMweb service, in the order its routes are registered. */
 const SERVICES: readonly RouteRegistration[] = [
+  registerRendered,
+  registerWadoUri, // also at /wado, see http/app.ts
 ];
 
 export async function registerDicomweb(app: FastifyInstance, context: DicomwebContext): Promise<void> {

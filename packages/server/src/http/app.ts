@@ -4,6 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Archive } from '../archive.js';
 import { registerDicomweb } from '../dicomweb/plugin.js';
 import { sendError } from '../dicomweb/http-error.js';
+import { registerWadoUri } from '../dicomweb/wado-uri.js';
 import type { Logger } from '../logger.js';
 import '../security/permissions.js';
 
@@ -30,5 +31,6 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
     return { status: 'ok' };
   });
   await registerDicomweb(app, { archive: deps.archive });
+  registerWadoUri(app, { archive: deps.archive }); // WADO-URI at the root path older clients expect (PS3.18 §9)
   return app;
 }
