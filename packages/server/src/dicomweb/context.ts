@@ -45,7 +45,9 @@ export function bulkDataUri(base: string, ids: InstanceIds, tagPath: readonly (s
   return `${instanceUrl(base, ids)}/bulkdata/${tagPath.map((part) => (typeof part === 'number' ? String(part) : part.toUpperCase())).join('/')}`;
 }
 
-const UID = /^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$/;
+// PS3.5 forbids leading zeros in a component, but real archives hold objects whose UIDs have them
+// (e.g. "999.999.01.23"); such objects are stored, so they must be retrievable too.
+const UID = /^[0-9]+(\.[0-9]+)*$/;
 
 /**
  * A UID from a path or query parameter (PS3.5 9.1: digits and dots, at most 64 characters).

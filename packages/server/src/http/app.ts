@@ -16,7 +16,12 @@ export interface HttpDependencies {
 }
 
 export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: deps.logger.child({ door: 'http' }) as FastifyBaseLogger, disableRequestLogging: true });
+  const app = Fastify({
+    loggerInstance: deps.logger.child({ door: 'http' }) as FastifyBaseLogger,
+    disableRequestLogging: true,
+    // Path parameters hold UIDs (64 characters) and frame lists ("1,2,3,…" for a whole cine).
+    maxParamLength: 4096,
+  });
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
   app.get('/healthz', {
     config: { access: 'public' },
