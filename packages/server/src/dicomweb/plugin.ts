@@ -1,12 +1,16 @@
 // The DICOMweb door (PS3.18) under /dicom-web: each service registers its own routes here.
 import type { FastifyInstance } from 'fastify';
 import { DICOMWEB_PREFIX, type DicomwebContext } from './context.js';
+import { registerDelete } from './delete.js';
 import { sendError } from './http-error.js';
+import { registerStow } from './stow.js';
 
 type RouteRegistration = (app: FastifyInstance, context: DicomwebContext) => void;
 
 /** Every DICOMweb service, in the order its routes are registered. */
 const SERVICES: readonly RouteRegistration[] = [
+  registerStow,
+  registerDelete,
 ];
 
 export async function registerDicomweb(app: FastifyInstance, context: DicomwebContext): Promise<void> {
