@@ -50,33 +50,14 @@ export function registerStow(app: FastifyInstance, context: DicomwebContext): vo
 }
 
 async function storeInstances(archive: Archive, request: FastifyRequest, reply: FastifyReply, expectedStudy: string | undefined): Promise<FastifyReply> {
-  // Refusals before the body is read close the connection: the unread body cannot be skipped cheaply.
-  const refuse = (error: HttpError): HttpError => new HttpError(error.statusCode, error.message, { ...error.headers, connection: 'close' });
-  let body: { boundary: string; rootType: string };
-  try {
-    negotiateResponse(request.headers.accept);
-    body = parseRequestType(request.headers['content-type']);
-    checkDeclaredLength(request.headers['content-length'], archive.config.stow.maxRequestBytes);
-  } catch (error) {
-    throw error instanceof HttpError ? refuse(error) : error;
-  }
-  const stream = request.body as Readable | undefined;
-  if (!stream || typeof stream.pipe !== 'function') throw refuse(HttpError.badRequest('the request has no body: send a multipart/related body of DICOM instances'));
-
-  const limits: MultipartLimits = {
-    maxHeaderBytes: 16 * 1024,
-    maxPreambleBytes: 64 * 1024,
-    maxBodyBytes: archive.config.stow.maxRequestBytes,
-    idleTimeoutMs: archive.config.stow.idleTimeoutSeconds * 1000,
-  };
-  const reader = new MultipartReader(stream, body.boundary, limits);
+  const { reader, rootType } = openBody(archive, request);
   const source: IngestSource = { door: 'stow', from: request.principal?.username ?? request.ip, remoteAddress: request.ip };
   const outcome = new StowOutcome();
   const log = request.log.child({ door: 'stow', from: source.from });
   const started = Date.now();
-  let bodyError: Error | undefined;
+  let bodyError: HttpError | undefined;
   try {
-    if (body.rootType === DICOM) await storeDicomParts(archive, reader, source, expectedStudy, outcome);
+    if (rootType === DICOM) await storeDicomParts(archive, reader, source, expectedStudy, outcome);
     else await storeMetadataUpload(archive, reader, source, expectedStudy, outcome);
     await reader.drainEpilogue();
   } catch (error) {
@@ -87,29 +68,57 @@ async function storeInstances(archive: Archive, request: FastifyRequest, reply: 
     if (!(error instanceof HttpError)) throw error;
     bodyError = error;
   }
-
   log.info({
     stored: outcome.stored.length, failed: outcome.failed.length, bytes: reader.bytesReceived, ms: Date.now() - started,
     ...(bodyError ? { error: bodyError.message } : {}),
     ...(outcome.failed.length ? { failures: outcome.failed.map((f) => ({ part: f.part, sopInstanceUid: f.sopInstanceUid, reason: f.reason, message: f.message })) } : {}),
   }, 'STOW-RS request');
 
-  if (!bodyError && outcome.stored.length === 0 && outcome.failed.length === 0) {
-    throw HttpError.badRequest('the multipart body has no part: send at least one instance');
-  }
   if (bodyError) {
     // The body broke off: what was stored before is acknowledged, the part in transfer is gone.
-    if (outcome.stored.length === 0) throw refuse(bodyError as HttpError);
+    if (outcome.stored.length === 0) throw closing(bodyError);
     outcome.failed.push({ reason: FailureReason.CannotUnderstand, message: bodyError.message, part: 0 });
     reply.header('connection', 'close');
+  } else if (outcome.stored.length === 0 && outcome.failed.length === 0) {
+    throw HttpError.badRequest('the multipart body has no part: send at least one instance');
   }
   const status = outcome.status();
-  const warnings = [...outcome.failed.map((f) => `${f.part ? `part ${f.part}` : 'request'}${f.sopInstanceUid ? ` (${f.sopInstanceUid})` : ''}: ${f.message}`)];
-  if (warnings.length) reply.header('warning', warnings.slice(0, 20).map((w) => `299 loire "${w.replace(/[^\x20-\x7e]|["\\]/g, ' ').slice(0, 300)}"`).join(', '));
-  if (status === 415 && outcome.stored.length === 0) {
-    throw new HttpError(415, `no part has a media type this request accepts (${body.rootType}): ${outcome.failed[0]?.message ?? ''}`);
-  }
+  if (status === 415) throw new HttpError(415, `no part has the media type this request announces (${rootType}): ${outcome.failed[0]?.message ?? ''}`);
+  if (outcome.failed.length > 0) reply.header('warning', warningHeader(outcome.failed));
   return reply.code(status).type(DICOM_JSON).send(outcome.response(baseUrl(request), expectedStudy));
+}
+
+/** An error answered before the body is read closes the connection: the unread body cannot be skipped cheaply. */
+function closing(error: HttpError): HttpError {
+  return new HttpError(error.statusCode, error.message, { ...error.headers, connection: 'close' });
+}
+
+/** Checks what can be checked before reading the body, and opens the multipart reader on it. */
+function openBody(archive: Archive, request: FastifyRequest): { reader: MultipartReader; rootType: string } {
+  try {
+    negotiateResponse(request.headers.accept);
+    const { boundary, rootType } = parseRequestType(request.headers['content-type']);
+    checkDeclaredLength(request.headers['content-length'], archive.config.stow.maxRequestBytes);
+    const stream = request.body as Readable | undefined;
+    if (!stream || typeof stream.pipe !== 'function') throw HttpError.badRequest('the request has no body: send a multipart/related body of DICOM instances');
+    const limits: MultipartLimits = {
+      maxHeaderBytes: 16 * 1024,
+      maxPreambleBytes: 64 * 1024,
+      maxBodyBytes: archive.config.stow.maxRequestBytes,
+      idleTimeoutMs: archive.config.stow.idleTimeoutSeconds * 1000,
+    };
+    return { reader: new MultipartReader(stream, boundary, limits), rootType };
+  } catch (error) {
+    throw error instanceof HttpError ? closing(error) : error;
+  }
+}
+
+/** Each failure also in words, in the Warning header PS3.18 uses for explanations (warn-code 299, RFC 7234 §5.5.7), ASCII only. */
+function warningHeader(failed: readonly FailedItem[]): string {
+  return failed.slice(0, 20).map((f) => {
+    const text = `${f.part ? `part ${f.part}` : 'request'}${f.sopInstanceUid ? ` (${f.sopInstanceUid})` : ''}: ${f.message}`;
+    return `299 loire "${text.replace(/[^\x20-\x7e]|["\\]/g, ' ').slice(0, 300)}"`;
+  }).join(', ');
 }
 
 /** PS3.18 §10.5.3: the response is application/dicom+json (default) or dicom+xml, which Loire does not produce. */
