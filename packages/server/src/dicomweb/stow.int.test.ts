@@ -191,6 +191,30 @@ describe('STOW-RS', () => {
     expect(stored.dataset.string(0x0020000d)).toBe(otherStudy.studyUID);
   });
 
+  it('stores several instances of one metadata part, whatever the order of the parts', async () => {
+    const instance = (n: number): DicomJson => ({
+      '00080016': { vr: 'UI', Value: ['1.2.840.10008.5.1.4.1.1.7'] }, '00080018': { vr: 'UI', Value: [`1.2.826.0.1.3680043.8.498.1.${n}`] },
+      '0020000D': { vr: 'UI', Value: ['1.2.826.0.1.3680043.8.498.1'] }, '0020000E': { vr: 'UI', Value: ['1.2.826.0.1.3680043.8.498.1.0'] },
+      '00100010': { vr: 'PN', Value: [{ Alphabetic: 'Müller^Anaïs' }] }, '00280010': { vr: 'US', Value: [2] }, '00280011': { vr: 'US', Value: [2] },
+      '00280100': { vr: 'US', Value: [8] }, '00280002': { vr: 'US', Value: [1] },
+      '7FE00010': { vr: 'OB', BulkDataURI: `http://example.org/pixels/${n}` },
+    });
+    const response = await stow(multipart([
+      { type: 'application/octet-stream', headers: ['Content-Location: http://example.org/pixels/2'], body: Buffer.from([5, 6, 7, 8]) },
+      { type: 'application/dicom+json; transfer-syntax=1.2.840.10008.1.2.1', body: JSON.stringify([instance(1), instance(2)]) },
+      { type: 'application/octet-stream', headers: ['Content-Location: http://example.org/pixels/1'], body: Buffer.from([1, 2, 3, 4]) },
+    ]), { path: '/studies/1.2.826.0.1.3680043.8.498.1', contentType: `multipart/related; type="application/dicom+json"; boundary=${BOUNDARY}` });
+    expect(response.status, response.text).toBe(200);
+    expect(referenced(response.json)).toEqual(['1.2.826.0.1.3680043.8.498.1.1', '1.2.826.0.1.3680043.8.498.1.2']);
+    for (const [n, pixels] of [[1, [1, 2, 3, 4]], [2, [5, 6, 7, 8]]] as const) {
+      const record = await loire.server.archive.index.getInstance(`1.2.826.0.1.3680043.8.498.1.${n}`);
+      const bytes = await loire.server.archive.storage.readAll(record!.storageKey);
+      const stored = parsePart10(bytes);
+      expect(valueBytes(bytes, stored.dataset.get(0x7fe00010)!)).toEqual(Buffer.from(pixels));
+      expect(stored.dataset.string(0x00100010)).toBe('Müller^Anaïs');
+    }
+  });
+
   it('refuses a metadata upload whose BulkDataURI has no part (409, C000)', async () => {
     const before = await archiveState();
     const json: DicomJson = {
@@ -306,6 +330,23 @@ describe('STOW-RS bad input', () => {
     }
     await expectUnchanged(before);
     await expectServing();
+  });
+});
+
+describe('STOW-RS with the "reject" duplicate policy', () => {
+  it('refuses a second copy with 0x0111 and keeps the first', async () => {
+    const strict = await startTestLoire({ duplicatePolicy: 'reject' });
+    try {
+      const body = multipart([dicomPart(series[0]!)]);
+      const post = () => fetch(`http://127.0.0.1:${strict.httpPort}/dicom-web/studies`, { method: 'POST', headers: { ...strict.httpHeaders, 'content-type': STOW_TYPE }, body });
+      expect((await post()).status).toBe(200);
+      const second = await post();
+      expect(second.status).toBe(409);
+      expect(failures(await second.json() as DicomJson)).toEqual([{ uid: series[0]!.sopInstanceUID, reason: 0x0111 }]);
+      expect(await strict.server.archive.index.count({ level: 'IMAGE', identifier: {}, options: { relational: true } })).toBe(1);
+    } finally {
+      await strict.stop();
+    }
   });
 });
 
