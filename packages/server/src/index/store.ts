@@ -120,10 +120,9 @@ const SQL = {
   studyForDelete: 'SELECT pk, patient_fk FROM study WHERE study_instance_uid = ?',
   seriesForDelete: `SELECT s.pk, s.study_fk, st.patient_fk, s.number_of_series_related_instances AS count, st.sop_classes_in_study
     FROM series s JOIN study st ON st.pk = s.study_fk WHERE s.series_instance_uid = ? AND st.study_instance_uid = ?`,
-  storageKeysOfSeries: 'SELECT storage_key FROM instance WHERE series_fk = ?',
-  storageKeysOfStudy: 'SELECT i.storage_key FROM instance i JOIN series s ON s.pk = i.series_fk WHERE s.study_fk = ?',
-  deleteInstancesOfSeries: 'DELETE FROM instance WHERE series_fk = ?',
-  deleteInstancesOfStudy: 'DELETE FROM instance WHERE series_fk IN (SELECT pk FROM series WHERE study_fk = ?)',
+  // RETURNING: the keys of exactly the rows deleted, even if an instance arrived meanwhile.
+  deleteInstancesOfSeries: 'DELETE FROM instance WHERE series_fk = ? RETURNING storage_key',
+  deleteInstancesOfStudy: 'DELETE FROM instance WHERE series_fk IN (SELECT pk FROM series WHERE study_fk = ?) RETURNING storage_key',
   deleteSeriesOfStudy: 'DELETE FROM series WHERE study_fk = ?',
   uncountSeriesInStudy: `UPDATE study SET
       number_of_study_related_instances = number_of_study_related_instances - ?,
@@ -305,8 +304,7 @@ export function deleteSeries(
     type Row = { pk: number; study_fk: number; patient_fk: number; count: number; sop_classes_in_study: string };
     const series = yield* get<Row>(SQL.seriesForDelete, ids.seriesInstanceUid, ids.studyInstanceUid);
     if (!series) return undefined;
-    const keys = yield* all<{ storage_key: string }>(SQL.storageKeysOfSeries, series.pk);
-    yield* run(SQL.deleteInstancesOfSeries, series.pk);
+    const keys = yield* all<{ storage_key: string }>(SQL.deleteInstancesOfSeries, series.pk);
     yield* run(SQL.deleteSeries, series.pk);
     const study = yield* get<{ count: number }>(SQL.uncountSeriesInStudy, keys.length, series.study_fk);
     if (!study || study.count <= 0) {
@@ -327,8 +325,7 @@ export function deleteStudy(runner: TransactionRunner, studyInstanceUid: string)
   return runner.transaction(function* () {
     const study = yield* get<{ pk: number; patient_fk: number }>(SQL.studyForDelete, studyInstanceUid);
     if (!study) return undefined;
-    const keys = yield* all<{ storage_key: string }>(SQL.storageKeysOfStudy, study.pk);
-    yield* run(SQL.deleteInstancesOfStudy, study.pk);
+    const keys = yield* all<{ storage_key: string }>(SQL.deleteInstancesOfStudy, study.pk);
     yield* run(SQL.deleteSeriesOfStudy, study.pk);
     yield* removeStudyRow(study.pk, study.patient_fk);
     return { storageKeys: keys.map((k) => k.storage_key) };
