@@ -215,6 +215,39 @@ describe('STOW-RS', () => {
     }
   });
 
+  it('stores a metadata upload with compressed pixel data in the transfer syntax of its part', async () => {
+    const entry = storableSamples().find((s) => s.path === 'pydicom-test-files/MR_small_jp2klossless.dcm')!;
+    const bytes = readFileSync(samplePath(entry));
+    const source = parsePart10(bytes);
+    const [, ...fragments] = source.dataset.get(0x7fe00010)!.fragments!;
+    const codestream = Buffer.concat(fragments.map((f) => bytes.subarray(f.offset, f.offset + f.length)));
+    const json = toDicomJson(source.dataset, { bulkDataUri: (element) => (element.tag === 0x7fe00010 ? 'frame' : undefined) }) as DicomJson;
+    const response = await stow(multipart([
+      { type: 'application/dicom+json', body: JSON.stringify([json]) },
+      { type: 'image/jp2; transfer-syntax=1.2.840.10008.1.2.4.90', headers: ['Content-Location: frame'], body: codestream },
+    ]), { contentType: `multipart/related; type="application/dicom+json"; boundary=${BOUNDARY}` });
+    expect(response.status, response.text).toBe(200);
+    const record = await loire.server.archive.index.getInstance(entry.sopInstanceUID!);
+    expect(record?.transferSyntaxUid).toBe('1.2.840.10008.1.2.4.90');
+    const storedBytes = await loire.server.archive.storage.readAll(record!.storageKey);
+    const stored = parsePart10(storedBytes);
+    const storedFragments = stored.dataset.get(0x7fe00010)!.fragments!;
+    expect(storedFragments[0]!.length).toBe(0); // empty Basic Offset Table
+    const storedStream = Buffer.concat(storedFragments.slice(1).map((f) => storedBytes.subarray(f.offset, f.offset + f.length)));
+    // The codestream, padded to even length as a fragment must be.
+    expect(storedStream.subarray(0, codestream.length).equals(codestream)).toBe(true);
+    expect(storedStream.length - codestream.length).toBe(codestream.length % 2);
+
+    const rle = storableSamples().find((s) => s.path === 'pydicom-test-files/SC_rgb_rle_2frame.dcm')!;
+    const rleJson = toDicomJson(parsePart10(readFileSync(samplePath(rle))).dataset, { bulkDataUri: (element) => (element.tag === 0x7fe00010 ? 'frames' : undefined) }) as DicomJson;
+    const multiframe = await stow(multipart([
+      { type: 'application/dicom+json', body: JSON.stringify([rleJson]) },
+      { type: 'image/x-dicom-rle', headers: ['Content-Location: frames'], body: randomBytes(100) },
+    ]), { contentType: `multipart/related; type="application/dicom+json"; boundary=${BOUNDARY}` });
+    expect(multiframe.status, multiframe.text).toBe(409);
+    expect(failures(multiframe.json)).toEqual([{ uid: rle.sopInstanceUID, reason: 0xc122 }]);
+  });
+
   it('refuses a metadata upload whose BulkDataURI has no part (409, C000)', async () => {
     const before = await archiveState();
     const json: DicomJson = {

@@ -4,7 +4,7 @@
 // ingest pipeline into storage as they arrive, so memory stays constant whatever the size; each
 // instance is acknowledged only once ingest has stored and indexed it.
 import type { Readable } from 'node:stream';
-import { ExplicitVRLittleEndian, fromDicomJson, writePart10, type DicomJson } from '@loire/dicom';
+import { ExplicitVRLittleEndian, fromDicomJson, transferSyntax, UNDEFINED_LENGTH, writePart10, type ByteRange, type DicomJson } from '@loire/dicom';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Archive } from '../archive.js';
 import { DicomStatus, IngestError, type RefusedInstance } from '../ingest/errors.js';
@@ -188,9 +188,9 @@ async function storeMetadataUpload(archive: Archive, reader: MultipartReader, so
   const max = archive.config.stow.maxMetadataUploadBytes;
   let held = 0;
   const instances: { json: DicomJson; part: number }[] = [];
-  const bulk = new Map<string, { mediaType: string; bytes: Buffer }>();
+  const bulk = new Map<string, BulkPart>();
   for (let part = await reader.nextPart(); part; part = await reader.nextPart()) {
-    const mediaType = partMediaType(part, DICOM_JSON);
+    const { type: mediaType, transferSyntaxUid } = partMediaTypeWithSyntax(part, DICOM_JSON);
     const chunks: Buffer[] = [];
     for (let chunk = await reader.readBody(); chunk; chunk = await reader.readBody()) {
       held += chunk.length;
@@ -221,7 +221,7 @@ async function storeMetadataUpload(archive: Archive, reader: MultipartReader, so
     } else if (!part.contentLocation) {
       outcome.failed.push({ reason: FailureReason.CannotUnderstand, part: part.index, message: `bulk data part ${part.index} has no Content-Location: the metadata cannot refer to it` });
     } else {
-      bulk.set(part.contentLocation, { mediaType, bytes });
+      bulk.set(part.contentLocation, { mediaType, transferSyntaxUid, bytes });
     }
   }
   for (const { json, part } of instances) {
@@ -241,18 +241,69 @@ async function storeMetadataUpload(archive: Archive, reader: MultipartReader, so
   }
 }
 
-function encodeMetadataInstance(json: DicomJson, bulk: ReadonlyMap<string, { mediaType: string; bytes: Buffer }>): Uint8Array {
+interface BulkPart { mediaType: string; transferSyntaxUid: string | undefined; bytes: Buffer }
+
+const PIXEL_DATA = '7FE00010';
+
+/**
+ * Transfer syntax of compressed pixel data sent as bulk data, when its part gives no
+ * `transfer-syntax` parameter: the default of its media type (PS3.18 Table 8.7.3-5).
+ */
+const DEFAULT_SYNTAX_OF_MEDIA_TYPE: Readonly<Record<string, string>> = {
+  'image/jpeg': '1.2.840.10008.1.2.4.50',
+  'image/x-dicom-rle': '1.2.840.10008.1.2.5',
+  'image/dicom-rle': '1.2.840.10008.1.2.5',
+  'image/jls': '1.2.840.10008.1.2.4.80',
+  'image/x-jls': '1.2.840.10008.1.2.4.80',
+  'image/jp2': '1.2.840.10008.1.2.4.90',
+  'image/jpx': '1.2.840.10008.1.2.4.92',
+  'image/jphc': '1.2.840.10008.1.2.4.201',
+  'image/jxl': '1.2.840.10008.1.2.4.110',
+  'video/mpeg2': '1.2.840.10008.1.2.4.100',
+  'video/mp4': '1.2.840.10008.1.2.4.102',
+  'video/h265': '1.2.840.10008.1.2.4.107',
+};
+
+/**
+ * Encodes one instance of a metadata upload as a Part 10 file. Bulk data is uncompressed
+ * (application/octet-stream), except Pixel Data, which may be one compressed frame or a video
+ * stream: the instance then takes that transfer syntax, with the pixel data as one fragment
+ * after an empty Basic Offset Table (PS3.5 A.4).
+ */
+function encodeMetadataInstance(json: DicomJson, bulk: ReadonlyMap<string, BulkPart>): Uint8Array {
+  const pixelUri = json[PIXEL_DATA]?.BulkDataURI;
+  let compressed: { part: BulkPart; transferSyntaxUid: string } | undefined;
   for (const uri of bulkDataUris(json)) {
     const found = bulk.get(uri);
     if (!found) throw IngestError.cannotUnderstand(`BulkDataURI ${uri} has no part with that Content-Location in the request`);
-    if (found.mediaType !== OCTET_STREAM) {
-      // Compressed pixel data would need its transfer syntax from the media type and encapsulation.
-      throw new IngestError(`bulk data ${uri} is ${found.mediaType}; metadata uploads take uncompressed bulk data (${OCTET_STREAM}) only: send compressed instances as ${DICOM} parts`,
-        FailureReason.TransferSyntaxNotSupported, 415);
+    if (found.mediaType === OCTET_STREAM) continue;
+    if (uri !== pixelUri) {
+      throw IngestError.cannotUnderstand(`bulk data ${uri} is ${found.mediaType}: bulk data other than Pixel Data must be ${OCTET_STREAM}`);
     }
+    compressed = { part: found, transferSyntaxUid: compressedSyntax(found, json) };
   }
-  const dataset = fromDicomJson(json, { bulkData: (uri) => bulk.get(uri)?.bytes });
-  return writePart10(dataset, { transferSyntaxUid: ExplicitVRLittleEndian });
+  const dataset = fromDicomJson(json, { bulkData: (uri) => (compressed && uri === pixelUri ? undefined : bulk.get(uri)?.bytes) });
+  if (!compressed) return writePart10(dataset, { transferSyntaxUid: ExplicitVRLittleEndian });
+  const stream = compressed.part.bytes;
+  const fragments: ByteRange[] = [{ offset: 0, length: 0 }, { offset: 0, length: stream.length }];
+  dataset.set({ tag: 0x7fe00010, vr: 'OB', length: UNDEFINED_LENGTH, fragments });
+  return writePart10(dataset, { transferSyntaxUid: compressed.transferSyntaxUid, readBulk: (range) => stream.subarray(range.offset, range.offset + range.length) });
+}
+
+function compressedSyntax(part: BulkPart, json: DicomJson): string {
+  const uid = part.transferSyntaxUid ?? DEFAULT_SYNTAX_OF_MEDIA_TYPE[part.mediaType];
+  const syntax = uid ? transferSyntax(uid) : undefined;
+  if (!syntax?.encapsulated) {
+    throw new IngestError(`Pixel Data is ${part.mediaType}${part.transferSyntaxUid ? `; transfer-syntax=${part.transferSyntaxUid}` : ''}, `
+      + 'which names no compressed transfer syntax Loire knows', FailureReason.TransferSyntaxNotSupported, 415);
+  }
+  const frames = Number(json['00280008']?.Value?.[0] ?? 1);
+  if (frames > 1 && !part.mediaType.startsWith('video/')) {
+    // One part holds one frame: the frames of a multi-frame image cannot be told apart in it.
+    throw new IngestError(`Pixel Data of ${frames} frames sent as one ${part.mediaType} part: send multi-frame compressed instances as ${DICOM} parts`,
+      FailureReason.TransferSyntaxNotSupported, 415);
+  }
+  return syntax.uid;
 }
 
 function* bulkDataUris(json: DicomJson): Generator<string> {
@@ -267,6 +318,17 @@ function* bulkDataUris(json: DicomJson): Generator<string> {
 function jsonString(json: DicomJson, tag: string): string | undefined {
   const value = json[tag]?.Value?.[0];
   return typeof value === 'string' ? value : undefined;
+}
+
+/** A part's media type with its transfer-syntax parameter (PS3.18 §8.7.3.5). */
+function partMediaTypeWithSyntax(part: PartHeaders, requestType: string): { type: string; transferSyntaxUid: string | undefined } {
+  if (!part.contentType) return { type: requestType, transferSyntaxUid: undefined };
+  try {
+    const { type, parameters } = parseMediaType(part.contentType);
+    return { type, transferSyntaxUid: parameters['transfer-syntax'] };
+  } catch {
+    return { type: part.contentType.toLowerCase(), transferSyntaxUid: undefined };
+  }
 }
 
 /** A part's media type, its own or (RFC 2387 §3.1 lets the root type stand for it) the request's. */
