@@ -36,6 +36,14 @@ export const configFileSchema = z.object({
     idleTimeoutSeconds: z.number().positive().default(300),
     maxAssociations: z.number().int().positive().default(64),
   }).strict().default({}),
+  stow: z.object({
+    /** Largest STOW-RS request body; DICOM parts stream to disk, so this only bounds one upload. */
+    maxRequestBytes: z.number().int().positive().default(64 * 1024 ** 3),
+    /** Largest metadata upload (DICOM JSON and its bulk data), which is assembled in memory. */
+    maxMetadataUploadBytes: z.number().int().positive().default(256 * 1024 ** 2),
+    /** A client silent this long in the middle of a body is cut off and its partial object discarded. */
+    idleTimeoutSeconds: z.number().positive().default(60),
+  }).strict().default({}),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
 }).strict();
 
@@ -53,6 +61,7 @@ export interface LoireConfig {
   dicomNodes: DicomNode[];
   duplicatePolicy: DuplicatePolicy;
   dimse: { maxPduLength: number; artimTimeoutSeconds: number; idleTimeoutSeconds: number; maxAssociations: number };
+  stow: { maxRequestBytes: number; maxMetadataUploadBytes: number; idleTimeoutSeconds: number };
   logLevel: string;
 }
 
@@ -135,6 +144,7 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
     dicomNodes: file.dicomNodes,
     duplicatePolicy: file.storage.duplicatePolicy,
     dimse: file.dimse,
+    stow: file.stow,
     logLevel: file.logLevel,
   };
 }

@@ -1,9 +1,11 @@
 // The DICOMweb door (PS3.18) under /dicom-web: each service registers its own routes here.
 import type { FastifyInstance } from 'fastify';
 import { DICOMWEB_PREFIX, type DicomwebContext } from './context.js';
+import { registerDelete } from './delete.js';
 import { sendError } from './http-error.js';
 import { registerRendered } from './rendered.js';
 import { registerWadoUri } from './wado-uri.js';
+import { registerStow } from './stow.js';
 
 type RouteRegistration = (app: FastifyInstance, context: DicomwebContext) => void;
 
@@ -11,6 +13,8 @@ type RouteRegistration = (app: FastifyInstance, context: DicomwebContext) => voi
 const SERVICES: readonly RouteRegistration[] = [
   registerRendered,
   registerWadoUri, // also at /wado, see http/app.ts
+  registerStow,
+  registerDelete,
 ];
 
 export async function registerDicomweb(app: FastifyInstance, context: DicomwebContext): Promise<void> {

@@ -161,6 +161,53 @@ describe('deleteInstance', () => {
   });
 });
 
+describe('study, series and resource-path instance deletion', () => {
+  beforeEach(async () => {
+    await index.indexInstances([
+      request({ patientId: 'E', study: '11.1', series: '11.1.1', sop: '11.1.1.1' }),
+      request({ patientId: 'E', study: '11.1', series: '11.1.1', sop: '11.1.1.2' }),
+      request({ patientId: 'E', study: '11.1', series: '11.1.2', sop: '11.1.2.1', modality: 'SR', sopClass: SR }),
+      request({ patientId: 'E', study: '11.2', series: '11.2.1', sop: '11.2.1.1', modality: 'MR' }),
+    ]);
+  });
+  const studySummary = async (uid: string) => (await index.findAll({
+    level: 'STUDY',
+    identifier: { '0020000D': value('UI', uid), '00080061': empty('CS'), '00080062': empty('UI'), '00201206': empty('IS'), '00201208': empty('IS') },
+  }))[0];
+
+  it('deletes a series and keeps the study counts, modalities and SOP classes right', async () => {
+    expect(await index.deleteSeries({ studyInstanceUid: '11.1', seriesInstanceUid: '11.1.2' })).toEqual({ storageKeys: ['k/11.1.2.1'] });
+    const study = await studySummary('11.1');
+    expect(study?.['00080061']?.Value).toEqual(['CT']);
+    expect(study?.['00080062']?.Value).toEqual([CT]);
+    expect(study?.['00201206']?.Value).toEqual([1]);
+    expect(study?.['00201208']?.Value).toEqual([2]);
+    const keys = (await index.deleteSeries({ studyInstanceUid: '11.1', seriesInstanceUid: '11.1.1' }))?.storageKeys;
+    expect(keys?.sort()).toEqual(['k/11.1.1.1', 'k/11.1.1.2']);
+    expect(await studySummary('11.1')).toBeUndefined();
+    expect(await index.count({ level: 'PATIENT', identifier: {}, options: { model: 'PATIENT_ROOT' } })).toBe(1);
+  });
+
+  it('deletes a study with all its series and instances, then its patient once it has no study', async () => {
+    expect((await index.deleteStudy('11.1'))?.storageKeys.sort()).toEqual(['k/11.1.1.1', 'k/11.1.1.2', 'k/11.1.2.1']);
+    expect(await index.count({ level: 'IMAGE', identifier: { '0020000D': value('UI', '11.1') }, options: { relational: true } })).toBe(0);
+    expect(await index.getInstance('11.1.1.1')).toBeUndefined();
+    expect(await index.count({ level: 'PATIENT', identifier: {}, options: { model: 'PATIENT_ROOT' } })).toBe(1);
+    await index.deleteStudy('11.2');
+    expect(await index.count({ level: 'PATIENT', identifier: {}, options: { model: 'PATIENT_ROOT' } })).toBe(0);
+    expect(await index.deleteStudy('11.2')).toBeUndefined();
+  });
+
+  it('deletes nothing when the path does not lead to the resource', async () => {
+    expect(await index.deleteSeries({ studyInstanceUid: '11.2', seriesInstanceUid: '11.1.1' })).toBeUndefined();
+    expect(await index.deleteInstanceAt({ studyInstanceUid: '11.1', seriesInstanceUid: '11.1.2', sopInstanceUid: '11.1.1.1' })).toBeUndefined();
+    expect(await index.count({ level: 'IMAGE', identifier: {}, options: { relational: true } })).toBe(4);
+    expect(await index.deleteInstanceAt({ studyInstanceUid: '11.1', seriesInstanceUid: '11.1.1', sopInstanceUid: '11.1.1.1' }))
+      .toEqual({ storageKeys: ['k/11.1.1.1'] });
+    expect((await studySummary('11.1'))?.['00201208']?.Value).toEqual([2]);
+  });
+});
+
 describe('retrieve and verification reads', () => {
   beforeEach(async () => {
     await index.indexInstances([

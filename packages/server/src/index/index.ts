@@ -10,8 +10,8 @@ import {
   type InstanceRecord, type StorageRecord,
 } from './retrieve.js';
 import {
-  deleteInstance, indexInstance, indexInstances,
-  type BatchIndexResult, type DeletedInstance, type IndexRequest, type IndexResult,
+  deleteInstance, deleteInstanceAt, deleteSeries, deleteStudy, indexInstance, indexInstances,
+  type BatchIndexResult, type DeletedInstance, type DeletedObjects, type IndexRequest, type IndexResult,
 } from './store.js';
 
 export class ArchiveIndex {
@@ -75,6 +75,21 @@ export class ArchiveIndex {
     return deleteInstance(this.connection.runner, sopInstanceUid);
   }
 
+  /** Deletes an instance only where the resource path puts it; undefined when it is not there. */
+  deleteInstanceAt(ids: { studyInstanceUid: string; seriesInstanceUid: string; sopInstanceUid: string }): Promise<DeletedObjects | undefined> {
+    return deleteInstanceAt(this.connection.runner, ids);
+  }
+
+  /** Deletes a series of a study in one transaction; undefined when the study has no such series. */
+  deleteSeries(ids: { studyInstanceUid: string; seriesInstanceUid: string }): Promise<DeletedObjects | undefined> {
+    return deleteSeries(this.connection.runner, ids);
+  }
+
+  /** Deletes a study in one transaction; undefined when it is unknown. */
+  deleteStudy(studyInstanceUid: string): Promise<DeletedObjects | undefined> {
+    return deleteStudy(this.connection.runner, studyInstanceUid);
+  }
+
   close(): Promise<void> {
     return this.connection.close();
   }
@@ -96,6 +111,6 @@ export { IndexInputError } from './instance-fields.js';
 export { QueryError, type FindOptions, type FindQuery, type InformationModel } from './query.js';
 export type { InstanceRecord, StorageRecord } from './retrieve.js';
 export type {
-  BatchIndexResult, DeletedInstance, DuplicatePolicy, IndexOutcome, IndexRequest, IndexResult,
+  BatchIndexResult, DeletedInstance, DeletedObjects, DuplicatePolicy, IndexOutcome, IndexRequest, IndexResult,
 } from './store.js';
 export { fillSynthetic, syntheticInstance, syntheticRequest, type SyntheticOptions } from './synthetic.js';

@@ -115,6 +115,20 @@ const SQL = {
   instanceForDelete: `SELECT i.pk, i.storage_key, i.sop_class_uid, i.series_fk, s.study_fk, st.patient_fk
     FROM instance i JOIN series s ON s.pk = i.series_fk JOIN study st ON st.pk = s.study_fk
     WHERE i.sop_instance_uid = ?`,
+  instanceInHierarchy: `SELECT 1 AS found FROM instance i JOIN series s ON s.pk = i.series_fk JOIN study st ON st.pk = s.study_fk
+    WHERE i.sop_instance_uid = ? AND s.series_instance_uid = ? AND st.study_instance_uid = ?`,
+  studyForDelete: 'SELECT pk, patient_fk FROM study WHERE study_instance_uid = ?',
+  seriesForDelete: `SELECT s.pk, s.study_fk, st.patient_fk, s.number_of_series_related_instances AS count, st.sop_classes_in_study
+    FROM series s JOIN study st ON st.pk = s.study_fk WHERE s.series_instance_uid = ? AND st.study_instance_uid = ?`,
+  // RETURNING: the keys of exactly the rows deleted, even if an instance arrived meanwhile.
+  deleteInstancesOfSeries: 'DELETE FROM instance WHERE series_fk = ? RETURNING storage_key',
+  deleteInstancesOfStudy: 'DELETE FROM instance WHERE series_fk IN (SELECT pk FROM series WHERE study_fk = ?) RETURNING storage_key',
+  deleteSeriesOfStudy: 'DELETE FROM series WHERE study_fk = ?',
+  uncountSeriesInStudy: `UPDATE study SET
+      number_of_study_related_instances = number_of_study_related_instances - ?,
+      number_of_study_related_series = number_of_study_related_series - 1
+    WHERE pk = ? RETURNING number_of_study_related_instances AS count`,
+  sopClassesOfStudy: 'SELECT DISTINCT i.sop_class_uid FROM instance i JOIN series s ON s.pk = i.series_fk WHERE s.study_fk = ?',
   deleteInstance: 'DELETE FROM instance WHERE pk = ?',
   uncountInSeries: `UPDATE series SET number_of_series_related_instances = number_of_series_related_instances - 1
     WHERE pk = ? RETURNING number_of_series_related_instances AS count`,
@@ -260,4 +274,66 @@ export function* deleteProgram(sopInstanceUid: string): SqlProgram<DeletedInstan
 
 export function deleteInstance(runner: TransactionRunner, sopInstanceUid: string): Promise<DeletedInstance | undefined> {
   return runner.transaction(() => deleteProgram(sopInstanceUid));
+}
+
+/** What a study, series or instance deletion removed from the index: the objects to delete next. */
+export interface DeletedObjects {
+  storageKeys: string[];
+}
+
+/** An instance, only if it belongs to the given series of the given study (the DICOMweb resource path). */
+export function deleteInstanceAt(
+  runner: TransactionRunner, ids: { studyInstanceUid: string; seriesInstanceUid: string; sopInstanceUid: string },
+): Promise<DeletedObjects | undefined> {
+  return runner.transaction(function* () {
+    const found = yield* get<{ found: number }>(SQL.instanceInHierarchy, ids.sopInstanceUid, ids.seriesInstanceUid, ids.studyInstanceUid);
+    if (!found) return undefined;
+    const deleted = yield* deleteProgram(ids.sopInstanceUid);
+    return deleted ? { storageKeys: [deleted.storageKey] } : undefined;
+  });
+}
+
+/**
+ * A series and its instances, in one transaction: the study's counts, modalities and SOP classes
+ * follow; a study (and a patient) left empty goes too.
+ */
+export function deleteSeries(
+  runner: TransactionRunner, ids: { studyInstanceUid: string; seriesInstanceUid: string },
+): Promise<DeletedObjects | undefined> {
+  return runner.transaction(function* () {
+    type Row = { pk: number; study_fk: number; patient_fk: number; count: number; sop_classes_in_study: string };
+    const series = yield* get<Row>(SQL.seriesForDelete, ids.seriesInstanceUid, ids.studyInstanceUid);
+    if (!series) return undefined;
+    const keys = yield* all<{ storage_key: string }>(SQL.deleteInstancesOfSeries, series.pk);
+    yield* run(SQL.deleteSeries, series.pk);
+    const study = yield* get<{ count: number }>(SQL.uncountSeriesInStudy, keys.length, series.study_fk);
+    if (!study || study.count <= 0) {
+      yield* removeStudyRow(series.study_fk, series.patient_fk);
+    } else {
+      const modalities = yield* all<{ modality: string }>(SQL.studyModalities, series.study_fk);
+      yield* run(SQL.setStudyModalities, modalities.map((m) => m.modality).join('\\'), series.study_fk);
+      const remaining = new Set((yield* all<{ sop_class_uid: string }>(SQL.sopClassesOfStudy, series.study_fk)).map((r) => r.sop_class_uid));
+      const sopClasses = series.sop_classes_in_study.split('\\').filter((uid) => remaining.has(uid)).join('\\');
+      yield* run(SQL.setStudySopClasses, sopClasses, series.study_fk);
+    }
+    return { storageKeys: keys.map((k) => k.storage_key) };
+  });
+}
+
+/** A study with its series and instances, in one transaction; its patient too when left without studies. */
+export function deleteStudy(runner: TransactionRunner, studyInstanceUid: string): Promise<DeletedObjects | undefined> {
+  return runner.transaction(function* () {
+    const study = yield* get<{ pk: number; patient_fk: number }>(SQL.studyForDelete, studyInstanceUid);
+    if (!study) return undefined;
+    const keys = yield* all<{ storage_key: string }>(SQL.deleteInstancesOfStudy, study.pk);
+    yield* run(SQL.deleteSeriesOfStudy, study.pk);
+    yield* removeStudyRow(study.pk, study.patient_fk);
+    return { storageKeys: keys.map((k) => k.storage_key) };
+  });
+}
+
+function* removeStudyRow(studyPk: number, patientPk: number): SqlProgram<void> {
+  yield* run(SQL.deleteStudy, studyPk);
+  const other = yield* get<{ found: number }>(SQL.patientHasStudy, patientPk);
+  if (!other) yield* run(SQL.deletePatient, patientPk);
 }

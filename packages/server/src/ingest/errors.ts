@@ -10,8 +10,17 @@ export const DicomStatus = {
   ProcessingFailure: 0x0110,
 } as const;
 
+/** The refused object's identity, as far as it could be read (STOW-RS reports it per instance). */
+export interface RefusedInstance {
+  sopClassUid?: string | undefined;
+  sopInstanceUid?: string | undefined;
+}
+
 export class IngestError extends Error {
   override name = 'IngestError';
+  /** What could be read of the refused object's identity. */
+  instance: RefusedInstance = {};
+
   constructor(
     message: string,
     readonly dicomStatus: number,
@@ -19,6 +28,15 @@ export class IngestError extends Error {
     options?: { cause?: unknown },
   ) {
     super(message, options);
+  }
+
+  /** Records the refused object's identity, unless a more precise one is already known. */
+  about(instance: RefusedInstance): this {
+    this.instance = {
+      sopClassUid: this.instance.sopClassUid ?? instance.sopClassUid,
+      sopInstanceUid: this.instance.sopInstanceUid ?? instance.sopInstanceUid,
+    };
+    return this;
   }
 
   static cannotUnderstand(message: string, cause?: unknown): IngestError {
@@ -31,7 +49,7 @@ export class IngestError extends Error {
 
   static duplicate(sopInstanceUid: string): IngestError {
     return new IngestError(`SOP Instance ${sopInstanceUid} is already stored and the duplicate policy is "reject"`,
-      DicomStatus.DuplicateSopInstance, 409);
+      DicomStatus.DuplicateSopInstance, 409).about({ sopInstanceUid });
   }
 
   static outOfResources(message: string, cause?: unknown): IngestError {

@@ -67,8 +67,11 @@ export class IngestService {
     }, args.source, { sopClassUid: args.sopClassUid, sopInstanceUid: args.sopInstanceUid });
   }
 
-  /** A whole Part 10 file (import, STOW-RS): stored byte for byte as given. */
-  async beginPart10(source: IngestSource): Promise<IncomingObject> {
+  /**
+   * A whole Part 10 file (import, STOW-RS): stored byte for byte as given. With
+   * `studyInstanceUid`, an object of another study is refused (STOW-RS to /studies/{study}).
+   */
+  async beginPart10(source: IngestSource, required: { studyInstanceUid?: string } = {}): Promise<IncomingObject> {
     const writer = await this.deps.storage.createWriter();
     const parser = new Part10Parser();
     return this.incoming(writer, {
@@ -77,7 +80,7 @@ export class IngestService {
         const part10 = parser.end();
         return { dataset: part10.dataset, transferSyntaxUid: part10.transferSyntaxUid };
       },
-    }, source, undefined);
+    }, source, undefined, required);
   }
 
   private incoming(
@@ -85,6 +88,7 @@ export class IngestService {
     parse: { push(chunk: Uint8Array): void; finish(): { dataset: Dataset; transferSyntaxUid: string } },
     source: IngestSource,
     announced: { sopClassUid: string; sopInstanceUid: string } | undefined,
+    required: { studyInstanceUid?: string } = {},
   ): IncomingObject {
     let parseError: unknown;
     let finished = false;
@@ -112,20 +116,23 @@ export class IngestService {
       end: async () => {
         if (finished) throw new Error('end() called twice');
         if (parseError !== undefined) return fail(asIngestError(parseError));
-        let parsed: { dataset: Dataset; transferSyntaxUid: string };
+        let parsed: { dataset: Dataset; transferSyntaxUid: string } | undefined;
         let identity: InstanceIdentity;
         try {
           parsed = parse.finish();
-          identity = validateInstanceIdentity(parsed.dataset, parsed.transferSyntaxUid, announced);
+          identity = validateInstanceIdentity(parsed.dataset, parsed.transferSyntaxUid, announced, required);
         } catch (err) {
-          return fail(asIngestError(err));
+          return fail(asIngestError(err).about({
+            sopClassUid: parsed?.dataset.string(0x00080016) ?? announced?.sopClassUid,
+            sopInstanceUid: parsed?.dataset.string(0x00080018) ?? announced?.sopInstanceUid,
+          }));
         }
         let stored: StoredObject;
         try {
           stored = await writer.commit();
         } catch (err) {
           finished = true;
-          throw IngestError.outOfResources(`cannot write object to ${this.deps.storage.description}: ${(err as Error).message}`, err);
+          throw IngestError.outOfResources(`cannot write object to ${this.deps.storage.description}: ${(err as Error).message}`, err).about(identity);
         }
         finished = true;
         return this.index(parsed.dataset, identity, stored, source);
@@ -144,7 +151,7 @@ export class IngestService {
       }));
     } catch (err) {
       await this.deps.storage.delete(stored.key).catch(() => undefined);
-      throw IngestError.outOfResources(`cannot index SOP Instance ${identity.sopInstanceUid}: ${(err as Error).message}`, err);
+      throw IngestError.outOfResources(`cannot index SOP Instance ${identity.sopInstanceUid}: ${(err as Error).message}`, err).about(identity);
     }
     if (outcome === 'duplicate-ignored' || outcome === 'rejected-duplicate') {
       await this.deps.storage.delete(stored.key);

@@ -1,6 +1,6 @@
 // The minimum an object needs to be archived: the four identifying UIDs, well-formed.
 import { transferSyntax, type Dataset } from '@loire/dicom';
-import { IngestError } from './errors.js';
+import { DicomStatus, IngestError } from './errors.js';
 
 export interface InstanceIdentity {
   sopClassUid: string;
@@ -26,6 +26,7 @@ export function validateInstanceIdentity(
   dataset: Dataset,
   transferSyntaxUid: string,
   announced?: { sopClassUid: string; sopInstanceUid: string },
+  required?: { studyInstanceUid?: string | undefined },
 ): InstanceIdentity {
   if (!transferSyntax(transferSyntaxUid)) {
     throw IngestError.cannotUnderstand(`unknown transfer syntax ${transferSyntaxUid}`);
@@ -43,6 +44,12 @@ export function validateInstanceIdentity(
   }
   if (announced && announced.sopClassUid !== sopClassUid) {
     throw IngestError.doesNotMatch(`SOPClassUID ${sopClassUid} in the dataset differs from ${announced.sopClassUid} in the C-STORE request`);
+  }
+  if (required?.studyInstanceUid !== undefined && required.studyInstanceUid !== studyInstanceUid) {
+    // PS3.18 §10.5.1: an instance stored into a study resource must belong to that study;
+    // Table 10.5.3-1 counts the mismatch among the conflicts (409), I.2.2 among the A9xx reasons.
+    throw new IngestError(`StudyInstanceUID ${studyInstanceUid} of the instance differs from the study ${required.studyInstanceUid} it was sent to`,
+      DicomStatus.DataSetDoesNotMatchSopClass, 409);
   }
   return { sopClassUid, sopInstanceUid, studyInstanceUid, seriesInstanceUid, transferSyntaxUid };
 }

@@ -17,6 +17,8 @@ export interface TestLoireOptions {
   aeTitle?: string;
   dicomNodes?: DicomNode[];
   duplicatePolicy?: LoireConfig['duplicatePolicy'];
+  /** STOW-RS limits, e.g. small ones to test what happens beyond them. */
+  stow?: Partial<LoireConfig['stow']>;
   /** Receives the server's JSON log lines (level debug), e.g. to assert what an administrator reads. */
   logDestination?: NodeJS.WritableStream;
 }
@@ -40,6 +42,7 @@ function testConfig(dataDir: string, database: string, options: TestLoireOptions
     bindAddress: '127.0.0.1',
     dicomNodes: options.dicomNodes ?? [],
     duplicatePolicy: options.duplicatePolicy ?? config.duplicatePolicy,
+    stow: { ...config.stow, ...options.stow },
     logLevel: process.env.LOIRE_TEST_LOG ? 'debug' : 'silent',
   };
 }
