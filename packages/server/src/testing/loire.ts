@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig, type DicomNode, type LoireConfig } from '../config/config.js';
+import { checkNodes, dicomNodeSchema, loadConfig, type DicomNodeInput, type LoireConfig } from '../config/config.js';
 import { createLogger, silentLogger } from '../logger.js';
 import { startServer, type RunningServer } from '../server.js';
 import { createTestDatabase } from './database.js';
@@ -15,7 +15,10 @@ import { repoRoot } from './samples.js';
 
 export interface TestLoireOptions {
   aeTitle?: string;
-  dicomNodes?: DicomNode[];
+  /** Nodes as in a config file (permissions default to all rights, moves only to the node itself). */
+  dicomNodes?: DicomNodeInput[];
+  dicomTls?: LoireConfig['dicomTls'];
+  dicomAccess?: LoireConfig['dicomAccess'];
   duplicatePolicy?: LoireConfig['duplicatePolicy'];
   /** Receives the server's JSON log lines (level debug), e.g. to assert what an administrator reads. */
   logDestination?: NodeJS.WritableStream;
@@ -26,7 +29,9 @@ export interface TestLoire {
   config: LoireConfig;
   dataDir: string;
   aeTitle: string;
+  /** The plain DICOM port (0 when dicomTls.plain is false). */
   dicomPort: number;
+  dicomTlsPort: number | undefined;
   httpPort: number;
   /** Headers that authenticate an HTTP request as the test administrator: add them to every request. */
   httpHeaders: Record<string, string>;
@@ -35,10 +40,14 @@ export interface TestLoire {
 
 function testConfig(dataDir: string, database: string, options: TestLoireOptions, ports: { dicom: number; http: number }): LoireConfig {
   const config = loadConfig({ data: dataDir, database, dicomPort: String(ports.dicom), httpPort: String(ports.http), aeTitle: options.aeTitle ?? 'LOIRE' }, {});
+  const dicomNodes = (options.dicomNodes ?? []).map((n) => dicomNodeSchema.parse(n));
+  checkNodes(dicomNodes, !!options.dicomTls, 'test');
   return {
     ...config,
     bindAddress: '127.0.0.1',
-    dicomNodes: options.dicomNodes ?? [],
+    dicomNodes,
+    ...(options.dicomTls ? { dicomTls: options.dicomTls } : {}),
+    dicomAccess: options.dicomAccess ?? config.dicomAccess,
     duplicatePolicy: options.duplicatePolicy ?? config.duplicatePolicy,
     logLevel: process.env.LOIRE_TEST_LOG ? 'debug' : 'silent',
   };
@@ -54,7 +63,7 @@ export async function startTestLoire(options: TestLoireOptions = {}): Promise<Te
   const logger = destination ? createLogger('debug', destination) : silentLogger();
   const server = await startServer(config, logger);
   return {
-    server, config, dataDir, aeTitle: config.aeTitle, dicomPort: server.dimsePort, httpPort: server.httpPort,
+    server, config, dataDir, aeTitle: config.aeTitle, dicomPort: server.dimsePort ?? 0, dicomTlsPort: server.dicomTlsPort, httpPort: server.httpPort,
     httpHeaders: {},
     stop: async () => {
       await server.close();
