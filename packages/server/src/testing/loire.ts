@@ -1,7 +1,7 @@
 // A whole Loire for a test: temp data directory, fresh index (SQLite, or a new PostgreSQL
 // database when LOIRE_TEST_DATABASE names a server), free ports. In-process or as a child process.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { checkNodes, dicomNodeSchema, loadConfig, type DicomNodeInput, type LoireConfig } from '../config/config.js';
@@ -86,6 +86,12 @@ export interface LoireProcess {
 }
 
 export const loireBin = path.join(repoRoot, 'packages/server/bin/loire.js');
+
+/** Writes a config file (JSON) declaring `dicomNodes`, for `spawnLoire(..., ['--config', file])`. */
+export function writeNodesConfig(file: string, dicomNodes: DicomNodeInput[]): string {
+  writeFileSync(file, JSON.stringify({ dicomNodes }, null, 2));
+  return file;
+}
 
 /** Runs `loire serve` as a child process (for crash and memory tests); needs `npm run build`. */
 export async function spawnLoire(dataDir: string, database: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<LoireProcess> {
