@@ -48,6 +48,7 @@ describe('DICOM node control', () => {
       { name: 'workstation', aeTitle: 'WS', permissions: { moveDestinations: ['ALLOWED'] } },
       { name: 'self-only', aeTitle: 'SELFONLY' }, // may move only to itself (the default)
       { name: 'far-away', aeTitle: 'FARAWAY', hosts: ['10.99.0.0/16'] },
+      { name: 'viewer', aeTitle: 'VIEWER', hosts: ['127.0.0.0/8'], permissions: { store: false } },
       { name: 'allowed', aeTitle: 'ALLOWED', host: '127.0.0.1', port: allowed.port, permissions: { query: false, retrieve: false } },
       { name: 'other', aeTitle: 'OTHER', host: '127.0.0.1', port: other.port, permissions: { query: false, retrieve: false } },
     ];
@@ -109,6 +110,20 @@ describe('DICOM node control', () => {
     // A node with query rights gets its answer.
     const allowedFind = await runTool('findscu', ['-v', '-S', ...at(strict, 'WS'), ...studyKeys(ct), '-k', 'NumberOfStudyRelatedInstances']);
     expect(parseFindResponses(output(allowedFind)).map((m) => m.get('00201208'))).toEqual(['1']);
+  });
+
+  it('a node that may retrieve but not store gets C-GET (as Storage SCP) but cannot send objects', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'loire-viewer-'));
+    try {
+      const got = await runTool('getscu', ['-S', '-od', dir, ...at(strict, 'VIEWER'), ...studyKeys(ct)]);
+      expect(got.code, output(got)).toBe(0);
+      expect(readdirSync(dir)).toEqual([`CT.${ct.sopInstanceUID}`]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const sent = await runTool('storescu', [...at(strict, 'VIEWER'), samplePath(ct)]);
+    expect(sent.code).not.toBe(0);
+    expect(output(sent)).toMatch(/Association Rejected[\s\S]*No Reason/);
   });
 
   it('C-MOVE: 0xA801 for an unknown destination and for one the caller may not send to; success to an allowed one', async () => {

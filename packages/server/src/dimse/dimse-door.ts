@@ -22,8 +22,10 @@ export function createDimseDoor(archive: Archive, tls?: DicomTlsSettings): Dimse
     if (rq.calledAe.trim() !== config.aeTitle) {
       return { accept: false, reject: { result: 'permanent', source: 'service-user', reason: RejectReason.CalledAeNotRecognized } };
     }
-    const access = decideNodeAccess(config.dicomNodes, config.dicomAccess,
-      { callingAe: rq.callingAe, remoteAddress: rq.remoteAddress, abstractSyntaxes: rq.contexts.map((c) => c.abstractSyntax) });
+    const access = decideNodeAccess(config.dicomNodes, config.dicomAccess, {
+      callingAe: rq.callingAe, remoteAddress: rq.remoteAddress, abstractSyntaxes: rq.contexts.map((c) => c.abstractSyntax),
+      scpRoleProposed: new Set(rq.roles.filter((r) => r.scp).map((r) => r.sopClassUid)),
+    });
     if (!access.accept) {
       log.warn({ callingAe: rq.callingAe.trim(), remoteAddress: rq.remoteAddress, reason: access.message }, 'association refused by DICOM node control');
       const reason = access.reason === 'calling-ae-not-recognized' ? RejectReason.CallingAeNotRecognized : RejectReason.NoReasonGiven;
@@ -32,12 +34,15 @@ export function createDimseDoor(archive: Archive, tls?: DicomTlsSettings): Dimse
     const decision = await acceptKnownServices(rq);
     if (!decision.accept) return decision;
     // PS3.8 table 9-18: a context for a service the node has no right to is refused as user-rejection.
-    const contexts = decision.contexts.map((d, i): ContextDecision => (access.permitted[i] ? d : { reject: 'user-rejection' }));
-    if (access.permitted.includes(false)) {
-      log.info({ callingAe: rq.callingAe.trim(), node: access.node?.name, refused: rq.contexts.filter((_, i) => !access.permitted[i]).map((c) => c.abstractSyntax) },
+    const contexts = decision.contexts.map((d, i): ContextDecision => (access.contexts[i] === 'refused' ? { reject: 'user-rejection' } : d));
+    // PS3.7 D.3.3.4: where the node may only receive C-GET sub-operations, it is not granted the SCU role.
+    const receiveOnly = new Set(rq.contexts.filter((_, i) => access.contexts[i] === 'c-get-receiver-only').map((c) => c.abstractSyntax));
+    const roles = decision.roles?.map((r) => (receiveOnly.has(r.sopClassUid) ? { ...r, scu: false } : r));
+    if (access.contexts.includes('refused')) {
+      log.info({ callingAe: rq.callingAe.trim(), node: access.node?.name, refused: rq.contexts.filter((_, i) => access.contexts[i] === 'refused').map((c) => c.abstractSyntax) },
         'presentation contexts refused by DICOM node control');
     }
-    return { ...decision, contexts };
+    return { ...decision, contexts, ...(roles ? { roles } : {}) };
   };
   const server = new DimseServer({
     policy,

@@ -40,8 +40,8 @@ describe('DICOM node control', () => {
 
   it('by default lets unknown AEs store and echo but not query or retrieve', () => {
     expect(UNKNOWN_NODE_RIGHTS).toEqual({ store: true, query: false, retrieve: false });
-    expect(decideNodeAccess(nodes, lenient, ask('NEWCT', '10.9.9.9', CTImageStorage, VerificationSOPClass))).toEqual({ accept: true, permitted: [true, true] });
-    expect(decideNodeAccess(nodes, lenient, ask('NEWCT', '10.9.9.9', CTImageStorage, QueryRetrieve.StudyRootFind))).toMatchObject({ accept: true, permitted: [true, false] });
+    expect(decideNodeAccess(nodes, lenient, ask('NEWCT', '10.9.9.9', CTImageStorage, VerificationSOPClass))).toEqual({ accept: true, contexts: ['permitted', 'permitted'] });
+    expect(decideNodeAccess(nodes, lenient, ask('NEWCT', '10.9.9.9', CTImageStorage, QueryRetrieve.StudyRootFind))).toMatchObject({ accept: true, contexts: ['permitted', 'refused'] });
     expect(decideNodeAccess(nodes, lenient, ask('NEWCT', '10.9.9.9', QueryRetrieve.StudyRootFind, QueryRetrieve.StudyRootMove)))
       .toMatchObject({ accept: false, reason: 'calling-ae-not-recognized' });
     // A known AE title calling from an address it may not use is an unknown node.
@@ -50,16 +50,26 @@ describe('DICOM node control', () => {
 
   it('in strict mode refuses every unknown calling AE', () => {
     expect(decideNodeAccess(nodes, strict, ask('NEWCT', '10.9.9.9', CTImageStorage))).toMatchObject({ accept: false, reason: 'calling-ae-not-recognized' });
-    expect(decideNodeAccess(nodes, strict, ask('CT', '10.9.9.9', CTImageStorage))).toMatchObject({ accept: true, permitted: [true] });
+    expect(decideNodeAccess(nodes, strict, ask('CT', '10.9.9.9', CTImageStorage))).toMatchObject({ accept: true, contexts: ['permitted'] });
   });
 
   it('refuses the services a known node has no right to', () => {
     expect(decideNodeAccess(nodes, strict, ask('CT', '10.0.1.9', QueryRetrieve.StudyRootFind)))
       .toMatchObject({ accept: false, reason: 'no-permitted-service', message: expect.stringMatching(/modality.*C-FIND/) });
     expect(decideNodeAccess(nodes, strict, ask('CT', '10.0.1.9', VerificationSOPClass, QueryRetrieve.StudyRootFind, QueryRetrieve.StudyRootGet)))
-      .toMatchObject({ accept: true, permitted: [true, false, false] });
+      .toMatchObject({ accept: true, contexts: ['permitted', 'refused', 'refused'] });
     expect(decideNodeAccess(nodes, strict, ask('WS', '192.168.7.7', QueryRetrieve.StudyRootMove, QueryRetrieve.StudyRootFind)))
-      .toMatchObject({ accept: true, permitted: [true, false] });
+      .toMatchObject({ accept: true, contexts: ['permitted', 'refused'] });
+  });
+
+  it('accepts storage contexts from a node that may retrieve but not store only as C-GET receiver', () => {
+    const viewer = node({ name: 'viewer', aeTitle: 'VIEWONLY', permissions: { store: false } });
+    const get = (...scpRoles: string[]) => decideNodeAccess([viewer], strict,
+      { ...ask('VIEWONLY', '10.0.0.1', QueryRetrieve.StudyRootGet, CTImageStorage), scpRoleProposed: new Set(scpRoles) });
+    expect(get(CTImageStorage)).toMatchObject({ accept: true, contexts: ['permitted', 'c-get-receiver-only'] });
+    expect(get()).toMatchObject({ accept: true, contexts: ['permitted', 'refused'] });
+    expect(decideNodeAccess([viewer], strict, { ...ask('VIEWONLY', '10.0.0.1', CTImageStorage), scpRoleProposed: new Set([CTImageStorage]) }))
+      .toMatchObject({ accept: true, contexts: ['c-get-receiver-only'] });
   });
 
   it('lets a node move only to the destinations it names, by default itself', () => {

@@ -95,12 +95,20 @@ export function mayUse(node: DicomNode | undefined, service: DimseService): bool
   return right === null || rightsOf(node)[right];
 }
 
+/**
+ * For one proposed context: permitted (services we do not serve pass too, for the SOP class
+ * negotiation to refuse), refused, or — for a storage SOP class proposed by a node that may
+ * retrieve but not store — accepted only with the requestor as Storage SCP (C-GET sub-operations,
+ * PS3.4 C.4.3.3 and PS3.7 D.3.3.4), never as SCU.
+ */
+export type ContextAccess = 'permitted' | 'refused' | 'c-get-receiver-only';
+
 export type NodeAccessDecision =
   | {
     readonly accept: true;
     readonly node?: DicomNode;
-    /** For each proposed context, in order: whether this node may use the service it opens (unknown services pass, for the SOP negotiation to refuse). */
-    readonly permitted: readonly boolean[];
+    /** One answer per proposed context, in order. */
+    readonly contexts: readonly ContextAccess[];
   }
   | { readonly accept: false; readonly reason: 'calling-ae-not-recognized' | 'no-permitted-service'; readonly message: string };
 
@@ -112,24 +120,32 @@ export type NodeAccessDecision =
 export function decideNodeAccess(
   nodes: readonly DicomNode[],
   access: DicomAccessConfig,
-  rq: { callingAe: string; remoteAddress: string; abstractSyntaxes: readonly string[] },
+  rq: {
+    callingAe: string;
+    remoteAddress: string;
+    abstractSyntaxes: readonly string[];
+    /** SOP classes for which the requestor proposes the SCP role (SCP/SCU Role Selection items). */
+    scpRoleProposed?: ReadonlySet<string>;
+  },
 ): NodeAccessDecision {
   const node = identifyNode(nodes, rq.callingAe, rq.remoteAddress);
   if (!node && access.strict) {
     return { accept: false, reason: 'calling-ae-not-recognized', message: `calling AE title "${rq.callingAe.trim()}" from ${rq.remoteAddress} is not a configured DICOM node (dicomAccess.strict)` };
   }
-  const permitted = rq.abstractSyntaxes.map((a) => {
+  const contexts = rq.abstractSyntaxes.map((a): ContextAccess => {
     const service = serviceOfAbstractSyntax(a);
-    return service === undefined || mayUse(node, service);
+    if (service === undefined || mayUse(node, service)) return 'permitted';
+    if (service === 'C-STORE' && mayUse(node, 'C-GET') && rq.scpRoleProposed?.has(a)) return 'c-get-receiver-only';
+    return 'refused';
   });
-  const refusedForRights = rq.abstractSyntaxes.filter((a, i) => !permitted[i] && serviceOfAbstractSyntax(a) !== undefined);
+  const refusedForRights = rq.abstractSyntaxes.filter((_, i) => contexts[i] === 'refused');
   if (refusedForRights.length > 0 && refusedForRights.length === rq.abstractSyntaxes.length) {
     const services = [...new Set(refusedForRights.map((a) => serviceOfAbstractSyntax(a)))].join(', ');
     return node
       ? { accept: false, reason: 'no-permitted-service', message: `node "${node.name}" (${node.aeTitle}) has no right to ${services}` }
       : { accept: false, reason: 'calling-ae-not-recognized', message: `calling AE title "${rq.callingAe.trim()}" from ${rq.remoteAddress} is not a configured DICOM node, and unknown nodes may not use ${services}` };
   }
-  return { accept: true, ...(node ? { node } : {}), permitted };
+  return { accept: true, ...(node ? { node } : {}), contexts };
 }
 
 /**
