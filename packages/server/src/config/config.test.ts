@@ -72,6 +72,7 @@ describe('loadConfig', () => {
       ['dicomNodes:\n  - { name: a, aeTitle: A, host: h }\n', /dicomNodes\.0\.port: host and port go together/],
       ['dicomNodes:\n  - { name: a, aeTitle: A, host: h, port: 104, tls: true }\n', /dicomNodes\.0\.tls: .*dicomTls section/],
       ['dicomNodes:\n  - { name: a, aeTitle: A, permissions: { query: yes please } }\n', /dicomNodes\.0\.permissions\.query/],
+      ['dicomNodes:\n  - { name: a, aeTitle: A, permissions: { moveDestinations: [A, TYPO] } }\n', /dicomNodes\.0\.permissions\.moveDestinations\.0: "A" is not the AE title of a node with host and port/],
       ['dicomTls: { certificate: c.pem, key: k.pem, clientCertificates: sometimes }\n', /dicomTls\.clientCertificates/],
       ['dicomTls: { key: k.pem }\n', /dicomTls\.certificate/],
       ['dicomAccess: { strict: true, mode: paranoid }\n', /dicomAccess/],

@@ -195,14 +195,23 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
   };
 }
 
-/** Checks what the schema cannot see one node at a time: unique names, TLS nodes need our certificate. */
+/**
+ * Checks what the schema cannot see one node at a time: unique names, TLS nodes need our
+ * certificate, C-MOVE destinations are nodes Loire can reach.
+ */
 export function checkNodes(nodes: readonly DicomNode[], haveTls: boolean, source: string): void {
+  const reachable = new Set(nodes.filter((n) => n.host !== undefined).map((n) => n.aeTitle));
   const names = new Set<string>();
   for (const [i, node] of nodes.entries()) {
     if (names.has(node.name)) throw new ConfigError(`${source}: dicomNodes: duplicate name "${node.name}"`);
     names.add(node.name);
     if (node.tls && !haveTls) {
       throw new ConfigError(`${source}: dicomNodes.${i}.tls: node "${node.name}" is reached over TLS, so the dicomTls section must give Loire's certificate, key and the trusted authorities (ca)`);
+    }
+    for (const [j, destination] of (node.permissions.moveDestinations ?? []).entries()) {
+      if (destination !== '*' && !reachable.has(destination)) {
+        throw new ConfigError(`${source}: dicomNodes.${i}.permissions.moveDestinations.${j}: "${destination}" is not the AE title of a node with host and port`);
+      }
     }
   }
 }
