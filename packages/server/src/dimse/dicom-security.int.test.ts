@@ -3,9 +3,12 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeDataset, fromDicomJson, VerificationSOPClass } from '@loire/dicom';
-import { connect, PresentationResult, QueryRetrieve, retrieve, secureClientOptions } from '@loire/dicom-net';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { DatasetParser, encodeDataset, fromDicomJson, toDicomJson, VerificationSOPClass } from '@loire/dicom';
+import {
+  connect, defaultAssociationPolicy, DimseServer, nAction, PresentationResult, QueryRetrieve, retrieve, secureClientOptions,
+  secureServerOptions, StorageCommitment,
+} from '@loire/dicom-net';
 import { runTool, startStorescp, type Storescp } from '../testing/dcmtk.js';
 import { parseFindResponses } from '../testing/find-output.js';
 import { startTestLoire, type TestLoire } from '../testing/loire.js';
@@ -144,16 +147,35 @@ describe('DICOM node control', () => {
 describe('DICOM TLS', () => {
   let pki: TestPki;
   let rogue: TestPki;
-  let pems: Record<'loire' | 'ws' | 'dest' | 'intruder', Pem>;
+  let pems: Record<'loire' | 'ws' | 'dest' | 'modality' | 'intruder', Pem>;
   let loire: TestLoire;
   let dest: Storescp;
+  /** A modality's storage commitment SCU: it receives N-EVENT-REPORTs on its TLS port. */
+  let modality: DimseServer;
+  const reports: { transactionUid: string; clientCertificate?: string }[] = [];
   let destDir: string;
   const ct = smallCt();
 
   beforeAll(async () => {
     pki = createTestPki();
     rogue = createTestPki('Rogue CA');
-    pems = { loire: pki.issue('loire'), ws: pki.issue('ws'), dest: pki.issue('dest'), intruder: rogue.issue('intruder') };
+    pems = { loire: pki.issue('loire'), ws: pki.issue('ws'), dest: pki.issue('dest'), modality: pki.issue('modality'), intruder: rogue.issue('intruder') };
+    const certificateOf = new Map<object, string | undefined>();
+    modality = new DimseServer({
+      policy: defaultAssociationPolicy({ calledAeTitles: ['TLSCT'] }),
+      handlers: {
+        onNEventReport: (ctx) => {
+          const parser = new DatasetParser({ transferSyntaxUid: ctx.transferSyntaxUid });
+          if (ctx.dataset) parser.push(ctx.dataset);
+          const transactionUid = String(toDicomJson(parser.end())['00081195']?.Value?.[0]);
+          reports.push({ transactionUid, clientCertificate: certificateOf.get(ctx.association) });
+          return { status: 0 };
+        },
+      },
+    });
+    modality.on('association-accepted', (e) => certificateOf.set(e.association, e.request.tlsPeer?.certificate?.subject));
+    const modalityPort = (await modality.listen({ host: '127.0.0.1', port: 0,
+      tls: secureServerOptions({ key: pems.modality.key, cert: pems.modality.cert, ca: pki.ca.cert, clientCertificates: 'required' }) })).port;
     destDir = mkdtempSync(path.join(os.tmpdir(), 'loire-tlsdest-'));
     // storescp +tls requires and verifies the client certificate (dcmtk's default, +rv).
     dest = await startStorescp(destDir, { aeTitle: 'TLSDEST', extraArgs: ['+xa', '+tls', pems.dest.keyFile, pems.dest.certFile, '+cf', pki.ca.certFile] });
@@ -162,12 +184,13 @@ describe('DICOM TLS', () => {
       dicomNodes: [
         { name: 'ws', aeTitle: 'WS', permissions: { moveDestinations: ['TLSDEST'] } },
         { name: 'tls-destination', aeTitle: 'TLSDEST', host: '127.0.0.1', port: dest.port, tls: true, permissions: { query: false, retrieve: false } },
+        { name: 'tls-modality', aeTitle: 'TLSCT', host: '127.0.0.1', port: modalityPort, tls: true, permissions: { query: false, retrieve: false } },
       ],
     });
   });
 
   afterAll(async () => {
-    await Promise.all([loire?.stop(), dest?.stop()]);
+    await Promise.all([loire?.stop(), dest?.stop(), modality?.close({ drain: false })]);
     pki?.dispose();
     rogue?.dispose();
     rmSync(destDir, { recursive: true, force: true });
@@ -219,5 +242,38 @@ describe('DICOM TLS', () => {
       await association.release();
     }
     expect(readdirSync(destDir).some((f) => f.endsWith(ct.sopInstanceUID!))).toBe(true);
+  });
+
+  it('sends a storage commitment result on a new TLS association when the requester has gone', async () => {
+    const requester = await connect({
+      host: '127.0.0.1', port: loire.dicomTlsPort!, callingAe: 'TLSCT', calledAe: loire.aeTitle,
+      tls: secureClientOptions({ ca: pki.ca.cert, key: pems.modality.key, cert: pems.modality.cert }),
+      contexts: [{ abstractSyntax: StorageCommitment.sopClassUid, transferSyntaxes: [EXPLICIT_LE] }],
+    });
+    // Hold the commitment until the requester has released its association.
+    let released!: () => void;
+    const requesterGone = new Promise<void>((resolve) => { released = resolve; });
+    const storage = loire.server.archive.storage;
+    const sync = storage.sync.bind(storage);
+    vi.spyOn(storage, 'sync').mockImplementation(async (keys) => {
+      await requesterGone;
+      await sync(keys);
+    });
+    const transactionUid = `2.25.${Date.now()}`;
+    try {
+      const rsp = await nAction(requester, {
+        actionTypeId: StorageCommitment.requestActionType,
+        dataset: encodeDataset(fromDicomJson({
+          '00081195': { vr: 'UI', Value: [transactionUid] },
+          '00081199': { vr: 'SQ', Value: [{ '00081150': { vr: 'UI', Value: [ct.sopClassUID!] }, '00081155': { vr: 'UI', Value: [ct.sopInstanceUID!] } }] },
+        }), { transferSyntaxUid: EXPLICIT_LE }),
+      });
+      expect(rsp.status).toBe(0);
+      await requester.release();
+      released();
+      await expect.poll(() => reports.find((r) => r.transactionUid === transactionUid), { timeout: 10_000 }).toEqual({ transactionUid, clientCertificate: 'CN=loire' });
+    } finally {
+      vi.restoreAllMocks();
+    }
   });
 });
