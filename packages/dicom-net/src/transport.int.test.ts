@@ -90,6 +90,27 @@ describe('DICOM TLS with optional client certificates', () => {
   });
 });
 
+describe('one DimseServer on a plain and a TLS port', () => {
+  it('serves both with the same policy, and tells the policy which one an association came on', async () => {
+    const server = new DimseServer({ handlers: {} });
+    const seen: boolean[] = [];
+    server.on('association-accepted', (e) => seen.push(e.request.tls));
+    const plain = await server.listen({ host: '127.0.0.1', port: 0 });
+    const secure = await server.listen({ host: '127.0.0.1', port: 0, tls: secureServerOptions({ key: serverPem.key, cert: serverPem.cert, clientCertificates: 'off' }) });
+    try {
+      const a = await connect({ host: '127.0.0.1', port: plain.port, callingAe: 'PLAIN', calledAe: 'LOIRE', contexts: echoContexts });
+      expect(await a.echo()).toBe(0);
+      await a.release();
+      expect(await echo(secure.port, secureClientOptions({ ca: pki.ca.cert }))).toBe(0);
+      expect(seen).toEqual([false, true]);
+    } finally {
+      await server.close({ drain: false });
+    }
+    await expect(connect({ host: '127.0.0.1', port: secure.port, callingAe: 'X', calledAe: 'LOIRE', contexts: echoContexts, timeouts: { connectMs: 2000 } }))
+      .rejects.toThrow(/cannot connect/);
+  });
+});
+
 describe('the BCP 195 profile', () => {
   it('refuses TLS below 1.2 and TLS 1.2 suites without forward secrecy', async () => {
     await withServer('off', async (port) => {
