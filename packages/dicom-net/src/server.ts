@@ -1,6 +1,6 @@
-// DimseServer: listens (on one or more ports, plain or TLS), negotiates each association through the application's policy, and
-// hands DIMSE requests to the application's service handlers. close({ drain: true }) stops
-// accepting and lets open associations finish (SIGTERM).
+// DimseServer: listens (on one or more ports, plain or TLS), negotiates each association
+// through the application's policy, and hands DIMSE requests to the application's service
+// handlers. close({ drain: true }) stops accepting and lets open associations finish (SIGTERM).
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import { buildAcceptance, DEFAULT_MAX_PDU_LENGTH, defaultAssociationPolicy, rejectionFields, requestInfo,
