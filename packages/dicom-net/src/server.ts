@@ -138,7 +138,7 @@ export class DimseServer extends EventEmitter<DimseServerEvents> {
     }
     if (association.sm.state !== State.AwaitingLocalAssociateResponse) return; // the peer went away meanwhile
     if (!decision.accept) {
-      this.reject(association, decision.reject, 'rejected by the association policy', info);
+      this.reject(association, decision.reject, decision.reason ?? 'rejected by the association policy', info);
       return;
     }
     const { ac, contexts } = buildAcceptance(pdu, decision, this.maxPdu);

@@ -58,7 +58,12 @@ export type AssociationDecision =
     readonly extended?: readonly SopClassExtended[];
     readonly userIdentityResponse?: Uint8Array;
   }
-  | { readonly accept: false; readonly reject: AssociationRejection };
+  | {
+    readonly accept: false;
+    readonly reject: AssociationRejection;
+    /** Why, for the 'association-rejected' event (logs, audit); not sent to the peer. */
+    readonly reason?: string;
+  };
 
 /** Exactly one policy decides whether an association is accepted and with which contexts. */
 export type AssociationPolicy = (rq: AssociateRequestInfo) => AssociationDecision | Promise<AssociationDecision>;

@@ -3,6 +3,7 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DatasetParser, encodeDataset, fromDicomJson, toDicomJson, VerificationSOPClass } from '@loire/dicom';
 import {
@@ -27,6 +28,15 @@ function smallCt(): SampleEntry {
   return ct;
 }
 
+/** Collects the server's JSON log lines. */
+class LogLines extends Writable {
+  readonly lines: Record<string, unknown>[] = [];
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
+    for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) this.lines.push(JSON.parse(line) as Record<string, unknown>);
+    done();
+  }
+}
+
 const output = (r: { stdout: string; stderr: string }) => r.stdout + r.stderr;
 /** The final status movescu printed ("Received Final Move Response (Success)" → "Success"). */
 const moveStatus = (r: { stdout: string; stderr: string }) => /Received Final Move Response \(([^)]*)\)/.exec(output(r))?.[1] ?? `no final response:\n${output(r)}`;
@@ -40,6 +50,7 @@ describe('DICOM node control', () => {
   let allowedDir: string;
   let otherDir: string;
   const ct = smallCt();
+  const strictLogs = new LogLines();
 
   beforeAll(async () => {
     allowedDir = mkdtempSync(path.join(os.tmpdir(), 'loire-allowed-'));
@@ -55,7 +66,7 @@ describe('DICOM node control', () => {
       { name: 'allowed', aeTitle: 'ALLOWED', host: '127.0.0.1', port: allowed.port, permissions: { query: false, retrieve: false } },
       { name: 'other', aeTitle: 'OTHER', host: '127.0.0.1', port: other.port, permissions: { query: false, retrieve: false } },
     ];
-    strict = await startTestLoire({ dicomNodes: nodes, dicomAccess: { strict: true } });
+    strict = await startTestLoire({ dicomNodes: nodes, dicomAccess: { strict: true }, logDestination: strictLogs });
     lenient = await startTestLoire({ dicomNodes: nodes });
     for (const loire of [strict, lenient]) {
       const sent = await runTool('storescu', ['-aet', 'CT', '-aec', loire.aeTitle, '127.0.0.1', String(loire.dicomPort), samplePath(ct)]);
@@ -78,6 +89,11 @@ describe('DICOM node control', () => {
       expect(output(r)).toMatch(/Association Rejected[\s\S]*Rejected Permanent[\s\S]*Service User[\s\S]*Calling AE Title Not Recognized/);
     }
     expect((await runTool('echoscu', at(strict, 'CT'))).code).toBe(0);
+    // The administrator reads who was refused, from where, and why.
+    expect(strictLogs.lines.filter((l) => l.msg === 'association rejected' && l.callingAe === 'STRANGER')).toEqual([
+      expect.objectContaining({ remoteAddress: expect.stringMatching(/127\.0\.0\.1/), reason: expect.stringMatching(/"STRANGER" from .* is not a configured DICOM node/) }),
+      expect.objectContaining({ reason: expect.stringMatching(/not a configured DICOM node/) }),
+    ]);
   });
 
   it('strict mode: a known AE title calling from an address outside its hosts is an unknown node', async () => {
@@ -153,6 +169,7 @@ describe('DICOM TLS', () => {
   /** A modality's storage commitment SCU: it receives N-EVENT-REPORTs on its TLS port. */
   let modality: DimseServer;
   const reports: { transactionUid: string; clientCertificate?: string }[] = [];
+  const logs = new LogLines();
   let destDir: string;
   const ct = smallCt();
 
@@ -180,6 +197,7 @@ describe('DICOM TLS', () => {
     // storescp +tls requires and verifies the client certificate (dcmtk's default, +rv).
     dest = await startStorescp(destDir, { aeTitle: 'TLSDEST', extraArgs: ['+xa', '+tls', pems.dest.keyFile, pems.dest.certFile, '+cf', pki.ca.certFile] });
     loire = await startTestLoire({
+      logDestination: logs,
       dicomTls: { port: 0, certificate: pems.loire.certFile, key: pems.loire.keyFile, ca: pki.ca.certFile, clientCertificates: 'required', plain: false },
       dicomNodes: [
         { name: 'ws', aeTitle: 'WS', permissions: { moveDestinations: ['TLSDEST'] } },
@@ -223,6 +241,9 @@ describe('DICOM TLS', () => {
       expect(r.code, `${name}: ${output(r)}`).not.toBe(0);
       expect(output(r), name).not.toMatch(/Association Accepted/);
     }
+    const refused = logs.lines.filter((l) => l.msg === 'DICOM TLS connection refused').map((l) => String(l.reason));
+    expect(refused.length).toBeGreaterThanOrEqual(3);
+    expect(refused.join('\n')).toMatch(/certificate/i);
   });
 
   it('C-MOVE sends to a destination marked tls: true over TLS, presenting Loire\'s certificate', async () => {

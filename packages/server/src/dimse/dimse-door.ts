@@ -20,16 +20,16 @@ export function createDimseDoor(archive: Archive, tls?: DicomTlsSettings): Dimse
   const policy: AssociationPolicy = async (rq) => {
     // PS3.8 9.3.4 table 9-21: rejections by the service-user, permanent (retrying will not help).
     if (rq.calledAe.trim() !== config.aeTitle) {
-      return { accept: false, reject: { result: 'permanent', source: 'service-user', reason: RejectReason.CalledAeNotRecognized } };
+      return { accept: false, reject: { result: 'permanent', source: 'service-user', reason: RejectReason.CalledAeNotRecognized },
+        reason: `called AE title "${rq.calledAe.trim()}" is not ${config.aeTitle}` };
     }
     const access = decideNodeAccess(config.dicomNodes, config.dicomAccess, {
       callingAe: rq.callingAe, remoteAddress: rq.remoteAddress, abstractSyntaxes: rq.contexts.map((c) => c.abstractSyntax),
       scpRoleProposed: new Set(rq.roles.filter((r) => r.scp).map((r) => r.sopClassUid)),
     });
     if (!access.accept) {
-      log.warn({ callingAe: rq.callingAe.trim(), remoteAddress: rq.remoteAddress, reason: access.message }, 'association refused by DICOM node control');
       const reason = access.reason === 'calling-ae-not-recognized' ? RejectReason.CallingAeNotRecognized : RejectReason.NoReasonGiven;
-      return { accept: false, reject: { result: 'permanent', source: 'service-user', reason } };
+      return { accept: false, reject: { result: 'permanent', source: 'service-user', reason }, reason: access.message };
     }
     const decision = await acceptKnownServices(rq);
     if (!decision.accept) return decision;
