@@ -5,14 +5,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { NotAvailableError, benchEnv, freePort, httpOk, spawnServer, tcpOpen, waitReady } from './process.mjs';
+import { BENCH_AE } from './storescu.mjs';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /**
  * How Loire is started: the one place to change when its command line changes.
- * LOIRE_BENCH_COMMAND may override it, with {data}, {dicomPort}, {httpPort} and {ae} placeholders
- * (e.g. to benchmark an installed build: "loire serve --data {data} --dicom-port {dicomPort} ...").
- * @param {{ dataDir: string, dicomPort: number, httpPort: number, ae: string }} p
+ * LOIRE_BENCH_COMMAND may override it, with {data}, {dicomPort}, {httpPort}, {ae} and {config} placeholders
+ * (e.g. to benchmark an installed build: "loire serve --data {data} --dicom-port {dicomPort} --config {config} ...").
+ * @param {{ dataDir: string, dicomPort: number, httpPort: number, ae: string, configFile: string }} p
  * @returns {{ command: string, args: string[] }}
  */
 export function loireCommand(p) {
@@ -20,7 +21,7 @@ export function loireCommand(p) {
   if (template) {
     const words = template.trim().split(/\s+/).map((w) =>
       w.replaceAll('{data}', p.dataDir).replaceAll('{dicomPort}', String(p.dicomPort))
-        .replaceAll('{httpPort}', String(p.httpPort)).replaceAll('{ae}', p.ae));
+        .replaceAll('{httpPort}', String(p.httpPort)).replaceAll('{ae}', p.ae).replaceAll('{config}', p.configFile));
     return { command: words[0], args: words.slice(1) };
   }
   return {
@@ -28,6 +29,7 @@ export function loireCommand(p) {
     args: [
       path.join(REPO_ROOT, 'packages/server/bin/loire.js'), 'serve',
       '--data', p.dataDir, '--dicom-port', String(p.dicomPort), '--http-port', String(p.httpPort), '--ae-title', p.ae,
+      '--config', p.configFile,
     ],
   };
 }
@@ -204,7 +206,10 @@ export const loire = {
     fs.mkdirSync(dataDir, { recursive: true });
     const port = await freePort();
     const httpPort = await freePort();
-    const { command, args } = loireCommand({ dataDir, dicomPort: port, httpPort, ae: this.ae });
+    // The benchmark's clients call as BENCH: Loire answers queries only to configured nodes.
+    const configFile = path.join(workDir, 'loire-bench.json');
+    fs.writeFileSync(configFile, JSON.stringify({ dicomNodes: [{ name: 'bench', aeTitle: BENCH_AE }] }));
+    const { command, args } = loireCommand({ dataDir, dicomPort: port, httpPort, ae: this.ae, configFile });
     const server = spawnServer(command, args, { logFile: path.join(workDir, 'loire.log'), cwd: REPO_ROOT });
     await waitReady(
       server,

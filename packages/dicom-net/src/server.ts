@@ -1,12 +1,12 @@
-// DimseServer: listens, negotiates each association through the application's policy, and
-// hands DIMSE requests to the application's service handlers. close({ drain: true }) stops
-// accepting and lets open associations finish (SIGTERM).
+// DimseServer: listens (on one or more ports, plain or TLS), negotiates each association
+// through the application's policy, and hands DIMSE requests to the application's service
+// handlers. close({ drain: true }) stops accepting and lets open associations finish (SIGTERM).
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import { buildAcceptance, DEFAULT_MAX_PDU_LENGTH, defaultAssociationPolicy, rejectionFields, requestInfo,
   type AssociateRequestInfo, type AssociationPolicy, type AssociationRejection } from './acse/negotiation.js';
 import type { AssociationTimeouts } from './association.js';
-import { createListener, type TlsOptions } from './transport.js';
+import { createListener, type ListenOptions, type TlsPeer } from './transport.js';
 import { type Pdu, PduType, DICOM_APPLICATION_CONTEXT, RejectReason } from './ul/pdu.js';
 import { Event, State } from './ul/state-machine.js';
 import type { ServiceHandlers } from './services/dispatcher.js';
@@ -28,10 +28,12 @@ export interface DimseServerEvents {
   'association-rejected': [{ request?: AssociateRequestInfo; remoteAddress: string; rejection: AssociationRejection; reason: string }];
   'association-aborted': [{ association: ServiceAssociation; source: string; reason: string }];
   'association-released': [{ association: ServiceAssociation }];
+  /** A connection closed before association negotiation: failed TLS handshake, refused client certificate. */
+  'connection-refused': [{ remoteAddress: string; port: number; reason: string }];
 }
 
 export class DimseServer extends EventEmitter<DimseServerEvents> {
-  private listener: net.Server | undefined;
+  private readonly listening: net.Server[] = [];
   private readonly live = new Set<ServiceAssociation>();
   private readonly policy: AssociationPolicy;
   private readonly maxPdu: number;
@@ -43,18 +45,27 @@ export class DimseServer extends EventEmitter<DimseServerEvents> {
     this.maxPdu = options.maxPdu ?? DEFAULT_MAX_PDU_LENGTH;
   }
 
-  /** Starts listening; resolves with the bound address (port 0 picks a free port). */
-  listen(o: { host?: string; port: number; tls?: TlsOptions }): Promise<{ host: string; port: number }> {
-    if (this.listener) return Promise.reject(new Error('DimseServer is already listening'));
-    this.closing = false;
-    const listener = createListener(o, (socket) => this.accept(socket, !!o.tls));
-    this.listener = listener;
+  /**
+   * Starts listening; resolves with the bound address (port 0 picks a free port). Call it again
+   * to listen on more ports (e.g. plain DICOM and DICOM TLS): every port serves the same policy.
+   */
+  listen(o: ListenOptions): Promise<{ host: string; port: number }> {
+    if (this.closing) return Promise.reject(new Error('DimseServer is closing'));
+    let boundPort = o.port;
+    const listener = createListener(o, (socket, peer) => this.accept(socket, peer),
+      (refused) => this.emit('connection-refused', { ...refused, port: boundPort }));
+    this.listening.push(listener);
     return new Promise((resolve, reject) => {
-      listener.once('error', reject);
+      const onError = (err: Error) => {
+        this.listening.splice(this.listening.indexOf(listener), 1);
+        reject(err);
+      };
+      listener.once('error', onError);
       listener.listen(o.port, o.host, () => {
-        listener.off('error', reject);
+        listener.off('error', onError);
         listener.on('error', () => { /* accept errors (EMFILE...) must not kill the process */ });
         const addr = listener.address() as net.AddressInfo;
+        boundPort = addr.port;
         resolve({ host: addr.address, port: addr.port });
       });
     });
@@ -70,9 +81,7 @@ export class DimseServer extends EventEmitter<DimseServerEvents> {
    */
   async close(o: { drain: boolean; timeoutMs?: number } = { drain: true }): Promise<void> {
     this.closing = true;
-    const listener = this.listener;
-    this.listener = undefined;
-    const stopped = listener ? new Promise<void>((resolve) => listener.close(() => resolve())) : Promise.resolve();
+    const stopped = Promise.all(this.listening.splice(0).map((l) => new Promise<void>((resolve) => l.close(() => resolve()))));
     if (!o.drain) for (const a of this.live) a.abort('server shutting down');
     let timer: NodeJS.Timeout | undefined;
     if (o.drain && o.timeoutMs !== undefined) {
@@ -81,9 +90,10 @@ export class DimseServer extends EventEmitter<DimseServerEvents> {
     await Promise.all([...this.live].map((a) => a.closed()));
     if (timer) clearTimeout(timer);
     await stopped;
+    this.closing = false;
   }
 
-  private accept(socket: net.Socket, tls: boolean): void {
+  private accept(socket: net.Socket, tls: TlsPeer | undefined): void {
     const association = new ServiceAssociation({ socket, isRequestor: false, ourMaxPdu: this.maxPdu, timeouts: this.options.timeouts }, this.options.handlers);
     this.live.add(association);
     association.once('closed', () => this.live.delete(association));
@@ -99,7 +109,7 @@ export class DimseServer extends EventEmitter<DimseServerEvents> {
     this.emit('association-rejected', { request, remoteAddress: association.remoteAddress, rejection, reason });
   }
 
-  private async negotiate(association: ServiceAssociation, pdu: Pdu, tls: boolean): Promise<void> {
+  private async negotiate(association: ServiceAssociation, pdu: Pdu, tls: TlsPeer | undefined): Promise<void> {
     if (pdu.type !== PduType.AssociateRq) return;
     const info = requestInfo(pdu, association.remoteAddress, association.remotePort, tls);
     association.callingAe = pdu.callingAe;
@@ -128,7 +138,7 @@ export class DimseServer extends EventEmitter<DimseServerEvents> {
     }
     if (association.sm.state !== State.AwaitingLocalAssociateResponse) return; // the peer went away meanwhile
     if (!decision.accept) {
-      this.reject(association, decision.reject, 'rejected by the association policy', info);
+      this.reject(association, decision.reject, decision.reason ?? 'rejected by the association policy', info);
       return;
     }
     const { ac, contexts } = buildAcceptance(pdu, decision, this.maxPdu);

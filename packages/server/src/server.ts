@@ -4,12 +4,16 @@ import type { DimseServer } from '@loire/dicom-net';
 import { openArchive, type Archive } from './archive.js';
 import type { LoireConfig } from './config/config.js';
 import { createDimseDoor } from './dimse/dimse-door.js';
+import { loadDicomTls } from './dimse/tls.js';
 import { buildHttpApp } from './http/app.js';
 import type { Logger } from './logger.js';
 
 export interface RunningServer {
   archive: Archive;
-  dimsePort: number;
+  /** The plain DICOM port (undefined when dicomTls.plain is false). */
+  dimsePort: number | undefined;
+  /** The DICOM TLS port (undefined without a dicomTls section). */
+  dicomTlsPort: number | undefined;
   httpPort: number;
   close(): Promise<void>;
 }
@@ -18,6 +22,7 @@ export interface RunningServer {
 const DRAIN_TIMEOUT_MS = 30_000;
 
 export async function startServer(config: LoireConfig, logger: Logger): Promise<RunningServer> {
+  const tls = config.dicomTls ? loadDicomTls(config.dicomTls) : undefined;
   const archive = await openArchive(config, logger);
   let ready = false;
   let dimse: DimseServer | undefined;
@@ -25,15 +30,19 @@ export async function startServer(config: LoireConfig, logger: Logger): Promise<
   try {
     http = await buildHttpApp({ logger, archive, isReady: () => ready });
     await http.listen({ host: config.bindAddress, port: config.httpPort });
-    dimse = createDimseDoor(archive);
-    const bound = await dimse.listen({ host: config.bindAddress, port: config.dicomPort });
+    dimse = createDimseDoor(archive, tls);
+    const plain = !config.dicomTls || config.dicomTls.plain
+      ? await dimse.listen({ host: config.bindAddress, port: config.dicomPort }) : undefined;
+    const secure = config.dicomTls && tls
+      ? await dimse.listen({ host: config.bindAddress, port: config.dicomTls.port, tls: tls.server }) : undefined;
     ready = true;
     const httpPort = (http.server.address() as { port: number }).port;
-    logger.info({ aeTitle: config.aeTitle, dicomPort: bound.port, httpPort, data: config.dataDir, storage: archive.storage.description, database: redact(config.database) }, 'Loire is ready');
+    logger.info({ aeTitle: config.aeTitle, dicomPort: plain?.port, dicomTlsPort: secure?.port, clientCertificates: config.dicomTls?.clientCertificates,
+      dicomAccess: config.dicomAccess.strict ? 'strict' : 'default', dicomNodes: config.dicomNodes.length, httpPort, data: config.dataDir, storage: archive.storage.description, database: redact(config.database) }, 'Loire is ready');
     const dimseServer = dimse;
     const httpServer = http;
     return {
-      archive, dimsePort: bound.port, httpPort,
+      archive, dimsePort: plain?.port, dicomTlsPort: secure?.port, httpPort,
       close: async () => {
         ready = false;
         await dimseServer.close({ drain: true, timeoutMs: DRAIN_TIMEOUT_MS });

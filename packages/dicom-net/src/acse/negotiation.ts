@@ -10,6 +10,7 @@ import {
   PresentationResult, type PresentationResultCode, type ProposedContext, RejectReason, RejectResult, RejectSource,
   type RoleSelection, type SopClassCommonExtended, type SopClassExtended, type UserIdentityRq,
 } from '../ul/pdu.js';
+import type { TlsPeer } from '../transport.js';
 
 /** The same implementation identity in file meta headers and in association negotiation. */
 export { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME };
@@ -29,7 +30,10 @@ export interface AssociateRequestInfo {
   readonly implementationClassUid: string;
   readonly implementationVersionName?: string;
   readonly maxPduLength: number;
+  /** Whether the association runs over TLS (PS3.15 annex B). */
   readonly tls: boolean;
+  /** What the TLS handshake proved about the peer (protocol, cipher, verified client certificate). */
+  readonly tlsPeer?: TlsPeer;
 }
 
 export type ContextRejection = 'user-rejection' | 'no-reason' | 'abstract-syntax-not-supported' | 'transfer-syntaxes-not-supported';
@@ -54,7 +58,12 @@ export type AssociationDecision =
     readonly extended?: readonly SopClassExtended[];
     readonly userIdentityResponse?: Uint8Array;
   }
-  | { readonly accept: false; readonly reject: AssociationRejection };
+  | {
+    readonly accept: false;
+    readonly reject: AssociationRejection;
+    /** Why, for the 'association-rejected' event (logs, audit); not sent to the peer. */
+    readonly reason?: string;
+  };
 
 /** Exactly one policy decides whether an association is accepted and with which contexts. */
 export type AssociationPolicy = (rq: AssociateRequestInfo) => AssociationDecision | Promise<AssociationDecision>;
@@ -148,12 +157,12 @@ export function rejectionFields(r: AssociationRejection): { result: number; sour
   };
 }
 
-export function requestInfo(rq: AssociateRqPdu, remoteAddress: string, remotePort: number, tls: boolean): AssociateRequestInfo {
+export function requestInfo(rq: AssociateRqPdu, remoteAddress: string, remotePort: number, tls: TlsPeer | undefined): AssociateRequestInfo {
   return {
     callingAe: rq.callingAe, calledAe: rq.calledAe, remoteAddress, remotePort, contexts: rq.contexts,
     roles: rq.userInfo.roles, userIdentity: rq.userInfo.userIdentity, extended: rq.userInfo.extended,
     commonExtended: rq.userInfo.commonExtended, implementationClassUid: rq.userInfo.implementationClassUid,
-    implementationVersionName: rq.userInfo.implementationVersionName, maxPduLength: rq.userInfo.maxPduLength, tls,
+    implementationVersionName: rq.userInfo.implementationVersionName, maxPduLength: rq.userInfo.maxPduLength, tls: !!tls, ...(tls ? { tlsPeer: tls } : {}),
   };
 }
 

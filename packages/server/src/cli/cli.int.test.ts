@@ -133,7 +133,8 @@ describe('loire command line', () => {
     // The file declares a node (only the file can) and ports that the environment overrides.
     writeFileSync(configFile, [
       'httpPort: 1', 'dicomPort: 1', 'aeTitle: FROMFILE',
-      'dicomNodes:', `  - { name: envnode, aeTitle: ENVNODE, host: 127.0.0.1, port: ${storescp.port} }`, '',
+      'dicomNodes:', `  - { name: envnode, aeTitle: ENVNODE, host: 127.0.0.1, port: ${storescp.port} }`,
+      '  - { name: movescu, aeTitle: MOVESCU, permissions: { moveDestinations: [ENVNODE] } }', '',
     ].join('\n'));
     const serve = serveInBackground([], cleanEnv({
       LOIRE_DATA: dataDir, LOIRE_HTTP_PORT: String(httpPort), LOIRE_DICOM_PORT: String(dicomPort),

@@ -29,7 +29,9 @@ describe('loadConfig', () => {
 
   it('reads dicomNodes from YAML and JSON files', () => {
     const yaml = tempFile('loire.yaml', 'dicomNodes:\n  - { name: ct1, aeTitle: CT1, host: 10.0.0.5, port: 104 }\n');
-    expect(loadConfig({ config: yaml }, {}).dicomNodes).toEqual([{ name: 'ct1', aeTitle: 'CT1', host: '10.0.0.5', port: 104 }]);
+    expect(loadConfig({ config: yaml }, {}).dicomNodes).toEqual([{
+      name: 'ct1', aeTitle: 'CT1', host: '10.0.0.5', port: 104, tls: false, permissions: { store: true, query: true, retrieve: true },
+    }]);
     const json = tempFile('loire.json', JSON.stringify({ aeTitle: 'FROMFILE', dicomNodes: [] }));
     expect(loadConfig({ config: json }, {}).aeTitle).toBe('FROMFILE');
   });
@@ -41,5 +43,42 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ config: unknown }, {})).toThrow(ConfigError);
     expect(() => loadConfig({ dicomPort: 'abc' }, {})).toThrow(/dicomPort/);
     expect(() => loadConfig({ database: 'mysql://x' }, {})).toThrow(/database/);
+  });
+
+  it('reads DICOM node control and TLS, resolving certificate paths against the config file', () => {
+    const file = tempFile('loire.yaml', [
+      'dicomAccess: { strict: true }',
+      'dicomTls: { port: 2762, certificate: tls/loire.pem, key: tls/loire.key, ca: /etc/pki/dicom-ca.pem, plain: false }',
+      'dicomNodes:',
+      '  - { name: ws, aeTitle: WS1, hosts: [10.1.2.0/24, "fd00::7"], permissions: { store: false, retrieve: false } }',
+      '  - { name: pacs2, aeTitle: PACS2, host: pacs2.local, port: 2762, tls: true, permissions: { moveDestinations: ["*"] } }',
+      '',
+    ].join('\n'));
+    const config = loadConfig({ config: file }, {});
+    expect(config.dicomAccess).toEqual({ strict: true });
+    expect(config.dicomTls).toEqual({
+      port: 2762, certificate: path.join(path.dirname(file), 'tls/loire.pem'), key: path.join(path.dirname(file), 'tls/loire.key'),
+      ca: '/etc/pki/dicom-ca.pem', clientCertificates: 'required', plain: false,
+    });
+    expect(config.dicomNodes[0]).toEqual({ name: 'ws', aeTitle: 'WS1', hosts: ['10.1.2.0/24', 'fd00::7'], tls: false, permissions: { store: false, query: true, retrieve: false } });
+    expect(config.dicomNodes[1]?.permissions.moveDestinations).toEqual(['*']);
+    expect(loadConfig({}, {}).dicomAccess).toEqual({ strict: false });
+  });
+
+  it('refuses inconsistent node control and TLS settings, naming the field', () => {
+    const cases: [string, RegExp][] = [
+      ['dicomNodes:\n  - { name: a, aeTitle: A, hosts: [10.0.0.0/33] }\n', /dicomNodes\.0\.hosts\.0: must be an IP address or a network/],
+      ['dicomNodes:\n  - { name: a, aeTitle: A, hosts: [a.host.name] }\n', /dicomNodes\.0\.hosts\.0/],
+      ['dicomNodes:\n  - { name: a, aeTitle: A, host: h }\n', /dicomNodes\.0\.port: host and port go together/],
+      ['dicomNodes:\n  - { name: a, aeTitle: A, host: h, port: 104, tls: true }\n', /dicomNodes\.0\.tls: .*dicomTls section/],
+      ['dicomNodes:\n  - { name: a, aeTitle: A, permissions: { query: yes please } }\n', /dicomNodes\.0\.permissions\.query/],
+      ['dicomNodes:\n  - { name: a, aeTitle: A, permissions: { moveDestinations: [A, TYPO] } }\n', /dicomNodes\.0\.permissions\.moveDestinations\.0: "A" is not the AE title of a node with host and port/],
+      ['dicomTls: { certificate: c.pem, key: k.pem, clientCertificates: sometimes }\n', /dicomTls\.clientCertificates/],
+      ['dicomTls: { key: k.pem }\n', /dicomTls\.certificate/],
+      ['dicomAccess: { strict: true, mode: paranoid }\n', /dicomAccess/],
+    ];
+    for (const [text, error] of cases) {
+      expect(() => loadConfig({ config: tempFile('c.yaml', text) }, {}), text).toThrow(error);
+    }
   });
 });

@@ -1,6 +1,7 @@
 // Loire's configuration: defaults, then the config file, then environment, then command-line flags.
 // Every value from outside is validated here; a bad value stops start-up with a message naming the field.
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -10,11 +11,52 @@ const AE_TITLE = /^[\x20-\x5b\x5d-\x7e]{1,16}$/; // PS3.5 AE: 16 chars of the de
 const aeTitle = z.string().trim().regex(AE_TITLE, 'must be 1 to 16 printable ASCII characters without backslash');
 const port = z.coerce.number().int().min(0).max(65535);
 
+/** An IPv4/IPv6 address, or a network in CIDR notation (10.1.2.0/24, fd00::/8). */
+const addressOrNetwork = z.string().trim().refine((v) => {
+  const [address, prefix, ...rest] = v.split('/');
+  const family = net.isIP(address ?? '');
+  if (family === 0 || rest.length > 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+}, 'must be an IP address or a network in CIDR notation (e.g. 10.1.2.0/24)');
+
+/** What a node may ask of Loire over DIMSE (see security/node-access.ts for the services each right opens). */
+export const nodePermissionsSchema = z.object({
+  store: z.boolean().default(true),
+  query: z.boolean().default(true),
+  retrieve: z.boolean().default(true),
+  /** AE titles this node may name as C-MOVE destination; '*' = any configured node; default: only itself. */
+  moveDestinations: z.array(z.union([z.literal('*'), aeTitle])).optional(),
+}).strict();
+
 export const dicomNodeSchema = z.object({
   name: z.string().min(1),
   aeTitle,
-  host: z.string().min(1),
-  port: port.refine((p) => p > 0, 'must be between 1 and 65535'),
+  /** Where the node's SCP listens (C-MOVE destination, storage commitment reports); absent for a node that only calls us. */
+  host: z.string().min(1).optional(),
+  port: port.refine((p) => p > 0, 'must be between 1 and 65535').optional(),
+  /** Source addresses the node may call from; absent: any. */
+  hosts: z.array(addressOrNetwork).min(1).optional(),
+  /** Connect to this node over DICOM TLS (needs the dicomTls section for our certificate and trust anchors). */
+  tls: z.boolean().default(false),
+  permissions: nodePermissionsSchema.default({}),
+}).strict().refine((n) => (n.host === undefined) === (n.port === undefined), { message: 'host and port go together: give both, or neither for a node that only calls Loire', path: ['port'] });
+
+export const dicomTlsSchema = z.object({
+  /** PS3.15 B.9: the port of DICOM TLS (IANA registered 2762, "dicom-tls"). */
+  port: port.default(2762),
+  /** PEM files; relative paths are relative to the config file. */
+  certificate: z.string().min(1),
+  key: z.string().min(1),
+  /** PEM bundle of the authorities trusted for peers' certificates; default: the system's. */
+  ca: z.string().min(1).optional(),
+  clientCertificates: z.enum(['required', 'optional', 'off']).default('required'),
+  /** Keep the plain (unencrypted) DICOM port open beside the TLS one. */
+  plain: z.boolean().default(true),
+}).strict();
+
+export const dicomAccessSchema = z.object({
+  /** Refuse associations from calling AE titles that are not configured nodes (PS3.8 9.3.4, reason 3). */
+  strict: z.boolean().default(false),
 }).strict();
 
 export const duplicatePolicySchema = z.enum(['reject', 'overwrite', 'keep-first']);
@@ -27,6 +69,8 @@ export const configFileSchema = z.object({
   database: z.string().min(1).optional(),
   bindAddress: z.string().min(1).optional(),
   dicomNodes: z.array(dicomNodeSchema).default([]),
+  dicomTls: dicomTlsSchema.optional(),
+  dicomAccess: dicomAccessSchema.default({}),
   storage: z.object({
     duplicatePolicy: duplicatePolicySchema.default('keep-first'),
   }).strict().default({}),
@@ -48,6 +92,10 @@ export const configFileSchema = z.object({
 }).strict();
 
 export type DicomNode = z.infer<typeof dicomNodeSchema>;
+/** A node as written in a config file (defaults not yet applied). */
+export type DicomNodeInput = z.input<typeof dicomNodeSchema>;
+export type DicomTlsConfig = z.infer<typeof dicomTlsSchema>;
+export type DicomAccessConfig = z.infer<typeof dicomAccessSchema>;
 export type DuplicatePolicy = z.infer<typeof duplicatePolicySchema>;
 
 export interface LoireConfig {
@@ -59,6 +107,9 @@ export interface LoireConfig {
   database: string;
   bindAddress: string;
   dicomNodes: DicomNode[];
+  /** DICOM TLS (absent: plain DICOM only); file paths are absolute. */
+  dicomTls?: DicomTlsConfig;
+  dicomAccess: DicomAccessConfig;
   duplicatePolicy: DuplicatePolicy;
   dimse: { maxPduLength: number; artimTimeoutSeconds: number; idleTimeoutSeconds: number; maxAssociations: number };
   stow: { maxRequestBytes: number; maxMetadataUploadBytes: number; idleTimeoutSeconds: number };
@@ -129,11 +180,14 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
   if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(database)) {
     throw new ConfigError(`database: "${database}" is neither sqlite:///PATH nor a postgres://… URL`);
   }
-  const names = new Set<string>();
-  for (const node of file.dicomNodes) {
-    if (names.has(node.name)) throw new ConfigError(`${configPath}: dicomNodes: duplicate name "${node.name}"`);
-    names.add(node.name);
-  }
+  checkNodes(file.dicomNodes, !!file.dicomTls, configPath ?? 'defaults');
+  const base = configPath ? path.dirname(path.resolve(configPath)) : process.cwd();
+  const dicomTls = file.dicomTls && {
+    ...file.dicomTls,
+    certificate: path.resolve(base, file.dicomTls.certificate),
+    key: path.resolve(base, file.dicomTls.key),
+    ...(file.dicomTls.ca ? { ca: path.resolve(base, file.dicomTls.ca) } : {}),
+  };
   return {
     dataDir,
     httpPort: overrides.httpPort ?? file.httpPort ?? 8080,
@@ -142,9 +196,32 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
     database,
     bindAddress: file.bindAddress ?? '0.0.0.0',
     dicomNodes: file.dicomNodes,
+    ...(dicomTls ? { dicomTls } : {}),
+    dicomAccess: file.dicomAccess,
     duplicatePolicy: file.storage.duplicatePolicy,
     dimse: file.dimse,
     stow: file.stow,
     logLevel: file.logLevel,
   };
+}
+
+/**
+ * Checks what the schema cannot see one node at a time: unique names, TLS nodes need our
+ * certificate, C-MOVE destinations are nodes Loire can reach.
+ */
+export function checkNodes(nodes: readonly DicomNode[], haveTls: boolean, source: string): void {
+  const reachable = new Set(nodes.filter((n) => n.host !== undefined).map((n) => n.aeTitle));
+  const names = new Set<string>();
+  for (const [i, node] of nodes.entries()) {
+    if (names.has(node.name)) throw new ConfigError(`${source}: dicomNodes: duplicate name "${node.name}"`);
+    names.add(node.name);
+    if (node.tls && !haveTls) {
+      throw new ConfigError(`${source}: dicomNodes.${i}.tls: node "${node.name}" is reached over TLS, so the dicomTls section must give Loire's certificate, key and the trusted authorities (ca)`);
+    }
+    for (const [j, destination] of (node.permissions.moveDestinations ?? []).entries()) {
+      if (destination !== '*' && !reachable.has(destination)) {
+        throw new ConfigError(`${source}: dicomNodes.${i}.permissions.moveDestinations.${j}: "${destination}" is not the AE title of a node with host and port`);
+      }
+    }
+  }
 }

@@ -133,7 +133,13 @@ describe('DIMSE with dcmtk', () => {
   beforeAll(async () => {
     scpDir = mkdtempSync(path.join(os.tmpdir(), 'loire-storescp-'));
     scp = await startStorescp(scpDir, { extraArgs: ['+xa'] });
-    loire = await startTestLoire({ dicomNodes: [{ name: 'storescp', aeTitle: scp.aeTitle, host: '127.0.0.1', port: scp.port }] });
+    // dcmtk's tools call with their default AE titles; queries and retrievals are answered only to configured nodes.
+    loire = await startTestLoire({ dicomNodes: [
+      { name: 'storescp', aeTitle: scp.aeTitle, host: '127.0.0.1', port: scp.port },
+      { name: 'findscu', aeTitle: 'FINDSCU', permissions: { store: false, retrieve: false } },
+      { name: 'movescu', aeTitle: 'MOVESCU', permissions: { moveDestinations: [scp.aeTitle] } },
+      { name: 'getscu', aeTitle: 'GETSCU' },
+    ] });
   });
 
   afterAll(async () => {

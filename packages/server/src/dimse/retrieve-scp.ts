@@ -2,11 +2,12 @@
 // the stored transfer syntax, and converted only when it accepts none of them.
 import {
   connect, findAcceptedContext, store as storeOn, type Association, type GetContext, type GetHandler, type MoveContext, type MoveHandler,
-  type RetrieveContext, type RetrieveResult, type StoreRequest, type StoreResult,
+  type RetrieveContext, type RetrieveResult, type StoreRequest, type StoreResult, type TlsOptions,
 } from '@loire/dicom-net';
 import { ExplicitVRLittleEndian, ImplicitVRLittleEndian } from '@loire/dicom';
 import type { DicomNode } from '../config/config.js';
 import { QueryError, type ArchiveIndex, type StorageRecord } from '../index/index.js';
+import { identifyNode, mayMoveTo } from '../security/node-access.js';
 import type { Logger } from '../logger.js';
 import { readStoredDataset } from '../retrieve/stored-dataset.js';
 import type { Transcoder } from '../retrieve/transcoder.js';
@@ -32,6 +33,8 @@ export interface RetrieveDependencies {
   logger: Logger;
   aeTitle: string;
   nodes: () => readonly DicomNode[];
+  /** TLS settings to reach a node marked `tls: true` (undefined: plain DICOM). */
+  tlsFor: (node: DicomNode) => TlsOptions | undefined;
 }
 
 type Sender = (instance: StorageRecord) => Promise<'completed' | 'warning' | 'failed'>;
@@ -133,20 +136,38 @@ function acceptedSyntax(association: Association, sopClassUid: string, syntaxes:
   return findAcceptedContext(association, sopClassUid, syntaxes)?.transferSyntax;
 }
 
+/** The node a C-MOVE may send to, or the refusal (PS3.4 C.4.2.1.4). */
+function moveDestination(deps: RetrieveDependencies, ctx: MoveContext): { node: DicomNode & { host: string; port: number } } | RetrieveResult {
+  const name = ctx.moveDestination.trim();
+  const refuse = (comment: string): RetrieveResult => ({ status: Status.MoveDestinationUnknown, completed: 0, failed: 0, warning: 0, errorComment: comment.slice(0, 64) });
+  const node = deps.nodes().find((n) => n.aeTitle === name && n.host !== undefined && n.port !== undefined);
+  if (!node?.host || !node.port) {
+    deps.logger.warn({ from: ctx.association.callingAe, destination: name }, 'C-MOVE to an unknown destination');
+    return refuse(`unknown destination ${name}`);
+  }
+  // A known destination the caller may not send to is refused with the same status, 0xA801: of
+  // the C-MOVE refusals it is the one about the destination (0xA701/0xA702 report a lack of
+  // resources and invite a retry), and it does not tell the caller which other nodes exist.
+  const caller = identifyNode(deps.nodes(), ctx.association.callingAe, ctx.association.remoteAddress);
+  if (!mayMoveTo(caller, node)) {
+    deps.logger.warn({ from: ctx.association.callingAe, node: caller?.name, destination: name }, 'C-MOVE to a destination this node may not send to');
+    return refuse(`destination ${name} not allowed for ${ctx.association.callingAe.trim()}`);
+  }
+  return { node: { ...node, host: node.host, port: node.port } };
+}
+
 export function moveHandler(deps: RetrieveDependencies): MoveHandler {
   return async (ctx: MoveContext) => {
-    const node = deps.nodes().find((n) => n.aeTitle === ctx.moveDestination.trim());
-    if (!node) {
-      deps.logger.warn({ from: ctx.association.callingAe, destination: ctx.moveDestination }, 'C-MOVE to an unknown destination');
-      return { status: Status.MoveDestinationUnknown, completed: 0, failed: 0, warning: 0, errorComment: `unknown destination ${ctx.moveDestination}`.slice(0, 64) };
-    }
+    const destination = moveDestination(deps, ctx);
+    if (!('node' in destination)) return destination;
+    const { node } = destination;
     const instances = await resolveInstances(deps, ctx);
     if (!Array.isArray(instances)) return instances;
     if (instances.length === 0) return { completed: 0, failed: 0, warning: 0 };
     let association: Association;
     try {
       association = await connect({
-        host: node.host, port: node.port, callingAe: deps.aeTitle, calledAe: node.aeTitle,
+        host: node.host, port: node.port, callingAe: deps.aeTitle, calledAe: node.aeTitle, tls: deps.tlsFor(node),
         contexts: proposeContexts(instances),
       });
     } catch (err) {

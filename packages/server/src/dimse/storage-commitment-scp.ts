@@ -2,7 +2,7 @@
 // index holds it and its bytes are on stable storage (fsynced). The result goes back in an
 // N-EVENT-REPORT on the same association if it is still open, or on a new one to the requester.
 import {
-  connect, nEventReport, StorageCommitment, type Association, type NActionContext, type NActionHandler,
+  connect, nEventReport, StorageCommitment, type Association, type NActionContext, type NActionHandler, type TlsOptions,
 } from '@loire/dicom-net';
 import { DatasetParser, encodeDataset, fromDicomJson, toDicomJson, type DicomJson, type DicomJsonAttribute } from '@loire/dicom';
 import type { DicomNode } from '../config/config.js';
@@ -29,6 +29,8 @@ export interface CommitmentDependencies {
   logger: Logger;
   aeTitle: string;
   nodes: () => readonly DicomNode[];
+  /** TLS settings to reach a node marked `tls: true` (undefined: plain DICOM). */
+  tlsFor: (node: DicomNode) => TlsOptions | undefined;
 }
 
 interface Reference { sopClassUid: string; sopInstanceUid: string }
@@ -105,10 +107,11 @@ async function report(deps: CommitmentDependencies, requester: Association, resu
       }
     }
   }
-  const node = deps.nodes().find((n) => n.aeTitle === requester.callingAe);
-  if (!node) throw new Error(`${requester.callingAe} is not a configured DICOM node: cannot send its storage commitment result`);
+  const callingAe = requester.callingAe.trim();
+  const node = deps.nodes().find((n) => n.aeTitle === callingAe && n.host !== undefined && n.port !== undefined);
+  if (!node?.host || !node.port) throw new Error(`${callingAe} is not a configured DICOM node with host and port: cannot send its storage commitment result`);
   const association = await connect({
-    host: node.host, port: node.port, callingAe: deps.aeTitle, calledAe: node.aeTitle,
+    host: node.host, port: node.port, callingAe: deps.aeTitle, calledAe: node.aeTitle, tls: deps.tlsFor(node),
     contexts: [{ abstractSyntax: StorageCommitment.sopClassUid, transferSyntaxes: ['1.2.840.10008.1.2.1', '1.2.840.10008.1.2'] }],
     // We send N-EVENT-REPORT as the association requestor: we take the SCP role (PS3.4 J.3.3).
     roles: [{ sopClassUid: StorageCommitment.sopClassUid, scu: false, scp: true }],

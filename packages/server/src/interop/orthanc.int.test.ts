@@ -65,7 +65,12 @@ describe('Orthanc as another vendor\'s PACS', () => {
     storescpDir = mkdtempSync(path.join(workDir, 'storescp-'));
     storescp = await startStorescp(storescpDir, { aeTitle: 'STORESCP', extraArgs: ['+xa'] });
     const orthancDicomPort = await freePort();
-    loire = await startTestLoire({ dicomNodes: [{ name: 'orthanc', aeTitle: 'ORTHANC', host: '127.0.0.1', port: orthancDicomPort }] });
+    loire = await startTestLoire({ dicomNodes: [
+      { name: 'orthanc', aeTitle: 'ORTHANC', host: '127.0.0.1', port: orthancDicomPort },
+      // dcmtk's tools, with their default AE titles.
+      { name: 'findscu', aeTitle: 'FINDSCU', permissions: { store: false, retrieve: false } },
+      { name: 'movescu', aeTitle: 'MOVESCU', permissions: { moveDestinations: ['ORTHANC'] } },
+    ] });
     orthanc = await startOrthanc({
       aeTitle: 'ORTHANC', dicomPort: orthancDicomPort,
       modalities: [

@@ -13,7 +13,7 @@ import { datasetOffset } from '../retrieve/stored-dataset.js';
 import { datasetBytesOfFile } from '../testing/dataset-bytes.js';
 import { runTool } from '../testing/dcmtk.js';
 import { parseFindResponses } from '../testing/find-output.js';
-import { createTestDatabase, loireBin, spawnLoire, type LoireProcess, type TestDatabase } from '../testing/loire.js';
+import { createTestDatabase, loireBin, spawnLoire, writeNodesConfig, type LoireProcess, type TestDatabase } from '../testing/loire.js';
 import {
   EXPLICIT_VR_LE, MULTIFRAME_GRAYSCALE_WORD_SC, multiframeDatasetHead, writeSmallInstances, type GeneratedInstance,
 } from './generated-instances.js';
@@ -141,7 +141,9 @@ describe('crash during concurrent stores', () => {
     const partialsLeft = readdirSync(tmpDir).length;
     expect(partialsLeft).toBeGreaterThanOrEqual(1);
 
-    loire = await spawnLoire(dataDir, database.url);
+    // findscu calls as FINDSCU: queries are answered only to configured nodes.
+    const config = writeNodesConfig(path.join(workDir, 'loire.json'), [{ name: 'findscu', aeTitle: 'FINDSCU', permissions: { store: false, retrieve: false } }]);
+    loire = await spawnLoire(dataDir, database.url, ['--config', config]);
     await loire.waitUntilReady(READY_WITHIN_MS);
     const restarted = loire;
     // The temporary directory is emptied at start-up, and the log says how many were removed.

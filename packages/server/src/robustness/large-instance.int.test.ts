@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { datasetOffset } from '../retrieve/stored-dataset.js';
 import { runTool } from '../testing/dcmtk.js';
-import { createTestDatabase, loireBin, spawnLoire, type LoireProcess, type TestDatabase } from '../testing/loire.js';
+import { createTestDatabase, loireBin, spawnLoire, writeNodesConfig, type LoireProcess, type TestDatabase } from '../testing/loire.js';
 import { writeLargeMultiframe, type GeneratedInstance } from './generated-instances.js';
 
 /** 512 frames of 1024 x 1024 16-bit pixels: 1 GiB of pixel data. */
@@ -83,7 +83,9 @@ describe('a 1 GiB instance', () => {
     mkdirSync(dataDir);
     instance = await writeLargeMultiframe(path.join(workDir, 'large.dcm'), SHAPE);
     database = await createTestDatabase(dataDir);
-    loire = await spawnLoire(dataDir, database.url);
+    // getscu calls as GETSCU: retrievals are answered only to configured nodes.
+    const config = writeNodesConfig(path.join(workDir, 'loire.json'), [{ name: 'getscu', aeTitle: 'GETSCU', permissions: { query: false } }]);
+    loire = await spawnLoire(dataDir, database.url, ['--config', config]);
     await loire.waitUntilReady(READY_WITHIN_MS);
   }, 300_000);
 

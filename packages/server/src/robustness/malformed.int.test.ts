@@ -155,7 +155,8 @@ describe('malformed samples', () => {
     workDir = mkdtempSync(path.join(os.tmpdir(), 'loire-malformed-'));
     // Several samples share a SOP Instance UID: each new one replaces the last, so that what is
     // stored can be compared with what was just sent.
-    loire = await startTestLoire({ logDestination: logs, duplicatePolicy: 'overwrite' });
+    loire = await startTestLoire({ logDestination: logs, duplicatePolicy: 'overwrite',
+      dicomNodes: [{ name: 'findscu', aeTitle: 'FINDSCU', permissions: { store: false, retrieve: false } }] });
   }, 60_000);
 
   afterAll(async () => {

@@ -1,10 +1,10 @@
 // A whole Loire for a test: temp data directory, fresh index (SQLite, or a new PostgreSQL
 // database when LOIRE_TEST_DATABASE names a server), free ports. In-process or as a child process.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig, type DicomNode, type LoireConfig } from '../config/config.js';
+import { checkNodes, dicomNodeSchema, loadConfig, type DicomNodeInput, type LoireConfig } from '../config/config.js';
 import { createLogger, silentLogger } from '../logger.js';
 import { startServer, type RunningServer } from '../server.js';
 import { createTestDatabase } from './database.js';
@@ -15,7 +15,10 @@ import { repoRoot } from './samples.js';
 
 export interface TestLoireOptions {
   aeTitle?: string;
-  dicomNodes?: DicomNode[];
+  /** Nodes as in a config file (permissions default to all rights, moves only to the node itself). */
+  dicomNodes?: DicomNodeInput[];
+  dicomTls?: LoireConfig['dicomTls'];
+  dicomAccess?: LoireConfig['dicomAccess'];
   duplicatePolicy?: LoireConfig['duplicatePolicy'];
   /** STOW-RS limits, e.g. small ones to test what happens beyond them. */
   stow?: Partial<LoireConfig['stow']>;
@@ -28,7 +31,9 @@ export interface TestLoire {
   config: LoireConfig;
   dataDir: string;
   aeTitle: string;
+  /** The plain DICOM port (0 when dicomTls.plain is false). */
   dicomPort: number;
+  dicomTlsPort: number | undefined;
   httpPort: number;
   /** Headers that authenticate an HTTP request as the test administrator: add them to every request. */
   httpHeaders: Record<string, string>;
@@ -37,10 +42,14 @@ export interface TestLoire {
 
 function testConfig(dataDir: string, database: string, options: TestLoireOptions, ports: { dicom: number; http: number }): LoireConfig {
   const config = loadConfig({ data: dataDir, database, dicomPort: String(ports.dicom), httpPort: String(ports.http), aeTitle: options.aeTitle ?? 'LOIRE' }, {});
+  const dicomNodes = (options.dicomNodes ?? []).map((n) => dicomNodeSchema.parse(n));
+  checkNodes(dicomNodes, !!options.dicomTls, 'test');
   return {
     ...config,
     bindAddress: '127.0.0.1',
-    dicomNodes: options.dicomNodes ?? [],
+    dicomNodes,
+    ...(options.dicomTls ? { dicomTls: options.dicomTls } : {}),
+    dicomAccess: options.dicomAccess ?? config.dicomAccess,
     duplicatePolicy: options.duplicatePolicy ?? config.duplicatePolicy,
     stow: { ...config.stow, ...options.stow },
     logLevel: process.env.LOIRE_TEST_LOG ? 'debug' : 'silent',
@@ -57,7 +66,7 @@ export async function startTestLoire(options: TestLoireOptions = {}): Promise<Te
   const logger = destination ? createLogger('debug', destination) : silentLogger();
   const server = await startServer(config, logger);
   return {
-    server, config, dataDir, aeTitle: config.aeTitle, dicomPort: server.dimsePort, httpPort: server.httpPort,
+    server, config, dataDir, aeTitle: config.aeTitle, dicomPort: server.dimsePort ?? 0, dicomTlsPort: server.dicomTlsPort, httpPort: server.httpPort,
     httpHeaders: {},
     stop: async () => {
       await server.close();
@@ -80,6 +89,12 @@ export interface LoireProcess {
 }
 
 export const loireBin = path.join(repoRoot, 'packages/server/bin/loire.js');
+
+/** Writes a config file (JSON) declaring `dicomNodes`, for `spawnLoire(..., ['--config', file])`. */
+export function writeNodesConfig(file: string, dicomNodes: DicomNodeInput[]): string {
+  writeFileSync(file, JSON.stringify({ dicomNodes }, null, 2));
+  return file;
+}
 
 /** Runs `loire serve` as a child process (for crash and memory tests); needs `npm run build`. */
 export async function spawnLoire(dataDir: string, database: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<LoireProcess> {
