@@ -105,7 +105,8 @@ export function validateRoles(roles: readonly string[]): Role[] {
   for (const role of roles) {
     if (!(ROLES as readonly string[]).includes(role)) throw new AccountError('invalid', `unknown role "${role}"; roles are ${ROLES.join(', ')}`);
   }
-  return [...new Set(roles)] as Role[];
+  // In the order of ROLES, so that listings compare equal whatever order they were given in.
+  return ROLES.filter((role) => roles.includes(role));
 }
 
 const sha256 = (value: string): string => createHash('sha256').update(value).digest('hex');
