@@ -90,7 +90,14 @@ export async function startTestLoire(options: TestLoireOptions = {}): Promise<Te
   const logFile = process.env.LOIRE_TEST_LOG;
   const destination = options.logDestination ?? (logFile ? createWriteStream(logFile, { flags: 'a' }) : undefined);
   const logger = destination ? createLogger('debug', destination) : silentLogger();
-  const server = await startServer(config, logger);
+  let server: RunningServer;
+  try {
+    server = await startServer(config, logger);
+  } catch (error) {
+    await database.dispose();
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
   const { token } = await server.archive.accounts.createToken('admin', 'test');
   const secure = config.http.tls !== undefined && !config.http.plain;
   return {
