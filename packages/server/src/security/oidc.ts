@@ -85,8 +85,11 @@ export function registerOidcRoutes(app: FastifyInstance, security: HttpSecurity,
 
   /** Discovery (OpenID Connect Discovery 1.0) on first use, retried after a failure. */
   const configuration = (): Promise<client.Configuration> => {
-    discovered ??= client.discovery(new URL(config.issuer), config.clientId, config.clientSecret, undefined,
-      config.allowInsecureHttp ? { execute: [client.allowInsecureRequests] } : undefined);
+    // OpenID Connect Core 3.1.3.7 lets a client trust the token endpoint's TLS instead of the ID
+    // token's signature; Loire checks the signature against the IdP's keys (JWKS) all the same.
+    discovered ??= client.discovery(new URL(config.issuer), config.clientId, config.clientSecret, undefined, {
+      execute: [...(config.allowInsecureHttp ? [client.allowInsecureRequests] : []), client.enableNonRepudiationChecks],
+    });
     discovered.catch(() => { discovered = undefined; });
     return discovered;
   };
