@@ -114,9 +114,16 @@ export function registerAccountRoutes(app: FastifyInstance, security: HttpSecuri
 
     api.get('/me', {
       config: { access: 'authenticated' },
-      schema: { response: { 200: { ...accountSchema, properties: { ...accountSchema.properties, method: { type: 'string' } } } } },
-    }, async (request) => {
+      schema: {
+        response: {
+          200: { ...accountSchema, properties: { ...accountSchema.properties, method: { type: 'string' } } },
+          404: { type: 'object', properties: { error: { type: 'string' }, message: { type: 'string' } } },
+        },
+      },
+    }, async (request, reply) => {
       const account = await accounts.get(request.principal!.username!);
+      // Only with security.authentication off: the benchmark caller has no account.
+      if (!account) return reply.code(404).type('application/json').send({ error: 'Not Found', message: 'no account: authentication is off' });
       return { ...account, method: request.principal!.method };
     });
 

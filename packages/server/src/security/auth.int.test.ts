@@ -246,3 +246,16 @@ describe('lockout and throttling', () => {
     }
   });
 });
+
+describe('authentication switched off (benchmarks only)', () => {
+  it('lets every caller through as an administrator, after a loud warning', async () => {
+    const log = new LogLines();
+    const loire = await startTestLoire({ logDestination: log, security: { authentication: false } });
+    try {
+      expect(log.events('authentication-disabled')[0]).toMatchObject({ level: 40 });
+      expect((await fetch(`${loire.httpUrl}/api/users`)).status).toBe(200);
+    } finally {
+      await loire.stop();
+    }
+  });
+});
