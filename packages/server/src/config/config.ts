@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { passwordProblem } from '../security/password.js';
 import { ROLES } from '../security/permissions.js';
 
 const AE_TITLE = /^[\x20-\x5b\x5d-\x7e]{1,16}$/; // PS3.5 AE: 16 chars of the default repertoire, no backslash
@@ -195,6 +196,8 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
     throw new ConfigError(`${configPath}: http.plain is false but http.tls is not configured: nothing would serve HTTP`);
   }
   const initialAdminPassword = env.LOIRE_ADMIN_PASSWORD || undefined;
+  const adminPasswordProblem = initialAdminPassword && passwordProblem(initialAdminPassword);
+  if (adminPasswordProblem) throw new ConfigError(`LOIRE_ADMIN_PASSWORD: ${adminPasswordProblem}`);
   return {
     dataDir,
     httpPort: overrides.httpPort ?? file.httpPort ?? 8080,
