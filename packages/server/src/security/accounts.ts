@@ -355,20 +355,22 @@ export class AccountService {
   /** The session's account when the id is known, not expired (idle or absolute) and the account usable. */
   async resolveSession(id: string): Promise<ResolvedCredential | undefined> {
     if (!SESSION_ID.test(id)) return undefined;
-    const session = await this.db.selectFrom('account_session').selectAll().where('id_hash', '=', sha256(id)).executeTakeFirst();
-    if (!session) return undefined;
+    // One indexed lookup per request: the session and its account together.
+    const row = await this.db.selectFrom('account_session as s').innerJoin('account as a', 'a.pk', 's.account_fk')
+      .selectAll('a').select(['s.pk as session_pk', 's.method', 's.last_seen_at', 's.expires_at'])
+      .where('s.id_hash', '=', sha256(id)).executeTakeFirst();
+    if (!row) return undefined;
     const now = this.now().getTime();
-    const idleLimit = Date.parse(session.last_seen_at) + this.policy.sessions.idleMinutes * 60_000;
-    if (Date.parse(session.expires_at) <= now || idleLimit <= now) {
-      await this.db.deleteFrom('account_session').where('pk', '=', session.pk).execute();
+    const idleLimit = Date.parse(row.last_seen_at) + this.policy.sessions.idleMinutes * 60_000;
+    if (Date.parse(row.expires_at) <= now || idleLimit <= now) {
+      await this.db.deleteFrom('account_session').where('pk', '=', row.session_pk).execute();
       return undefined;
     }
-    const account = await this.activeAccount(session.account_fk);
-    if (!account) return undefined;
-    if (now - Date.parse(session.last_seen_at) > TOUCH_INTERVAL_MS) {
-      await this.db.updateTable('account_session').set({ last_seen_at: this.iso() }).where('pk', '=', session.pk).execute();
+    if (row.disabled !== 0) return undefined;
+    if (now - Date.parse(row.last_seen_at) > TOUCH_INTERVAL_MS) {
+      await this.db.updateTable('account_session').set({ last_seen_at: this.iso() }).where('pk', '=', row.session_pk).execute();
     }
-    return { pk: session.account_fk, account, method: session.method };
+    return { pk: row.pk, account: this.toAccount(row), method: row.method };
   }
 
   async revokeSession(id: string): Promise<void> {
@@ -421,15 +423,15 @@ export class AccountService {
    */
   async resolveToken(token: string): Promise<ResolvedCredential | undefined> {
     if (!TOKEN.test(token)) return undefined;
-    const row = await this.db.selectFrom('api_token').selectAll().where('token_hash', '=', sha256(token)).executeTakeFirst();
-    if (!row) return undefined;
+    const row = await this.db.selectFrom('api_token as t').innerJoin('account as a', 'a.pk', 't.account_fk')
+      .selectAll('a').select(['t.pk as token_pk', 't.expires_at', 't.last_used_at'])
+      .where('t.token_hash', '=', sha256(token)).executeTakeFirst();
+    if (!row || row.disabled !== 0) return undefined;
     if (row.expires_at && row.expires_at <= this.iso()) return undefined;
-    const account = await this.activeAccount(row.account_fk);
-    if (!account) return undefined;
     if (!row.last_used_at || this.now().getTime() - Date.parse(row.last_used_at) > TOUCH_INTERVAL_MS) {
-      await this.db.updateTable('api_token').set({ last_used_at: this.iso() }).where('pk', '=', row.pk).execute();
+      await this.db.updateTable('api_token').set({ last_used_at: this.iso() }).where('pk', '=', row.token_pk).execute();
     }
-    return { pk: row.account_fk, account };
+    return { pk: row.pk, account: this.toAccount(row) };
   }
 
   // --- OpenID Connect ---------------------------------------------------------------------
