@@ -212,37 +212,31 @@ export class AccountService {
     return (await this.get(username))!;
   }
 
-  /** Sets a new password, unlocks the account, and ends all its sessions and API tokens. */
-  async setPassword(username: string, password: string): Promise<void> {
+  /**
+   * Sets a new password, unlocks the account, and ends all its API tokens and sessions except the
+   * one named by `keepSessionId` (the session the user changed it from).
+   */
+  async setPassword(username: string, password: string, keepSessionId?: string): Promise<void> {
     const row = await this.requireRow(username);
     const problem = passwordProblem(password);
     if (problem) throw new AccountError('invalid', problem);
     const hash = await hashPassword(password, this.policy.passwordHash);
     const now = this.iso();
+    const kept = keepSessionId && SESSION_ID.test(keepSessionId) ? sha256(keepSessionId) : '';
     await this.db.transaction().execute(async (tx) => {
       await tx.updateTable('account').set({
         password_hash: hash, origin: 'local', password_changed_at: now, updated_at: now, failed_attempts: 0, locked_until: null,
       }).where('pk', '=', row.pk).execute();
-      await tx.deleteFrom('account_session').where('account_fk', '=', row.pk).execute();
+      await tx.deleteFrom('account_session').where('account_fk', '=', row.pk).where('id_hash', '!=', kept).execute();
       await tx.deleteFrom('api_token').where('account_fk', '=', row.pk).execute();
     });
   }
 
-  /**
-   * Changes a user's own password after checking the current one; keeps the session it was done
-   * from (`keepSessionId`) and ends every other session and token.
-   */
+  /** Changes a user's own password after checking the current one (see setPassword for what it ends). */
   async changeOwnPassword(username: string, current: string, next: string, keepSessionId?: string): Promise<boolean> {
     const check = await this.checkPassword(username, current);
     if (!check.ok) return false;
-    const kept = keepSessionId && SESSION_ID.test(keepSessionId)
-      ? await this.db.selectFrom('account_session').selectAll().where('id_hash', '=', sha256(keepSessionId)).where('account_fk', '=', check.pk).executeTakeFirst()
-      : undefined;
-    await this.setPassword(username, next);
-    if (kept) {
-      const { pk: _pk, ...values } = kept;
-      await this.db.insertInto('account_session').values(values).execute();
-    }
+    await this.setPassword(username, next, keepSessionId);
     return true;
   }
 

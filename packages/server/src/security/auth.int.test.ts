@@ -148,6 +148,25 @@ describe('authentication', () => {
     clinician = { ...clinician, password: 'reset by the admin!' };
   });
 
+  it('refuses an expired API token and an expired session', async () => {
+    const user = await loire.createUser(['clinician'], 'dr.expired');
+    const cookie = sessionCookie(await login(loire, user.username, user.password));
+    expect((await fetch(`${loire.httpUrl}/api/me`, { headers: user.httpHeaders })).status).toBe(200);
+    expect((await fetch(`${loire.httpUrl}/api/me`, { headers: { cookie } })).status).toBe(200);
+    // Age them in the database, as time would.
+    const db = loire.server.archive.index.db.withTables<{ api_token: { expires_at: string | null }; account_session: { expires_at: string } }>();
+    await db.updateTable('api_token').set({ expires_at: '2000-01-01T00:00:00.000Z' }).execute();
+    await db.updateTable('account_session').set({ expires_at: '2000-01-01T00:00:00.000Z' }).execute();
+    expect((await fetch(`${loire.httpUrl}/api/me`, { headers: user.httpHeaders })).status).toBe(401);
+    const expired = await fetch(`${loire.httpUrl}/api/me`, { headers: { cookie } });
+    expect(expired.status).toBe(401);
+    expect(expired.headers.getSetCookie().some((c) => c.startsWith('loire_session=;'))).toBe(true);
+    expect(log.events('authentication-failed').map((l) => l.reason)).toEqual(expect.arrayContaining(['invalid-token', 'invalid-session']));
+    // The test's own administrator token was aged too: give the next tests a fresh one.
+    const { token } = await loire.server.archive.accounts.createToken('admin', 'test');
+    loire.httpHeaders.authorization = `Bearer ${token}`;
+  });
+
   it('refuses forged session cookies and tokens, and logs them', async () => {
     const before = log.events('authentication-failed').length;
     for (const cookie of ['loire_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', 'loire_session=../../etc/passwd', "loire_session=' OR '1'='1"]) {
