@@ -15,7 +15,6 @@ import type { AccountService, ResolvedCredential } from './accounts.js';
 import { rolesAllow, type RouteAccess } from './permissions.js';
 import type { Principal } from './principal.js';
 import { AddressThrottle } from './throttle.js';
-import '@fastify/cookie';
 
 export const SESSION_COOKIE = 'loire_session';
 
@@ -32,7 +31,7 @@ export interface HttpSecurity {
   readonly accounts: AccountService;
   readonly config: SecurityConfig;
   /** Checks a Basic username/password (cached for a short while so that scrypt is not paid per request). */
-  checkBasic(username: string, password: string, address: string): Promise<ResolvedCredential | undefined>;
+  checkBasic(username: string, password: string): Promise<ResolvedCredential | undefined>;
   /** Logs a refused authentication and counts it against the address. */
   recordFailure(request: FastifyRequest, reason: string, detail?: Record<string, unknown>): void;
 }
@@ -196,7 +195,7 @@ export async function registerHttpSecurity(app: FastifyInstance, deps: { account
         }
         break;
       case 'basic':
-        resolved = await security.checkBasic(credentials.username, credentials.password, request.ip);
+        resolved = await security.checkBasic(credentials.username, credentials.password);
         method = 'basic';
         if (!resolved) {
           security.recordFailure(request, 'invalid-password', { username: clip(credentials.username) });
