@@ -4,6 +4,7 @@ import type { LoireConfig } from './config/config.js';
 import { IngestService } from './ingest/ingest.js';
 import { openIndex, type ArchiveIndex } from './index/index.js';
 import type { Logger } from './logger.js';
+import { AccountService } from './security/accounts.js';
 import { FilesystemStorage } from './storage/filesystem.js';
 import type { ObjectStorage } from './storage/storage.js';
 
@@ -13,6 +14,8 @@ export interface Archive {
   storage: ObjectStorage;
   index: ArchiveIndex;
   ingest: IngestService;
+  /** Users, sessions and API tokens (in the index database). */
+  accounts: AccountService;
   close(): Promise<void>;
 }
 
@@ -25,8 +28,9 @@ export async function openArchive(config: LoireConfig, logger: Logger): Promise<
   const ingest = new IngestService({
     storage, logger, indexer: index, duplicatePolicy: config.duplicatePolicy,
   });
+  const accounts = new AccountService(index.db, config.security);
   return {
-    config, logger, storage, index, ingest,
+    config, logger, storage, index, ingest, accounts,
     close: async () => {
       await storage.close();
       await index.close();

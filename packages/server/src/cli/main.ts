@@ -1,4 +1,4 @@
-// The `loire` command: serve, import, verify.
+// The `loire` command: serve, import, verify, user.
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig, type CliOptions } from '../config/config.js';
 import { createLogger, silentLogger } from '../logger.js';
@@ -6,6 +6,7 @@ import { openArchive } from '../archive.js';
 import { startServer } from '../server.js';
 import { verifyStorage } from '../integrity/verify.js';
 import { formatSummary, importPaths } from './import.js';
+import { registerUserCommands } from './user.js';
 
 function addCommonOptions(command: Command): Command {
   return command
@@ -82,6 +83,7 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (paths: string[], options: CliOptions) => { exitCode = await runImport(paths, options); });
   addCommonOptions(program.command('verify').description('re-hash every stored object and compare with the index'))
     .action(async (options: CliOptions) => { exitCode = await runVerify(options); });
+  registerUserCommands(program, addCommonOptions, (code) => { exitCode = code; });
   try {
     await program.parseAsync(argv);
   } catch (err) {

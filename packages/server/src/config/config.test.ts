@@ -80,5 +80,21 @@ describe('loadConfig', () => {
     for (const [text, error] of cases) {
       expect(() => loadConfig({ config: tempFile('c.yaml', text) }, {}), text).toThrow(error);
     }
+  it('has secure defaults for HTTP and security, and takes the first administrator password from the environment', () => {
+    const config = loadConfig({}, { LOIRE_ADMIN_PASSWORD: 'a long admin password' });
+    expect(config.http).toEqual({ plain: true });
+    expect(config.security).toMatchObject({
+      authentication: true,
+      sessions: { idleMinutes: 30, absoluteHours: 12 },
+      lockout: { maxFailures: 5, lockMinutes: 15 },
+      passwordHash: { ln: 17, r: 8, p: 1 },
+      initialAdminPassword: 'a long admin password',
+    });
+    expect(loadConfig({}, {}).security.initialAdminPassword).toBeUndefined();
+    expect(() => loadConfig({}, { LOIRE_ADMIN_PASSWORD: 'short' })).toThrow(/LOIRE_ADMIN_PASSWORD: a password needs at least 12/);
+    const weak = tempFile('weak.yaml', 'security:\n  passwordHash: { ln: 10 }\n');
+    expect(() => loadConfig({ config: weak }, {})).toThrow(/security\.passwordHash\.ln/);
+    const off = tempFile('off.yaml', 'http:\n  plain: false\n');
+    expect(() => loadConfig({ config: off }, {})).toThrow(/http\.plain is false but http\.tls is not configured/);
   });
 });

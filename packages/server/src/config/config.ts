@@ -5,6 +5,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { passwordProblem } from '../security/password.js';
+import { ROLES } from '../security/permissions.js';
 
 const AE_TITLE = /^[\x20-\x5b\x5d-\x7e]{1,16}$/; // PS3.5 AE: 16 chars of the default repertoire, no backslash
 
@@ -59,6 +61,67 @@ export const dicomAccessSchema = z.object({
   strict: z.boolean().default(false),
 }).strict();
 
+/** HTTPS and whether plain HTTP is also served. */
+export const httpSchema = z.object({
+  tls: z.object({
+    cert: z.string().min(1),
+    key: z.string().min(1),
+    port: port.default(8443),
+  }).strict().optional(),
+  /** Serve plain HTTP on httpPort (true by default; set false once HTTPS is configured). */
+  plain: z.boolean().default(true),
+}).strict();
+
+const oidcSchema = z.object({
+  issuer: z.string().url(),
+  clientId: z.string().min(1),
+  clientSecret: z.string().min(1),
+  /** Loire's callback as the identity provider knows it: https://HOST/api/oidc/callback */
+  redirectUri: z.string().url().refine((u) => new URL(u).pathname === '/api/oidc/callback', 'must end with /api/oidc/callback'),
+  scope: z.string().default('openid profile email'),
+  /** Claim naming the user (dotted path for nested claims). */
+  usernameClaim: z.string().min(1).default('preferred_username'),
+  /** Claim holding the user's groups or roles: a string or an array of strings (dotted path, e.g. realm_access.roles). */
+  rolesClaim: z.string().min(1).default('roles'),
+  /** IdP claim value → Loire role. A user none of whose values maps to a role is refused. */
+  roleMapping: z.record(z.string().min(1), z.enum(ROLES)).refine((m) => Object.keys(m).length > 0, 'map at least one claim value to a role'),
+  /** Only for a test identity provider on a private network: allows an http:// issuer. */
+  allowInsecureHttp: z.boolean().default(false),
+}).strict();
+
+export const securitySchema = z.object({
+  /** Off only to measure the cost of authentication in benchmarks: everybody is then an administrator. */
+  authentication: z.boolean().default(true),
+  sessions: z.object({
+    idleMinutes: z.number().positive().max(24 * 60).default(30),
+    absoluteHours: z.number().positive().max(24 * 30).default(12),
+  }).strict().default({}),
+  lockout: z.object({
+    /** Consecutive failed logins after which an account is locked. */
+    maxFailures: z.number().int().min(1).default(5),
+    lockMinutes: z.number().positive().default(15),
+  }).strict().default({}),
+  /** Failed authentications from one address within the window after which it is refused (429). */
+  addressThrottle: z.object({
+    maxFailures: z.number().int().min(1).default(30),
+    windowMinutes: z.number().positive().default(15),
+  }).strict().default({}),
+  /** scrypt cost of new password hashes: log2 N (17 = 128 MiB per hash with r = 8). */
+  passwordHash: z.object({
+    ln: z.number().int().min(14).max(22).default(17),
+    r: z.number().int().min(8).max(32).default(8),
+    p: z.number().int().min(1).max(16).default(1),
+  }).strict().default({}),
+  oidc: oidcSchema.optional(),
+}).strict();
+
+export type HttpConfig = z.infer<typeof httpSchema>;
+export type SecurityConfig = z.infer<typeof securitySchema> & {
+  /** LOIRE_ADMIN_PASSWORD: the first administrator's password (used only when no account exists). */
+  initialAdminPassword?: string;
+};
+export type OidcConfig = z.infer<typeof oidcSchema>;
+
 export const duplicatePolicySchema = z.enum(['reject', 'overwrite', 'keep-first']);
 
 export const configFileSchema = z.object({
@@ -89,6 +152,8 @@ export const configFileSchema = z.object({
     idleTimeoutSeconds: z.number().positive().default(60),
   }).strict().default({}),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  http: httpSchema.default({}),
+  security: securitySchema.default({}),
 }).strict();
 
 export type DicomNode = z.infer<typeof dicomNodeSchema>;
@@ -114,6 +179,8 @@ export interface LoireConfig {
   dimse: { maxPduLength: number; artimTimeoutSeconds: number; idleTimeoutSeconds: number; maxAssociations: number };
   stow: { maxRequestBytes: number; maxMetadataUploadBytes: number; idleTimeoutSeconds: number };
   logLevel: string;
+  http: HttpConfig;
+  security: SecurityConfig;
 }
 
 /** Options as given on the command line (all optional strings, as commander yields them). */
@@ -188,6 +255,12 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
     key: path.resolve(base, file.dicomTls.key),
     ...(file.dicomTls.ca ? { ca: path.resolve(base, file.dicomTls.ca) } : {}),
   };
+  if (!file.http.plain && !file.http.tls) {
+    throw new ConfigError(`${configPath}: http.plain is false but http.tls is not configured: nothing would serve HTTP`);
+  }
+  const initialAdminPassword = env.LOIRE_ADMIN_PASSWORD || undefined;
+  const adminPasswordProblem = initialAdminPassword && passwordProblem(initialAdminPassword);
+  if (adminPasswordProblem) throw new ConfigError(`LOIRE_ADMIN_PASSWORD: ${adminPasswordProblem}`);
   return {
     dataDir,
     httpPort: overrides.httpPort ?? file.httpPort ?? 8080,
@@ -202,6 +275,8 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
     dimse: file.dimse,
     stow: file.stow,
     logLevel: file.logLevel,
+    http: file.http,
+    security: { ...file.security, ...(initialAdminPassword ? { initialAdminPassword } : {}) },
   };
 }
 

@@ -28,8 +28,18 @@ export function roleHasPermission(role: Role, permission: Permission): boolean {
   return ROLE_PERMISSIONS[role].includes(permission);
 }
 
-/** What a route declares: the permission it needs, or 'public' (health check, login). */
-export type RouteAccess = Permission | 'public';
+/**
+ * What a route declares: the permission it needs, 'authenticated' (any signed-in user, whatever
+ * the role: their own profile, password and API tokens), or 'public' (health check, login).
+ */
+export type RouteAccess = Permission | 'authenticated' | 'public';
+
+/** True when a caller with these roles may use a route declaring `access`. */
+export function rolesAllow(roles: readonly Role[], access: RouteAccess): boolean {
+  if (access === 'public') return true;
+  if (access === 'authenticated') return roles.length > 0;
+  return roles.some((role) => roleHasPermission(role, access));
+}
 
 declare module 'fastify' {
   interface FastifyContextConfig {

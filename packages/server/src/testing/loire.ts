@@ -7,6 +7,8 @@ import path from 'node:path';
 import { checkNodes, dicomNodeSchema, loadConfig, type DicomNodeInput, type LoireConfig } from '../config/config.js';
 import { createLogger, silentLogger } from '../logger.js';
 import { startServer, type RunningServer } from '../server.js';
+import { randomPassword } from '../security/password.js';
+import type { Role } from '../security/permissions.js';
 import { createTestDatabase } from './database.js';
 
 export { createTestDatabase, type TestDatabase } from './database.js';
@@ -24,6 +26,19 @@ export interface TestLoireOptions {
   stow?: Partial<LoireConfig['stow']>;
   /** Receives the server's JSON log lines (level debug), e.g. to assert what an administrator reads. */
   logDestination?: NodeJS.WritableStream;
+  /** Overrides of the `http` section (e.g. tls). */
+  http?: Partial<LoireConfig['http']>;
+  /** Overrides of the `security` section (e.g. lockout, oidc). */
+  security?: Partial<LoireConfig['security']>;
+}
+
+/** Users that tests create, with the credentials to act as them. */
+export interface TestUser {
+  username: string;
+  password: string;
+  roles: Role[];
+  /** Authorization: Bearer with an API token of this user. */
+  httpHeaders: Record<string, string>;
 }
 
 export interface TestLoire {
@@ -37,6 +52,12 @@ export interface TestLoire {
   httpPort: number;
   /** Headers that authenticate an HTTP request as the test administrator: add them to every request. */
   httpHeaders: Record<string, string>;
+  /** The `admin` account's password (random per test Loire). */
+  adminPassword: string;
+  /** Base URL of the HTTP door (https:// when tls is configured and plain HTTP is off). */
+  httpUrl: string;
+  /** Creates an account with these roles and an API token for it. */
+  createUser(roles: Role[], username?: string): Promise<TestUser>;
   stop(): Promise<void>;
 }
 
@@ -53,7 +74,24 @@ function testConfig(dataDir: string, database: string, options: TestLoireOptions
     duplicatePolicy: options.duplicatePolicy ?? config.duplicatePolicy,
     stow: { ...config.stow, ...options.stow },
     logLevel: process.env.LOIRE_TEST_LOG ? 'debug' : 'silent',
+    http: { ...config.http, ...options.http },
+    security: {
+      ...config.security,
+      // Cheaper scrypt than production (16 MiB instead of 128 MiB per hash): tests log in often on a shared machine.
+      passwordHash: { ln: 14, r: 8, p: 1 },
+      ...options.security,
+      initialAdminPassword: randomPassword(),
+    },
   };
+}
+
+let userSerial = 0;
+
+async function createTestUser(server: RunningServer, roles: Role[], username = `user${++userSerial}-${roles.join('-') || 'none'}`): Promise<TestUser> {
+  const password = randomPassword();
+  await server.archive.accounts.create({ username, roles, password, displayName: `Test ${roles.join(', ')}` });
+  const { token } = await server.archive.accounts.createToken(username, 'test');
+  return { username, password, roles, httpHeaders: { authorization: `Bearer ${token}` } };
 }
 
 /** Starts Loire in this process. Logs go to `logDestination`, or nowhere unless LOIRE_TEST_LOG names a file. */
@@ -64,10 +102,22 @@ export async function startTestLoire(options: TestLoireOptions = {}): Promise<Te
   const logFile = process.env.LOIRE_TEST_LOG;
   const destination = options.logDestination ?? (logFile ? createWriteStream(logFile, { flags: 'a' }) : undefined);
   const logger = destination ? createLogger('debug', destination) : silentLogger();
-  const server = await startServer(config, logger);
+  let server: RunningServer;
+  try {
+    server = await startServer(config, logger);
+  } catch (error) {
+    await database.dispose();
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+  const { token } = await server.archive.accounts.createToken('admin', 'test');
+  const secure = config.http.tls !== undefined && !config.http.plain;
   return {
     server, config, dataDir, aeTitle: config.aeTitle, dicomPort: server.dimsePort ?? 0, dicomTlsPort: server.dicomTlsPort, httpPort: server.httpPort,
-    httpHeaders: {},
+    httpHeaders: { authorization: `Bearer ${token}` },
+    adminPassword: config.security.initialAdminPassword!,
+    httpUrl: `${secure ? 'https' : 'http'}://127.0.0.1:${server.httpPort}`,
+    createUser: (roles, username) => createTestUser(server, roles, username),
     stop: async () => {
       await server.close();
       await database.dispose();
