@@ -80,6 +80,8 @@ describe('loadConfig', () => {
     for (const [text, error] of cases) {
       expect(() => loadConfig({ config: tempFile('c.yaml', text) }, {}), text).toThrow(error);
     }
+  });
+
   it('has secure defaults for HTTP and security, and takes the first administrator password from the environment', () => {
     const config = loadConfig({}, { LOIRE_ADMIN_PASSWORD: 'a long admin password' });
     expect(config.http).toEqual({ plain: true });

@@ -22,6 +22,7 @@ const rss = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSyn
 const mib = (n: number): string => `${(n / 1048576).toFixed(1)} MiB`;
 
 describe('a 1 GiB instance by STOW-RS', () => {
+  const ADMIN_PASSWORD = 'stow-large-test-password';
   let workDir: string;
   let database: TestDatabase;
   let loire: LoireProcess;
@@ -32,7 +33,7 @@ describe('a 1 GiB instance by STOW-RS', () => {
     const dataDir = path.join(workDir, 'data');
     mkdirSync(dataDir);
     database = await createTestDatabase(dataDir);
-    loire = await spawnLoire(dataDir, database.url);
+    loire = await spawnLoire(dataDir, database.url, [], { LOIRE_ADMIN_PASSWORD: ADMIN_PASSWORD });
     await loire.waitUntilReady(READY_WITHIN_MS);
   }, 300_000);
 
@@ -59,7 +60,7 @@ describe('a 1 GiB instance by STOW-RS', () => {
     const response = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const request = http.request({
         host: '127.0.0.1', port: loire.httpPort, method: 'POST', path: '/dicom-web/studies',
-        headers: { 'content-type': `multipart/related; type="application/dicom"; boundary=${BOUNDARY}`, 'content-length': partHead.length + objectBytes + tail.length },
+        headers: { authorization: `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')}`, 'content-type': `multipart/related; type="application/dicom"; boundary=${BOUNDARY}`, 'content-length': partHead.length + objectBytes + tail.length },
       }, (res) => {
         let body = '';
         res.on('data', (d: Buffer) => { body += d.toString(); });

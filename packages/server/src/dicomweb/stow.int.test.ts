@@ -141,7 +141,7 @@ describe('STOW-RS', () => {
     expect(first['00081190']?.Value).toEqual([`${base}/studies/${series[0]!.studyUID}/series/${series[0]!.seriesUID}/instances/${series[0]!.sopInstanceUID}`]);
     for (const entry of series) {
       const record = await loire.server.archive.index.getInstance(entry.sopInstanceUID!);
-      expect(record?.sourceAe).toBe('127.0.0.1');
+      expect(record?.sourceAe).toBe('admin'); // the authenticated user who stored it
       const stored = await loire.server.archive.storage.readAll(record!.storageKey);
       expect(stored.equals(readFileSync(samplePath(entry))), entry.path).toBe(true);
     }
