@@ -1,10 +1,12 @@
-// The `loire` command: serve, import, verify.
+// The `loire` command: serve, import, verify, audit verify.
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig, type CliOptions } from '../config/config.js';
 import { createLogger, silentLogger } from '../logger.js';
 import { openArchive } from '../archive.js';
 import { startServer } from '../server.js';
 import { verifyStorage } from '../integrity/verify.js';
+import { openIndex } from '../index/index.js';
+import { verifyChain } from '../audit/store.js';
 import { formatSummary, importPaths } from './import.js';
 
 function addCommonOptions(command: Command): Command {
@@ -66,6 +68,27 @@ async function runVerify(options: CliOptions): Promise<number> {
   }
 }
 
+/** `loire audit verify`: walks the audit hash chain; exit 1 naming the first bad record. */
+async function runAuditVerify(options: CliOptions): Promise<number> {
+  const config = loadConfig(options);
+  const index = await openIndex(config.database);
+  try {
+    const report = await verifyChain(index.db, (n) => {
+      if (process.stderr.isTTY) process.stderr.write(`\rverified ${n} audit records`);
+    });
+    if (process.stderr.isTTY) process.stderr.write('\r');
+    if (report.firstBad) {
+      process.stdout.write(`audit trail BROKEN at record ${report.firstBad.seq} (${report.firstBad.problem}): ${report.firstBad.detail}\n`);
+      process.stdout.write(`${report.checked} record(s) before it are intact\n`);
+      return 1;
+    }
+    process.stdout.write(`${report.checked} audit record(s) checked, hash chain intact (last record ${report.lastSeq})\n`);
+    return 0;
+  } finally {
+    await index.close();
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
   const program = new Command('loire')
@@ -82,6 +105,9 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (paths: string[], options: CliOptions) => { exitCode = await runImport(paths, options); });
   addCommonOptions(program.command('verify').description('re-hash every stored object and compare with the index'))
     .action(async (options: CliOptions) => { exitCode = await runVerify(options); });
+  const audit = program.command('audit').description('the audit trail');
+  addCommonOptions(audit.command('verify').description('check the audit trail\'s hash chain; names the first altered, missing or reordered record'))
+    .action(async (options: CliOptions) => { exitCode = await runAuditVerify(options); });
   try {
     await program.parseAsync(argv);
   } catch (err) {

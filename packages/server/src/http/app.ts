@@ -2,6 +2,7 @@
 // its `config.access` the permission it needs (see security/permissions.ts).
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Archive } from '../archive.js';
+import { registerAuditHook, registerAuditRoutes } from './audit.js';
 import { registerDicomweb } from '../dicomweb/plugin.js';
 import { sendError } from '../dicomweb/http-error.js';
 import type { Logger } from '../logger.js';
@@ -17,6 +18,7 @@ export interface HttpDependencies {
 export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInstance> {
   const app = Fastify({ loggerInstance: deps.logger.child({ door: 'http' }) as FastifyBaseLogger, disableRequestLogging: true });
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
+  registerAuditHook(app, deps.archive);
   app.get('/healthz', {
     config: { access: 'public' },
     schema: {
@@ -30,5 +32,6 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
     return { status: 'ok' };
   });
   await registerDicomweb(app, { archive: deps.archive });
+  registerAuditRoutes(app, deps.archive);
   return app;
 }

@@ -4,6 +4,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
 import pg from 'pg';
 import { initialSchema } from './migrations/0001-initial-schema.js';
+import { auditSchema } from './migrations/0003-audit.js';
 import type { IndexDatabase } from './schema.js';
 import type { IndexDialect } from './sql-dialect.js';
 import {
@@ -100,6 +101,7 @@ function openPostgres(connectionString: string): IndexConnection {
 function migrationsFor(dialect: IndexDialect): Record<string, Migration> {
   return {
     '0001-initial-schema': initialSchema(dialect),
+    '0003-audit': auditSchema(dialect),
   };
 }
 
