@@ -5,6 +5,7 @@ import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openIndex, type ArchiveIndex } from '../index/index.js';
 import { silentLogger } from '../logger.js';
+import { dropAppendOnlyGuards } from '../testing/audit.js';
 import { createTestDatabase, type TestDatabase } from '../testing/database.js';
 import { Outcome, type AuditEvent } from './event.js';
 import { verifyChain } from './store.js';
@@ -20,16 +21,6 @@ function queryEvent(n: number): AuditEvent {
     query: { kind: 'url', target: '/dicom-web/studies', query: Buffer.from(`PatientID=PAT${n}`) },
     summary: { parameters: { PatientID: `PAT${n}` } },
   };
-}
-
-/** What someone with write access to the database could do once the append-only triggers are gone. */
-export async function dropAppendOnlyGuards(index: ArchiveIndex): Promise<void> {
-  if (index.dialect === 'postgres') {
-    await sql`DROP TRIGGER audit_event_no_change ON audit_event`.execute(index.db);
-  } else {
-    await sql`DROP TRIGGER audit_event_no_update`.execute(index.db);
-    await sql`DROP TRIGGER audit_event_no_delete`.execute(index.db);
-  }
 }
 
 describe('audit trail', () => {
