@@ -57,7 +57,7 @@ export class AuditTrail {
     this.enabled = options.enabled ?? true;
     this.maxQueue = options.maxQueue ?? 10_000;
     this.batchSize = options.batchSize ?? 500;
-    this.batchDelayMs = options.batchDelayMs ?? 20;
+    this.batchDelayMs = options.batchDelayMs ?? 100;
     this.onCommitted = options.onCommitted;
   }
 
