@@ -65,6 +65,8 @@ export class DimseAuditRecorder implements StoreObserver {
   private readonly stores = new Map<ServiceAssociation, AssociationStores>();
   private readonly patients: StudyPatients;
   private readonly timer: NodeJS.Timeout;
+  /** Store records waiting for their study's patient, so that close() can wait for them. */
+  private readonly inflight = new Set<Promise<void>>();
 
   constructor(
     private readonly trail: AuditTrail,
@@ -97,9 +99,11 @@ export class DimseAuditRecorder implements StoreObserver {
     });
   }
 
-  close(): void {
+  /** Records what open associations stored so far; call once the DIMSE server is closed. */
+  async close(): Promise<void> {
     clearInterval(this.timer);
     for (const association of [...this.stores.keys()]) this.flushStores(association);
+    await Promise.all(this.inflight);
   }
 
   stored(ctx: StoreContext, result: IngestResult): void {
@@ -214,12 +218,14 @@ export class DimseAuditRecorder implements StoreObserver {
     const from = { door: 'dimse', service: 'C-STORE', callingAe: association.callingAe.trim(), remoteAddress: association.remoteAddress };
     for (const [studyUid, batch] of stores.studies) {
       const sopClasses = [...batch.sopClasses].map(([uid, count]) => ({ uid, count }));
-      void this.patients.of(studyUid).then((patient) => this.record({
+      const recorded = this.patients.of(studyUid).then((patient) => this.record({
         kind: 'instances-transferred', outcome: Outcome.Success, participants,
         studies: [{ uid: studyUid, sopClasses }],
         ...(patient ? { patients: [patient] } : {}),
         summary: { ...from, instances: batch.stored },
       }));
+      this.inflight.add(recorded);
+      void recorded.finally(() => this.inflight.delete(recorded));
     }
     if (stores.refused.count > 0) {
       this.record({
