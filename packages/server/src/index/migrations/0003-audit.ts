@@ -37,6 +37,8 @@ export function auditSchema(dialect: IndexDialect): Migration {
           BEGIN RAISE EXCEPTION 'audit_event is append-only'; END $$`.execute(db);
         await sql`CREATE TRIGGER audit_event_no_change BEFORE UPDATE OR DELETE ON audit_event
           FOR EACH ROW EXECUTE FUNCTION audit_event_append_only()`.execute(db);
+        await sql`CREATE TRIGGER audit_event_no_truncate BEFORE TRUNCATE ON audit_event
+          FOR EACH STATEMENT EXECUTE FUNCTION audit_event_append_only()`.execute(db);
       } else {
         await sql`CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_event
           BEGIN SELECT RAISE(ABORT, 'audit_event is append-only'); END`.execute(db);
