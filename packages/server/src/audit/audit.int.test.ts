@@ -29,6 +29,14 @@ function runLoire(args: string[]): Promise<{ code: number | null; stdout: string
   });
 }
 
+/** Who the test Loire's HTTP credentials authenticate as ('anonymous' while there is no authentication). */
+function httpUser(headers: Record<string, string>): unknown {
+  const authorization = Object.entries(headers).find(([name]) => name.toLowerCase() === 'authorization')?.[1];
+  if (!authorization) return 'anonymous';
+  const basic = /^Basic (.+)$/i.exec(authorization);
+  return basic ? Buffer.from(basic[1]!, 'base64').toString('utf8').split(':')[0] : expect.not.stringMatching(/^anonymous$/);
+}
+
 describe('audit trail scenario', () => {
   let loire: TestLoire;
   let scratch: string;
@@ -118,7 +126,7 @@ describe('audit trail scenario', () => {
       ['110102', null, 'E', Outcome.Success, 'READER', patientId, studyUid], // Begin Transferring (C-GET)
       ['110104', null, 'R', Outcome.Success, 'READER', patientId, studyUid], // Instances Transferred (C-GET)
       ['110105', null, 'D', Outcome.Success, 'alice', patientId, studyUid], // Study Deleted
-      ['110101', null, 'R', Outcome.Success, 'anonymous', null, null], // Audit Log Used (GET /api/audit)
+      ['110101', null, 'R', Outcome.Success, httpUser(loire.httpHeaders), null, null], // Audit Log Used (GET /api/audit)
     ]);
     expect(JSON.parse(rows[2]!.summary)).toMatchObject({ service: 'C-STORE', callingAe: 'MODALITY1', instances: 3 });
     expect(rows[2]!.message).toContain(`<SOPClass UID="${sopClassUid}" NumberOfInstances="3"/>`);

@@ -31,6 +31,10 @@ describe('HTTP audit', () => {
     app.get('/dicom-web/studies', { config: { access: 'query' } }, async () => []);
     app.get('/dicom-web/studies/:study/series/:series/instances/:instance/frames/:frames', { config: { access: 'view' } }, async () => 'pixels');
     app.post('/dicom-web/studies/:study', { config: { access: 'store' } }, async (_req, reply) => reply.code(409).send({}));
+    app.post('/dicom-web/studies', { config: { access: 'store' } }, async (request, reply) => {
+      request.auditObjects = { studies: [{ uid: '9.8.7', sopClasses: [{ uid: '1.2.840.10008.5.1.4.1.1.7', count: 2 }] }], patients: [{ id: 'P9' }], summary: { stored: 2, failed: 1 } };
+      return reply.code(202).send({});
+    });
     app.delete('/api/studies/:study', { config: { access: 'delete' } }, async () => ({}));
     app.put('/api/users/:username', { config: { access: 'manage-users' } }, async () => ({}));
     app.get('/api/users', { config: { access: 'manage-users' } }, async () => []);
@@ -77,6 +81,14 @@ describe('HTTP audit', () => {
     expect(await lastRow()).toMatchObject({ event_id: '110104', action: 'C', outcome: 4, study_uids: '1.2.3' });
     await app.inject({ method: 'GET', url: '/api/boom', headers: { 'x-test-user': 'dave' } });
     expect(await lastRow()).toMatchObject({ event_id: '110113', event_type: '110132', outcome: 8 });
+  });
+
+  it('adds what the handler learnt (a STOW-RS\'s studies and patient); a partial STOW-RS is a minor failure', async () => {
+    await app.inject({ method: 'POST', url: '/dicom-web/studies', headers: { 'x-test-user': 'dave' } });
+    const row = await lastRow();
+    expect(row).toMatchObject({ event_id: '110104', action: 'C', outcome: 4, study_uids: '9.8.7', patient_id: 'P9' });
+    expect(JSON.parse(row.summary)).toMatchObject({ stored: 2, failed: 1, status: 202 });
+    expect(row.message).toContain('<SOPClass UID="1.2.840.10008.5.1.4.1.1.7" NumberOfInstances="2"/>');
   });
 
   it('deletion, account changes and account listing', async () => {

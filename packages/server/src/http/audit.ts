@@ -8,8 +8,19 @@ import { HttpError } from '../dicomweb/http-error.js';
 import type { Permission } from '../security/permissions.js';
 import '../security/principal.js';
 import {
-  AUDIT_EVENT_KINDS, EVENT_KINDS, EVENT_TYPES, Outcome, type AuditEvent, type AuditEventKind, type AuditParticipant, type EventOutcome,
+  AUDIT_EVENT_KINDS, EVENT_KINDS, EVENT_TYPES, Outcome,
+  type AuditEvent, type AuditEventKind, type AuditParticipant, type AuditPatient, type AuditStudy, type EventOutcome,
 } from '../audit/event.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * What a handler learnt that the path does not say, for the audit record: the studies a
+     * STOW-RS stored, the patient of a deleted study. Set it before replying; the hook adds it.
+     */
+    auditObjects?: { patients?: AuditPatient[]; studies?: AuditStudy[]; summary?: Record<string, unknown> };
+  }
+}
 import { StudyPatients } from '../audit/patients.js';
 import { searchAudit, type AuditRow } from '../audit/store.js';
 
@@ -73,7 +84,8 @@ export async function httpEvent(
 ): Promise<AuditEvent> {
   const kind = KIND_OF_PERMISSION[access];
   const uids = pathUids(request.params);
-  const outcome = outcomeOfStatus(reply.statusCode);
+  // PS3.18 10.5.3: STOW-RS answers 202 when some instances were stored and others not.
+  const outcome = access === 'store' && reply.statusCode === 202 ? Outcome.MinorFailure : outcomeOfStatus(reply.statusCode);
   const path = request.routeOptions.url ?? request.url.split('?')[0]!;
   const summary: Record<string, unknown> = { method: request.method, route: path, url: request.url, status: reply.statusCode };
   const loire: AuditParticipant = { userId: aeTitle, isRequestor: false, role: 'application' };
@@ -85,6 +97,14 @@ export async function httpEvent(
     if (patient) event.patients = [patient];
     if (uids.series) summary.series = uids.series;
     if (uids.instance) summary.instance = uids.instance;
+  }
+  const given = request.auditObjects;
+  if (given?.studies?.length) event.studies = [...(event.studies ?? []).filter((s) => !given.studies!.some((g) => g.uid === s.uid)), ...given.studies];
+  if (given?.patients?.length) event.patients = given.patients;
+  if (given?.summary) Object.assign(summary, given.summary);
+  if (!event.patients && event.studies && event.studies.length > 0 && !uids.study) {
+    const patient = await patients.of(event.studies[0]!.uid);
+    if (patient) event.patients = [patient];
   }
   switch (access) {
     case 'query': {
