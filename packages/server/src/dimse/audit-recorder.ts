@@ -8,6 +8,7 @@
 import type {
   DimseServer, FindContext, FindHandler, GetHandler, MoveHandler, RetrieveContext, RetrieveResult, ServiceAssociation, StoreContext,
 } from '@loire/dicom-net';
+import { lookupTag } from '@loire/dicom';
 import type { AuditEvent, AuditParticipant, AuditPatient, AuditStudy, EventOutcome } from '../audit/event.js';
 import { Outcome } from '../audit/event.js';
 import { StudyPatients } from '../audit/patients.js';
@@ -42,11 +43,12 @@ function peer(association: ServiceAssociation, role: AuditParticipant['role'], i
   return { userId: association.callingAe.trim(), isRequestor, address: association.remoteAddress, role };
 }
 
-/** Keys of an identifier as keyword-less tags → values, for the auditor to read. */
+/** Keys of an identifier by keyword (tag for private or unknown ones) → values, for the auditor to read. */
 function readableKeys(parsed: ParsedIdentifier): Record<string, unknown> {
   const keys: Record<string, unknown> = { QueryRetrieveLevel: parsed.level };
   for (const [tag, element] of Object.entries(parsed.keys)) {
-    keys[tag] = element.Value === undefined ? '' : element.Value.length === 1 ? element.Value[0] : element.Value;
+    const name = lookupTag(Number.parseInt(tag, 16))?.keyword || tag;
+    keys[name] = element.Value === undefined ? '' : element.Value.length === 1 ? element.Value[0] : element.Value;
   }
   return keys;
 }
