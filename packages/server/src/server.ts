@@ -43,14 +43,14 @@ export async function startServer(config: LoireConfig, logger: Logger): Promise<
         ready = false;
         await dimseServer.close({ drain: true, timeoutMs: DRAIN_TIMEOUT_MS });
         await httpServer.close();
-        await dimseAudit.close();
+        dimseAudit.close();
         await archive.audit.record(applicationActivity(config, 'application-stop'));
         await archive.close();
       },
     };
   } catch (err) {
     await dimse?.close({ drain: false }).catch(() => undefined);
-    await door?.audit.close();
+    door?.audit.close();
     await http?.close().catch(() => undefined);
     await archive.close();
     throw err;

@@ -43,6 +43,8 @@ export class AuditTrail {
   private readonly queue: PendingRow[] = [];
   private readonly waiters: (() => void)[] = [];
   private readonly idle: (() => void)[] = [];
+  /** Events still being put together (e.g. waiting for their study's patient). */
+  private readonly preparing = new Set<Promise<void>>();
   private readonly maxQueue: number;
   private readonly batchSize: number;
   private readonly batchDelayMs: number;
@@ -85,9 +87,23 @@ export class AuditTrail {
     if (this.queue.length >= this.maxQueue) return new Promise((resolve) => this.waiters.push(resolve));
   }
 
+  /**
+   * Records an event that needs a moment to put together (a database look-up) without making
+   * the caller wait; flush() and close() wait for it.
+   */
+  recordWhenReady(event: Promise<AuditEvent>): void {
+    if (!this.enabled) return;
+    const recorded = event.then((e) => this.record(e)).catch((err: unknown) => {
+      this.options.logger.error({ err }, 'could not record an audit event');
+    });
+    this.preparing.add(recorded);
+    void recorded.finally(() => this.preparing.delete(recorded));
+  }
+
   /** Resolves once every event recorded so far is committed. */
-  flush(): Promise<void> {
-    if (this.queue.length === 0 && !this.writing) return Promise.resolve();
+  async flush(): Promise<void> {
+    while (this.preparing.size > 0) await Promise.all(this.preparing);
+    if (this.queue.length === 0 && !this.writing) return;
     const done = new Promise<void>((resolve) => this.idle.push(resolve));
     this.schedule(0);
     return done;

@@ -67,8 +67,6 @@ export class DimseAuditRecorder implements StoreObserver {
   private readonly stores = new Map<ServiceAssociation, AssociationStores>();
   private readonly patients: StudyPatients;
   private readonly timer: NodeJS.Timeout;
-  /** Store records waiting for their study's patient, so that close() can wait for them. */
-  private readonly inflight = new Set<Promise<void>>();
 
   constructor(
     private readonly trail: AuditTrail,
@@ -102,10 +100,9 @@ export class DimseAuditRecorder implements StoreObserver {
   }
 
   /** Records what open associations stored so far; call once the DIMSE server is closed. */
-  async close(): Promise<void> {
+  close(): void {
     clearInterval(this.timer);
     for (const association of [...this.stores.keys()]) this.flushStores(association);
-    await Promise.all(this.inflight);
   }
 
   stored(ctx: StoreContext, result: IngestResult): void {
@@ -220,14 +217,12 @@ export class DimseAuditRecorder implements StoreObserver {
     const from = { door: 'dimse', service: 'C-STORE', callingAe: association.callingAe.trim(), remoteAddress: association.remoteAddress };
     for (const [studyUid, batch] of stores.studies) {
       const sopClasses = [...batch.sopClasses].map(([uid, count]) => ({ uid, count }));
-      const recorded = this.patients.of(studyUid).then((patient) => this.record({
+      this.recordWhenReady(this.patients.of(studyUid).then((patient): AuditEvent => ({
         kind: 'instances-transferred', outcome: Outcome.Success, participants,
         studies: [{ uid: studyUid, sopClasses }],
         ...(patient ? { patients: [patient] } : {}),
         summary: { ...from, instances: batch.stored },
-      }));
-      this.inflight.add(recorded);
-      void recorded.finally(() => this.inflight.delete(recorded));
+      })));
     }
     if (stores.refused.count > 0) {
       this.record({
@@ -240,6 +235,14 @@ export class DimseAuditRecorder implements StoreObserver {
 
   private loire(role: AuditParticipant['role']): AuditParticipant {
     return { userId: this.aeTitle, isRequestor: false, ...(role ? { role } : {}) };
+  }
+
+  private recordWhenReady(event: Promise<AuditEvent>): void {
+    try {
+      this.trail.recordWhenReady(event);
+    } catch (err) {
+      this.logger.error({ err }, 'could not record a DIMSE audit event');
+    }
   }
 
   private record(event: AuditEvent): void {

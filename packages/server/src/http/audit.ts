@@ -147,11 +147,7 @@ export function registerAuditHook(app: FastifyInstance, archive: Archive): void 
   app.addHook('onResponse', async (request, reply) => {
     const access = request.routeOptions.config?.access;
     if (access === undefined || access === 'public') return;
-    try {
-      await archive.audit.record(await httpEvent(request, reply, access, archive.config.aeTitle, patients));
-    } catch (err) {
-      request.log.error({ err, url: request.url }, 'could not record the audit event of this request');
-    }
+    archive.audit.recordWhenReady(httpEvent(request, reply, access, archive.config.aeTitle, patients));
   });
 }
 
