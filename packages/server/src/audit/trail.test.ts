@@ -132,4 +132,18 @@ describe('audit trail', () => {
     await trail.close();
     expect(await verifyChain(index.db)).toEqual({ checked: 1, lastSeq: 1 });
   });
+
+  it('flush() and close() wait for events still being put together', async () => {
+    const trail = await AuditTrail.open({ index, source, logger: silentLogger() });
+    let finish!: (event: AuditEvent) => void;
+    trail.recordWhenReady(new Promise<AuditEvent>((resolve) => { finish = resolve; }));
+    trail.recordWhenReady(Promise.reject(new Error('look-up failed')));
+    const flushed = trail.flush();
+    setTimeout(() => finish(queryEvent(7)), 50);
+    await flushed;
+    expect((await index.db.selectFrom('audit_event').select('user_id').execute()).map((r) => r.user_id)).toEqual(['user7']);
+    trail.recordWhenReady(new Promise<AuditEvent>((resolve) => setTimeout(() => resolve(queryEvent(8)), 50)));
+    await trail.close();
+    expect(await verifyChain(index.db)).toEqual({ checked: 2, lastSeq: 2 });
+  });
 });
