@@ -53,6 +53,8 @@ function pathUids(params: unknown): { study?: string; series?: string; instance?
   return found;
 }
 
+const UID = /^[0-9.]{1,64}$/;
+
 function queryString(url: string): string {
   const at = url.indexOf('?');
   return at < 0 ? '' : url.slice(at + 1);
@@ -78,7 +80,10 @@ const KIND_OF_PERMISSION: Readonly<Record<Permission, AuditEventKind>> = {
   'read-audit': 'audit-log-used',
 };
 
-/** The audit event for a request to a route needing `access`, or undefined for public routes. */
+/**
+ * The audit event for a request to a route needing `access`. Path parameters are recorded as
+ * given (a refused request's odd UID is worth keeping); only well-formed UIDs are looked up.
+ */
 export async function httpEvent(
   request: FastifyRequest, reply: FastifyReply, access: Permission, aeTitle: string, patients: StudyPatients,
 ): Promise<AuditEvent> {
@@ -93,7 +98,7 @@ export async function httpEvent(
   if (outcome !== Outcome.Success) event.outcomeDescription = `HTTP ${reply.statusCode}`;
   if (uids.study) {
     event.studies = [{ uid: uids.study }];
-    const patient = await patients.of(uids.study);
+    const patient = UID.test(uids.study) ? await patients.of(uids.study) : undefined;
     if (patient) event.patients = [patient];
     if (uids.series) summary.series = uids.series;
     if (uids.instance) summary.instance = uids.instance;
