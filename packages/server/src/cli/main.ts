@@ -6,6 +6,9 @@ import { openArchive } from '../archive.js';
 import { startServer } from '../server.js';
 import { verifyStorage } from '../integrity/verify.js';
 import { openIndex } from '../index/index.js';
+import os from 'node:os';
+import { Outcome, type AuditEvent } from '../audit/event.js';
+import { StudyPatients } from '../audit/patients.js';
 import { verifyChain } from '../audit/store.js';
 import { formatSummary, importPaths } from './import.js';
 
@@ -40,8 +43,21 @@ async function serve(options: CliOptions): Promise<number> {
 async function runImport(paths: string[], options: CliOptions): Promise<number> {
   const config = loadConfig(options);
   const archive = await openArchive(config, silentLogger());
+  const studies = new Map<string, Map<string, number>>();
   try {
-    const summary = await importPaths(archive.ingest, paths, { progress: process.stderr.isTTY === true });
+    const summary = await importPaths(archive.ingest, paths, {
+      progress: process.stderr.isTTY === true,
+      onStored: (result) => {
+        const classes = studies.get(result.studyInstanceUid) ?? new Map<string, number>();
+        classes.set(result.sopClassUid, (classes.get(result.sopClassUid) ?? 0) + 1);
+        studies.set(result.studyInstanceUid, classes);
+      },
+    });
+    const patients = new StudyPatients(archive.index);
+    for (const event of importEvents(studies, paths, summary.rejected.length, config.aeTitle)) {
+      const patient = event.studies?.[0] ? await patients.of(event.studies[0].uid) : undefined;
+      await archive.audit.record(patient ? { ...event, patients: [patient] } : event);
+    }
     process.stdout.write(`${formatSummary(summary)}\n`);
     return summary.rejected.length > 0 && summary.stored + summary.duplicates === 0 ? 1 : 0;
   } finally {
@@ -66,6 +82,25 @@ async function runVerify(options: CliOptions): Promise<number> {
   } finally {
     await archive.close();
   }
+}
+
+/** What an import stored, for the audit trail: one Instances Transferred per study, by the OS user. */
+function importEvents(studies: Map<string, Map<string, number>>, paths: string[], rejected: number, aeTitle: string): AuditEvent[] {
+  let user = 'unknown';
+  try { user = os.userInfo().username; } catch { /* no passwd entry (container): keep 'unknown' */ }
+  const participants = [{ userId: user, isRequestor: true, role: 'source' as const, address: os.hostname() }, { userId: aeTitle, isRequestor: false, role: 'destination' as const }];
+  const events: AuditEvent[] = [...studies].map(([uid, classes]) => ({
+    kind: 'instances-transferred', outcome: Outcome.Success, participants,
+    studies: [{ uid, sopClasses: [...classes].map(([sopClass, count]) => ({ uid: sopClass, count })) }],
+    summary: { door: 'import', paths: paths.slice(0, 20), instances: [...classes.values()].reduce((a, b) => a + b, 0) },
+  }));
+  if (rejected > 0) {
+    events.push({
+      kind: 'instances-transferred', outcome: Outcome.MinorFailure, participants, outcomeDescription: `${rejected} file(s) refused`,
+      summary: { door: 'import', paths: paths.slice(0, 20), refused: rejected },
+    });
+  }
+  return events;
 }
 
 /** `loire audit verify`: walks the audit hash chain; exit 1 naming the first bad record. */
