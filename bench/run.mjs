@@ -3,7 +3,7 @@
 // against storescp, Orthanc and Loire in one run, prints the figures and writes each
 // scenario's section of docs/benchmarks.md.
 //
-//   node bench/run.mjs [--scenario ingest-ct,ingest-small,query-1m] [--ct 2000] [--small 10000]
+//   node bench/run.mjs [--scenario ingest-ct,ingest-small,query-1m,security-overhead] [--ct 2000] [--small 10000]
 //                      [--instances 1000000] [--queries 200] [--repeat 1] [--targets storescp,orthanc,loire]
 //                      [--data DIR] [--doc docs/benchmarks.md | --no-doc]
 
@@ -19,8 +19,9 @@ import {
 } from './lib/report.mjs';
 import { REPO_ROOT } from './lib/targets.mjs';
 import { FULL_INDEX_INGEST_MIN_RATIO, runQueryScenario } from './query.mjs';
+import { runSecurityScenario, securityTable, securityVerdicts } from './security.mjs';
 
-const SCENARIOS = ['ingest-ct', 'ingest-small', 'query-1m'];
+const SCENARIOS = ['ingest-ct', 'ingest-small', 'query-1m', 'security-overhead'];
 const TARGET_NAMES = ['storescp', 'orthanc', 'loire'];
 
 const { values } = parseArgs({
@@ -83,6 +84,7 @@ function rerunCommand(scenario) {
     'ingest-ct': `--ct ${counts.ct}${counts.repeat > 1 ? ` --repeat ${counts.repeat}` : ''}`,
     'ingest-small': `--small ${counts.small}${counts.repeat > 1 ? ` --repeat ${counts.repeat}` : ''}`,
     'query-1m': `--small ${counts.small} --instances ${counts.instances} --queries ${counts.queries}`,
+    'security-overhead': `--small ${counts.small} --queries ${counts.queries}${counts.repeat > 1 ? ` --repeat ${counts.repeat}` : ''}`,
   }[scenario];
   return `npm run build && node bench/run.mjs --scenario ${scenario} ${sizes}`;
 }
@@ -91,6 +93,7 @@ const titles = {
   'ingest-ct': `${counts.ct.toLocaleString('en')} CT instances (512x512, 16-bit, explicit VR LE) on one association`,
   'ingest-small': `${counts.small.toLocaleString('en')} small instances (64x64) on 1 and on ${sets.small?.shards.length ?? 4} associations`,
   'query-1m': `study-level C-FIND and ingest with ${counts.instances.toLocaleString('en')} instances indexed`,
+  'security-overhead': `ingest of ${counts.small.toLocaleString('en')} small instances, C-FIND and QIDO-RS, with audit and authentication off and on`,
 };
 
 /**
@@ -117,7 +120,13 @@ function report(scenario, figures, verdicts, note = '') {
 
 try {
   for (const scenario of scenarios) {
-    if (scenario === 'query-1m') {
+    if (scenario === 'security-overhead') {
+      if (!targets.includes('loire') || unavailable.has('loire')) continue;
+      const rows = await runSecurityScenario({ sets, workRoot, queries: counts.queries, repeat: counts.repeat, log });
+      report(scenario, securityTable(rows), securityVerdicts(rows),
+        'Every variant is a fresh Loire receiving the same files on one association from storescu, then the same ' +
+        'query mix over C-FIND (one association) and QIDO-RS (one keep-alive HTTP client); the first variant is the baseline.');
+    } else if (scenario === 'query-1m') {
       const rows = await runQueryScenario({
         sets, workRoot, instances: counts.instances, queries: counts.queries, targets, unavailable, log,
       });

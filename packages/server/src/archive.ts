@@ -1,5 +1,8 @@
-// The archive's domain services, wired together: storage, index, ingest. Every door (DIMSE,
-// HTTP, the command line) works through this one context, which a test can build in a temp dir.
+// The archive's domain services, wired together: storage, index, ingest, audit trail. Every door
+// (DIMSE, HTTP, the command line) works through this one context, which a test can build in a temp dir.
+import path from 'node:path';
+import { SyslogForwarder } from './audit/syslog.js';
+import { AuditTrail } from './audit/trail.js';
 import type { LoireConfig } from './config/config.js';
 import { IngestService } from './ingest/ingest.js';
 import { openIndex, type ArchiveIndex } from './index/index.js';
@@ -16,10 +19,22 @@ export interface Archive {
   ingest: IngestService;
   /** Users, sessions and API tokens (in the index database). */
   accounts: AccountService;
+  /** Every door records what it was asked here (PS3.15 A.5 audit messages). */
+  audit: AuditTrail;
   close(): Promise<void>;
 }
 
-export async function openArchive(config: LoireConfig, logger: Logger): Promise<Archive> {
+export interface ArchiveOptions {
+  /**
+   * Keep the audit crash journal in the data directory and replay it at open (the server does;
+   * short command-line runs flush before they exit). One process per data directory may.
+   */
+  auditJournal?: boolean;
+}
+
+export const AUDIT_JOURNAL = 'audit-journal.ndjson';
+
+export async function openArchive(config: LoireConfig, logger: Logger, options: ArchiveOptions = {}): Promise<Archive> {
   const storage = new FilesystemStorage(config.dataDir);
   await storage.init();
   const { removedPartialObjects } = await storage.recover();
@@ -29,9 +44,30 @@ export async function openArchive(config: LoireConfig, logger: Logger): Promise<
     storage, logger, indexer: index, duplicatePolicy: config.duplicatePolicy,
   });
   const accounts = new AccountService(index.db, config.security);
+  let audit: AuditTrail;
+  let forwarder: SyslogForwarder | undefined;
+  try {
+    audit = await AuditTrail.open({
+      index, logger: logger.child({ module: 'audit' }), enabled: config.audit.enabled,
+      source: { sourceId: config.aeTitle },
+      ...(options.auditJournal ? { journalPath: path.join(config.dataDir, AUDIT_JOURNAL) } : {}),
+    });
+    if (config.audit.enabled && config.audit.syslog) {
+      const syslog = new SyslogForwarder(index.db, config.audit.syslog, logger.child({ module: 'audit-syslog' }));
+      await syslog.start();
+      audit.onCommitted = () => syslog.notify();
+      forwarder = syslog;
+    }
+  } catch (err) {
+    await storage.close();
+    await index.close();
+    throw err;
+  }
   return {
-    config, logger, storage, index, ingest, accounts,
+    config, logger, storage, index, ingest, accounts, audit,
     close: async () => {
+      await audit.close();
+      await forwarder?.close();
       await storage.close();
       await index.close();
     },

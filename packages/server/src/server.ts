@@ -3,8 +3,9 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import type { FastifyInstance } from 'fastify';
 import type { DimseServer } from '@loire/dicom-net';
 import { openArchive, type Archive } from './archive.js';
+import { Outcome, type AuditEvent } from './audit/event.js';
 import type { LoireConfig } from './config/config.js';
-import { createDimseDoor } from './dimse/dimse-door.js';
+import { createDimseDoor, type DimseDoor } from './dimse/dimse-door.js';
 import { loadDicomTls } from './dimse/tls.js';
 import { buildHttpApp } from './http/app.js';
 import type { Logger } from './logger.js';
@@ -40,8 +41,9 @@ const SESSION_PURGE_MS = 10 * 60_000;
 
 export async function startServer(config: LoireConfig, logger: Logger, options: StartOptions = {}): Promise<RunningServer> {
   const dicomTls = config.dicomTls ? loadDicomTls(config.dicomTls) : undefined;
-  const archive = await openArchive(config, logger);
+  const archive = await openArchive(config, logger, { auditJournal: true });
   let ready = false;
+  let door: DimseDoor | undefined;
   let dimse: DimseServer | undefined;
   let http: FastifyInstance | undefined;
   let plainServer: HttpServer | undefined;
@@ -70,12 +72,14 @@ export async function startServer(config: LoireConfig, logger: Logger, options: 
       await http.listen({ host: config.bindAddress, port: config.httpPort });
       httpPort = (http.server.address() as { port: number }).port;
     }
-    dimse = createDimseDoor(archive, dicomTls);
+    door = createDimseDoor(archive, dicomTls);
+    dimse = door.server;
     const plain = !config.dicomTls || config.dicomTls.plain
       ? await dimse.listen({ host: config.bindAddress, port: config.dicomPort }) : undefined;
     const secure = config.dicomTls && dicomTls
       ? await dimse.listen({ host: config.bindAddress, port: config.dicomTls.port, tls: dicomTls.server }) : undefined;
     ready = true;
+    await archive.audit.record(applicationActivity(config, 'application-start'));
     purgeTimer = setInterval(() => {
       archive.accounts.purgeExpiredSessions().catch((err: unknown) => logger.warn({ err }, 'could not purge expired sessions'));
     }, SESSION_PURGE_MS).unref();
@@ -83,6 +87,7 @@ export async function startServer(config: LoireConfig, logger: Logger, options: 
       dicomAccess: config.dicomAccess.strict ? 'strict' : 'default', dicomNodes: config.dicomNodes.length, httpPort: config.http.plain ? httpPort : undefined, httpsPort, data: config.dataDir, storage: archive.storage.description, database: redact(config.database) }, 'Loire is ready');
     if (!tls) logger.warn({ event: 'plain-http' }, 'HTTP is not encrypted (no http.tls configured): passwords and patient data cross the network in clear unless a TLS proxy fronts Loire');
     const dimseServer = dimse;
+    const dimseAudit = door.audit;
     const httpServer = http;
     const timer = purgeTimer;
     return {
@@ -93,6 +98,8 @@ export async function startServer(config: LoireConfig, logger: Logger, options: 
         await dimseServer.close({ drain: true, timeoutMs: DRAIN_TIMEOUT_MS });
         if (plainServer) await closeServer(plainServer);
         await httpServer.close();
+        dimseAudit.close();
+        await archive.audit.record(applicationActivity(config, 'application-stop'));
         await archive.close();
       },
     };
@@ -100,6 +107,7 @@ export async function startServer(config: LoireConfig, logger: Logger, options: 
     clearInterval(purgeTimer);
     await dimse?.close({ drain: false }).catch(() => undefined);
     if (plainServer) await closeServer(plainServer).catch(() => undefined);
+    door?.audit.close();
     await http?.close().catch(() => undefined);
     await archive.close();
     throw err;
@@ -122,6 +130,15 @@ async function createInitialAdministrator(archive: Archive, options: StartOption
     const show = options.showInitialPassword ?? ((text: string) => process.stdout.write(text));
     show(`\n  First start: created the administrator account "admin" with the password\n\n      ${result.generatedPassword}\n\n  It is shown only this once. Log in and change it (POST /api/me/password or \`loire user passwd admin\`).\n\n`);
   }
+}
+
+/** PS3.15 A.5.3.1 Application Activity: Loire (the application) started or stopped. */
+function applicationActivity(config: LoireConfig, type: 'application-start' | 'application-stop'): AuditEvent {
+  return {
+    kind: 'application-activity', type, outcome: Outcome.Success,
+    participants: [{ userId: config.aeTitle, alternativeUserId: `pid ${process.pid}`, isRequestor: false, role: 'application' }],
+    summary: { aeTitle: config.aeTitle, pid: process.pid },
+  };
 }
 
 /** The database URL without its password, for logs. */

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readPart10File } from '@loire/dicom';
+import { openIndex } from '../index/index.js';
 import { freePort, runTool, startStorescp } from '../testing/dcmtk.js';
 import { createTestDatabase, loireBin, spawnLoire, type LoireProcess, type TestDatabase } from '../testing/loire.js';
 import { repoRoot, sampleManifest, samplePath, samplesDir } from '../testing/samples.js';
@@ -301,6 +302,17 @@ describe('loire command line', () => {
     const groups = lines.filter((l) => /^ {2}\d+ × /.test(l));
     expect(groups).toEqual([`  ${others.length} × not a DICOM file (no DICM prefix and no DICOM data element at its start)`]);
     expect(first.stdout).not.toContain(`${path.sep}DICOMDIR`);
+    // The audit trail says what the import stored, study by study, and what it refused.
+    const index = await openIndex(db.url);
+    try {
+      const rows = await index.db.selectFrom('audit_event').select(['event_id', 'outcome', 'summary']).where('event_id', '=', '110104').execute();
+      const asked = rows.map((r) => ({ outcome: Number(r.outcome), ...JSON.parse(r.summary) as { door: string; instances?: number; refused?: number } }));
+      expect(asked.every((a) => a.door === 'import')).toBe(true);
+      expect(asked.filter((a) => a.outcome === 0).reduce((n, a) => n + (a.instances ?? 0), 0)).toBe(images.length);
+      expect(asked.filter((a) => a.outcome === 4).map((a) => a.refused)).toEqual([others.length]);
+    } finally {
+      await index.close();
+    }
 
     const second = await runLoire(args);
     expect(second.code, second.stderr).toBe(0);

@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { SingleBar } from 'cli-progress';
-import type { IngestService } from '../ingest/ingest.js';
+import type { IngestResult, IngestService } from '../ingest/ingest.js';
 import { IngestError } from '../ingest/errors.js';
 import { classifyFile } from './file-kind.js';
 
@@ -35,7 +35,9 @@ async function countFiles(paths: readonly string[]): Promise<number> {
   return n;
 }
 
-export async function importFile(ingest: IngestService, file: string): Promise<'stored' | 'replaced' | 'duplicate-ignored'> {
+export async function importFile(
+  ingest: IngestService, file: string, onStored?: (result: IngestResult) => void,
+): Promise<'stored' | 'replaced' | 'duplicate-ignored'> {
   const incoming = await ingest.beginPart10({ door: 'import', from: file });
   try {
     for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) {
@@ -46,6 +48,7 @@ export async function importFile(ingest: IngestService, file: string): Promise<'
     throw err;
   }
   const result = await incoming.end();
+  onStored?.(result);
   return result.outcome === 'rejected-duplicate' ? 'duplicate-ignored' : result.outcome;
 }
 
@@ -54,7 +57,7 @@ const NOT_DICOM = 'not a DICOM file (no DICM prefix and no DICOM data element at
 export async function importPaths(
   ingest: IngestService,
   paths: readonly string[],
-  options: { progress: boolean; onRejected?: (file: string, reason: string) => void },
+  options: { progress: boolean; onRejected?: (file: string, reason: string) => void; onStored?: (result: IngestResult) => void },
 ): Promise<ImportSummary> {
   const total = await countFiles(paths);
   const bar = options.progress ? new SingleBar({ format: 'import [{bar}] {value}/{total} files  {eta_formatted} left', hideCursor: true }) : undefined;
@@ -78,7 +81,7 @@ export async function importPaths(
         bar?.increment();
         continue;
       }
-      const outcome = await importFile(ingest, file);
+      const outcome = await importFile(ingest, file, options.onStored);
       if (outcome === 'duplicate-ignored') summary.duplicates++;
       else summary.stored++;
     } catch (err) {

@@ -1,10 +1,15 @@
-// The `loire` command: serve, import, verify, user.
+// The `loire` command: serve, import, verify, user, audit verify.
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig, type CliOptions } from '../config/config.js';
 import { createLogger, silentLogger } from '../logger.js';
 import { openArchive } from '../archive.js';
 import { startServer } from '../server.js';
 import { verifyStorage } from '../integrity/verify.js';
+import { openIndex } from '../index/index.js';
+import os from 'node:os';
+import { Outcome, type AuditEvent } from '../audit/event.js';
+import { StudyPatients } from '../audit/patients.js';
+import { verifyChain } from '../audit/store.js';
 import { formatSummary, importPaths } from './import.js';
 import { registerUserCommands } from './user.js';
 
@@ -39,8 +44,21 @@ async function serve(options: CliOptions): Promise<number> {
 async function runImport(paths: string[], options: CliOptions): Promise<number> {
   const config = loadConfig(options);
   const archive = await openArchive(config, silentLogger());
+  const studies = new Map<string, Map<string, number>>();
   try {
-    const summary = await importPaths(archive.ingest, paths, { progress: process.stderr.isTTY === true });
+    const summary = await importPaths(archive.ingest, paths, {
+      progress: process.stderr.isTTY === true,
+      onStored: (result) => {
+        const classes = studies.get(result.studyInstanceUid) ?? new Map<string, number>();
+        classes.set(result.sopClassUid, (classes.get(result.sopClassUid) ?? 0) + 1);
+        studies.set(result.studyInstanceUid, classes);
+      },
+    });
+    const patients = new StudyPatients(archive.index);
+    for (const event of importEvents(studies, paths, summary.rejected.length, config.aeTitle)) {
+      const patient = event.studies?.[0] ? await patients.of(event.studies[0].uid) : undefined;
+      await archive.audit.record(patient ? { ...event, patients: [patient] } : event);
+    }
     process.stdout.write(`${formatSummary(summary)}\n`);
     return summary.rejected.length > 0 && summary.stored + summary.duplicates === 0 ? 1 : 0;
   } finally {
@@ -67,6 +85,46 @@ async function runVerify(options: CliOptions): Promise<number> {
   }
 }
 
+/** What an import stored, for the audit trail: one Instances Transferred per study, by the OS user. */
+function importEvents(studies: Map<string, Map<string, number>>, paths: string[], rejected: number, aeTitle: string): AuditEvent[] {
+  let user = 'unknown';
+  try { user = os.userInfo().username; } catch { /* no passwd entry (container): keep 'unknown' */ }
+  const participants = [{ userId: user, isRequestor: true, role: 'source' as const, address: os.hostname() }, { userId: aeTitle, isRequestor: false, role: 'destination' as const }];
+  const events: AuditEvent[] = [...studies].map(([uid, classes]) => ({
+    kind: 'instances-transferred', outcome: Outcome.Success, participants,
+    studies: [{ uid, sopClasses: [...classes].map(([sopClass, count]) => ({ uid: sopClass, count })) }],
+    summary: { door: 'import', paths: paths.slice(0, 20), instances: [...classes.values()].reduce((a, b) => a + b, 0) },
+  }));
+  if (rejected > 0) {
+    events.push({
+      kind: 'instances-transferred', outcome: Outcome.MinorFailure, participants, outcomeDescription: `${rejected} file(s) refused`,
+      summary: { door: 'import', paths: paths.slice(0, 20), refused: rejected },
+    });
+  }
+  return events;
+}
+
+/** `loire audit verify`: walks the audit hash chain; exit 1 naming the first bad record. */
+async function runAuditVerify(options: CliOptions): Promise<number> {
+  const config = loadConfig(options);
+  const index = await openIndex(config.database);
+  try {
+    const report = await verifyChain(index.db, (n) => {
+      if (process.stderr.isTTY) process.stderr.write(`\rverified ${n} audit records`);
+    });
+    if (process.stderr.isTTY) process.stderr.write('\r');
+    if (report.firstBad) {
+      process.stdout.write(`audit trail BROKEN at record ${report.firstBad.seq} (${report.firstBad.problem}): ${report.firstBad.detail}\n`);
+      process.stdout.write(`${report.checked} record(s) before it are intact\n`);
+      return 1;
+    }
+    process.stdout.write(`${report.checked} audit record(s) checked, hash chain intact (last record ${report.lastSeq})\n`);
+    return 0;
+  } finally {
+    await index.close();
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
   const program = new Command('loire')
@@ -84,6 +142,9 @@ export async function main(argv: string[]): Promise<number> {
   addCommonOptions(program.command('verify').description('re-hash every stored object and compare with the index'))
     .action(async (options: CliOptions) => { exitCode = await runVerify(options); });
   registerUserCommands(program, addCommonOptions, (code) => { exitCode = code; });
+  const audit = program.command('audit').description('the audit trail');
+  addCommonOptions(audit.command('verify').description('check the audit trail\'s hash chain; names the first altered, missing or reordered record'))
+    .action(async (options: CliOptions) => { exitCode = await runAuditVerify(options); });
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -99,4 +99,19 @@ describe('loadConfig', () => {
     const off = tempFile('off.yaml', 'http:\n  plain: false\n');
     expect(() => loadConfig({ config: off }, {})).toThrow(/http\.plain is false but http\.tls is not configured/);
   });
+
+  it('reads the audit section: on by default, syslog over TLS with a CA file beside the config', () => {
+    expect(loadConfig({}, {}).audit).toEqual({ enabled: true });
+    const dir = path.dirname(tempFile('x', ''));
+    writeFileSync(path.join(dir, 'ca.pem'), '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+    const file = path.join(dir, 'loire.yaml');
+    writeFileSync(file, 'audit:\n  syslog: { host: collector.example, port: 6514, ca: ca.pem }\n');
+    expect(loadConfig({ config: file }, {}).audit).toEqual({
+      enabled: true, syslog: { host: 'collector.example', port: 6514, protocol: 'tls', ca: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n' },
+    });
+    const udp = tempFile('udp.yaml', 'audit:\n  syslog: { host: h, port: 514, protocol: udp }\n');
+    expect(() => loadConfig({ config: udp }, {})).toThrow(/audit\.syslog\.protocol/);
+    const noCa = tempFile('noca.yaml', 'audit:\n  syslog: { host: h, port: 6514, ca: missing.pem }\n');
+    expect(() => loadConfig({ config: noCa }, {})).toThrow(/audit\.syslog\.ca: cannot read/);
+  });
 });

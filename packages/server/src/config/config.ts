@@ -154,6 +154,17 @@ export const configFileSchema = z.object({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   http: httpSchema.default({}),
   security: securitySchema.default({}),
+  audit: z.object({
+    /** false only for benchmarks: nothing is recorded. */
+    enabled: z.boolean().default(true),
+    syslog: z.object({
+      host: z.string().min(1),
+      port: port.refine((p) => p > 0, 'must be between 1 and 65535'),
+      protocol: z.enum(['tcp', 'tls']).default('tls'),
+      /** PEM file of the CA that signed the collector's certificate (default: the system's CAs). */
+      ca: z.string().min(1).optional(),
+    }).strict().optional(),
+  }).strict().default({}),
 }).strict();
 
 export type DicomNode = z.infer<typeof dicomNodeSchema>;
@@ -181,6 +192,13 @@ export interface LoireConfig {
   logLevel: string;
   http: HttpConfig;
   security: SecurityConfig;
+  audit: AuditConfig;
+}
+
+export interface AuditConfig {
+  enabled: boolean;
+  /** RFC 5424 forwarding; `ca` is the PEM text read from the configured file. */
+  syslog?: { host: string; port: number; protocol: 'tcp' | 'tls'; ca?: string };
 }
 
 /** Options as given on the command line (all optional strings, as commander yields them). */
@@ -277,6 +295,7 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
     logLevel: file.logLevel,
     http: file.http,
     security: { ...file.security, ...(initialAdminPassword ? { initialAdminPassword } : {}) },
+    audit: auditConfig(file.audit, configPath),
   };
 }
 
@@ -299,4 +318,19 @@ export function checkNodes(nodes: readonly DicomNode[], haveTls: boolean, source
       }
     }
   }
+}
+
+function auditConfig(audit: z.infer<typeof configFileSchema>['audit'], configPath: string | undefined): AuditConfig {
+  if (!audit.syslog) return { enabled: audit.enabled };
+  const { ca: caFile, ...syslog } = audit.syslog;
+  if (!caFile) return { enabled: audit.enabled, syslog };
+  const file = configPath ? path.resolve(path.dirname(configPath), caFile) : path.resolve(caFile);
+  let ca: string;
+  try {
+    ca = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`audit.syslog.ca: cannot read ${file}: ${(err as Error).message}`);
+  }
+  if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError(`audit.syslog.ca: ${file} holds no PEM certificate`);
+  return { enabled: audit.enabled, syslog: { ...syslog, ca } };
 }

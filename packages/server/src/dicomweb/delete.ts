@@ -16,6 +16,15 @@ type Params = { study: string; series?: string; instance?: string };
 
 export function registerDelete(app: FastifyInstance, context: DicomwebContext): void {
   const { archive } = context;
+  // The audit record is written after the response, when the study's patient can no longer be
+  // looked up: name it before the rows go.
+  app.addHook('preHandler', async (request) => {
+    if (request.method !== 'DELETE') return;
+    const study = (request.params as Partial<Params>).study;
+    if (study === undefined || !/^[0-9.]{1,64}$/.test(study)) return;
+    const patient = await patientOfStudy(archive, study);
+    if (patient) request.auditObjects = { ...request.auditObjects, patients: [patient] };
+  });
   app.delete<{ Params: Params }>('/studies/:study', { config: { access: 'delete' } }, async (request, reply) => {
     const study = parseUid(request.params.study, 'StudyInstanceUID');
     const deleted = await archive.index.deleteStudy(study);
@@ -64,4 +73,16 @@ async function removeObjects(archive: Archive, keys: readonly string[]): Promise
     }));
   }
   return failures;
+}
+
+async function patientOfStudy(archive: Archive, studyInstanceUid: string): Promise<{ id: string; name?: string } | undefined> {
+  const [study] = await archive.index.findAll({
+    level: 'STUDY',
+    identifier: { '0020000D': { vr: 'UI', Value: [studyInstanceUid] }, '00100020': { vr: 'LO' }, '00100010': { vr: 'PN' } },
+    options: { relational: true, limit: 1 },
+  });
+  const id = study?.['00100020']?.Value?.[0];
+  if (typeof id !== 'string') return undefined;
+  const name = (study?.['00100010']?.Value?.[0] as { Alphabetic?: string } | undefined)?.Alphabetic;
+  return { id, ...(name ? { name } : {}) };
 }

@@ -4,18 +4,26 @@ import { DimseServer, defaultAssociationPolicy, RejectReason, type AssociationPo
 import type { Archive } from '../archive.js';
 import { StorageTranscoder } from '../retrieve/transcoder.js';
 import { decideNodeAccess } from '../security/node-access.js';
+import { DimseAuditRecorder } from './audit-recorder.js';
 import { findHandler } from './find-scp.js';
 import { getHandler, moveHandler } from './retrieve-scp.js';
 import { nActionHandler } from './storage-commitment-scp.js';
 import { storeHandler } from './store-scp.js';
 import { tlsFor, type DicomTlsSettings } from './tls.js';
 
-export function createDimseDoor(archive: Archive, tls?: DicomTlsSettings): DimseServer {
+export interface DimseDoor {
+  server: DimseServer;
+  /** Writes the store records of open associations; call after the server closed. */
+  audit: DimseAuditRecorder;
+}
+
+export function createDimseDoor(archive: Archive, tls?: DicomTlsSettings): DimseDoor {
   const { config, logger, index, storage } = archive;
   const log = logger.child({ door: 'dimse' });
   const nodes = () => config.dicomNodes;
   const connectTls = (node: Parameters<typeof tlsFor>[1]) => tlsFor(tls, node);
   const retrieveDeps = { index, storage, transcoder: new StorageTranscoder(storage), logger: log, aeTitle: config.aeTitle, nodes, tlsFor: connectTls };
+  const audit = new DimseAuditRecorder(archive.audit, index, config.aeTitle, nodes, log);
   const acceptKnownServices = defaultAssociationPolicy();
   const policy: AssociationPolicy = async (rq) => {
     // PS3.8 9.3.4 table 9-21: rejections by the service-user, permanent (retrying will not help).
@@ -51,10 +59,10 @@ export function createDimseDoor(archive: Archive, tls?: DicomTlsSettings): Dimse
     timeouts: { artimMs: config.dimse.artimTimeoutSeconds * 1000, dimseMs: config.dimse.idleTimeoutSeconds * 1000 },
     handlers: {
       onEcho: () => 0,
-      onStore: storeHandler(archive.ingest, log),
-      onFind: findHandler(index, config.aeTitle, log),
-      onMove: moveHandler(retrieveDeps),
-      onGet: getHandler(retrieveDeps),
+      onStore: storeHandler(archive.ingest, log, archive.audit.enabled ? audit : undefined),
+      onFind: archive.audit.enabled ? audit.find(findHandler(index, config.aeTitle, log)) : findHandler(index, config.aeTitle, log),
+      onMove: archive.audit.enabled ? audit.move(moveHandler(retrieveDeps)) : moveHandler(retrieveDeps),
+      onGet: archive.audit.enabled ? audit.get(getHandler(retrieveDeps)) : getHandler(retrieveDeps),
       onNAction: nActionHandler({ index, storage, logger: log, aeTitle: config.aeTitle, nodes, tlsFor: connectTls }),
     },
   });
@@ -71,5 +79,6 @@ export function createDimseDoor(archive: Archive, tls?: DicomTlsSettings): Dimse
   server.on('connection-refused', ({ remoteAddress, port, reason }) => {
     log.warn({ remoteAddress, port, reason }, 'DICOM TLS connection refused');
   });
-  return server;
+  if (archive.audit.enabled) audit.attach(server);
+  return { server, audit };
 }

@@ -1,10 +1,16 @@
 // C-STORE SCP: the DIMSE door onto the ingest pipeline.
 import type { DatasetSink, StoreContext, StoreHandler } from '@loire/dicom-net';
-import type { IngestService } from '../ingest/ingest.js';
+import type { IngestResult, IngestService } from '../ingest/ingest.js';
 import { DicomStatus, IngestError } from '../ingest/errors.js';
 import type { Logger } from '../logger.js';
 
-export function storeHandler(ingest: IngestService, logger: Logger): StoreHandler {
+/** Watches what C-STORE stored or refused (the audit trail); never decides the answer. */
+export interface StoreObserver {
+  stored(ctx: StoreContext, result: IngestResult): void;
+  refused(ctx: StoreContext, status: number, reason: string): void;
+}
+
+export function storeHandler(ingest: IngestService, logger: Logger, observer?: StoreObserver): StoreHandler {
   return async (ctx: StoreContext): Promise<DatasetSink> => {
     const from = ctx.association.callingAe;
     const incoming = await ingest.beginDataset({
@@ -21,11 +27,13 @@ export function storeHandler(ingest: IngestService, logger: Logger): StoreHandle
       },
       end: async () => {
         try {
-          await incoming.end();
+          const result = await incoming.end();
+          observer?.stored(ctx, result);
           return { status: DicomStatus.Success };
         } catch (err) {
           const error = err instanceof IngestError ? err : IngestError.outOfResources((err as Error).message, err);
           logger.warn({ sopInstanceUid: ctx.sopInstanceUid, from, status: error.dicomStatus, reason: error.message }, 'C-STORE refused');
+          observer?.refused(ctx, error.dicomStatus, error.message);
           return { status: error.dicomStatus, errorComment: error.message.slice(0, 64) };
         }
       },

@@ -5,6 +5,9 @@ import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Archive } from '../archive.js';
 import { ConfigError } from '../config/config.js';
+import { userAuthentication } from '../audit/builders.js';
+import { Outcome } from '../audit/event.js';
+import { registerAuditHook, registerAuditRoutes } from './audit.js';
 import { registerDicomweb } from '../dicomweb/plugin.js';
 import { sendError } from '../dicomweb/http-error.js';
 import { registerWadoUri } from '../dicomweb/wado-uri.js';
@@ -45,7 +48,16 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
   }) as unknown as FastifyInstance;
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
   // First, so that its onRoute hook sees every route registered after it.
-  const security = await registerHttpSecurity(app, { accounts: deps.archive.accounts, config: deps.archive.config.security, logger: deps.logger });
+  const { audit, config } = deps.archive;
+  const security = await registerHttpSecurity(app, {
+    accounts: deps.archive.accounts, config: config.security, logger: deps.logger,
+    onAuthentication: (report) => audit.record(userAuthentication({
+      type: report.type, aeTitle: config.aeTitle,
+      actor: { username: report.username, address: report.address, method: report.method },
+      ...(report.succeeded ? {} : { outcome: Outcome.MinorFailure, reason: report.reason ?? 'refused' }),
+    })),
+  });
+  registerAuditHook(app, deps.archive);
   app.get('/healthz', {
     config: { access: 'public' },
     schema: {
@@ -62,5 +74,6 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
   registerOidcRoutes(app, security, deps.archive.config.security.oidc);
   await registerDicomweb(app, { archive: deps.archive });
   registerWadoUri(app, { archive: deps.archive }); // WADO-URI at the root path older clients expect (PS3.18 §9)
+  registerAuditRoutes(app, deps.archive);
   return app;
 }

@@ -5,6 +5,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration, type 
 import pg from 'pg';
 import { initialSchema } from './migrations/0001-initial-schema.js';
 import { accountsSchema } from './migrations/0002-accounts.js';
+import { auditSchema } from './migrations/0003-audit.js';
 import type { IndexDatabase } from './schema.js';
 import type { IndexDialect } from './sql-dialect.js';
 import {
@@ -102,6 +103,7 @@ function migrationsFor(dialect: IndexDialect): Record<string, Migration> {
   return {
     '0001-initial-schema': initialSchema(dialect),
     '0002-accounts': accountsSchema(dialect),
+    '0003-audit': auditSchema(dialect),
   };
 }
 

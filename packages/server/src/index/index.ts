@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { QueryLevel } from './attributes.js';
 import { openIndexDatabase, type IndexConnection } from './database.js';
 import type { DicomJson } from './dicom-json.js';
+import type { TransactionRunner } from './transaction-runner.js';
 import { count, find, findAll, type FindQuery, type QueryContext } from './query.js';
 import {
   allStorageRecords, getInstance, listInstancesForRetrieve, seriesMetadata,
@@ -28,6 +29,11 @@ export class ArchiveIndex {
   /** The Kysely instance, for other domain modules that add their own tables/migrations later. */
   get db(): IndexConnection['db'] {
     return this.connection.db;
+  }
+
+  /** Runs write transactions (SQLite IMMEDIATE, PostgreSQL with retries) for other domain modules. */
+  get transactions(): TransactionRunner {
+    return this.connection.runner;
   }
 
   async indexInstance(request: IndexRequest): Promise<IndexResult> {

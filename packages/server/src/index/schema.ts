@@ -79,9 +79,38 @@ export interface InstanceTable {
   metadata: ColumnType<Buffer, Buffer | Uint8Array, Buffer | Uint8Array>;
 }
 
+/** One audit record (see audit/store.ts for the hash chain). */
+export interface AuditEventTable {
+  seq: number;
+  event_uid: string;
+  event_time: string;
+  event_id: string;
+  event_type: string | null;
+  action: string;
+  outcome: number;
+  user_id: string | null;
+  user_address: string | null;
+  patient_id: string | null;
+  /** Study Instance UIDs joined by backslashes. */
+  study_uids: string | null;
+  /** JSON: what was asked (query parameters, counts, reason), for the auditor. */
+  summary: string;
+  /** The PS3.15 A.5 XML audit message. */
+  message: string;
+  /** SHA-256 (hex) of the previous row's hash followed by this row's canonical form. */
+  hash: string;
+}
+
+export interface AuditForwardTable {
+  collector: string;
+  next_seq: number;
+}
+
 export interface IndexDatabase {
   patient: PatientTable;
   study: StudyTable;
   series: SeriesTable;
   instance: InstanceTable;
+  audit_event: AuditEventTable;
+  audit_forward: AuditForwardTable;
 }

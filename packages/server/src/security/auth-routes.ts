@@ -89,6 +89,7 @@ export function registerAccountRoutes(app: FastifyInstance, security: HttpSecuri
       const check = await accounts.checkPassword(normaliseUsername(username) ?? '', password);
       if (!check.ok) {
         security.recordFailure(request, check.reason, { username: clip(username), ...(check.lockedNow ? { accountLocked: true } : {}) });
+        await security.reportAuthentication({ type: 'login', succeeded: false, username: clip(username), address: request.ip, method: 'password', reason: check.reason });
         // One message whatever the reason: it must not tell which usernames exist or are locked.
         return reply.code(401).type('application/json').send({
           error: 'Unauthorized', message: 'invalid username or password (after repeated failures an account is locked for a while)',
@@ -98,6 +99,7 @@ export function registerAccountRoutes(app: FastifyInstance, security: HttpSecuri
       setSessionCookie(request, reply, session.id, session.expiresAt);
       request.principal = { kind: 'user', username: check.account.username, roles: check.account.roles, method: 'session' };
       request.log.info({ event: 'login', username: check.account.username, address: request.ip }, 'logged in');
+      await security.reportAuthentication({ type: 'login', succeeded: true, username: check.account.username, address: request.ip, method: 'password' });
       return check.account;
     });
 
@@ -106,7 +108,10 @@ export function registerAccountRoutes(app: FastifyInstance, security: HttpSecuri
       if (id !== undefined) {
         const resolved = await accounts.resolveSession(id);
         await accounts.revokeSession(id);
-        if (resolved) request.log.info({ event: 'logout', username: resolved.account.username, address: request.ip }, 'logged out');
+        if (resolved) {
+          request.log.info({ event: 'logout', username: resolved.account.username, address: request.ip }, 'logged out');
+          await security.reportAuthentication({ type: 'logout', succeeded: true, username: resolved.account.username, address: request.ip, method: 'session' });
+        }
       }
       reply.clearCookie(SESSION_COOKIE, { path: '/' });
       return reply.code(204).send();

@@ -34,6 +34,18 @@ export interface HttpSecurity {
   checkBasic(username: string, password: string): Promise<ResolvedCredential | undefined>;
   /** Logs a refused authentication and counts it against the address. */
   recordFailure(request: FastifyRequest, reason: string, detail?: Record<string, unknown>): void;
+  /** Tells the audit trail about a login (success or failure) or a logout; resolves once it is recorded. */
+  reportAuthentication(report: AuthenticationReport): Promise<void>;
+}
+
+/** A login or logout, as the audit trail records it (PS3.15 A.5.3.9 User Authentication). */
+export interface AuthenticationReport {
+  type: 'login' | 'logout';
+  succeeded: boolean;
+  username: string;
+  address: string;
+  method: 'password' | 'oidc' | 'session';
+  reason?: string;
 }
 
 declare module 'fastify' {
@@ -114,7 +126,11 @@ function sameOrigin(request: FastifyRequest): boolean {
   }
 }
 
-export async function registerHttpSecurity(app: FastifyInstance, deps: { accounts: AccountService; config: SecurityConfig; logger: Logger }): Promise<HttpSecurity> {
+export async function registerHttpSecurity(app: FastifyInstance, deps: {
+  accounts: AccountService; config: SecurityConfig; logger: Logger;
+  /** Where logins and logouts are recorded (the audit trail). */
+  onAuthentication?: (report: AuthenticationReport) => void | Promise<void>;
+}): Promise<HttpSecurity> {
   const { accounts, config, logger } = deps;
   await app.register(cookie, { hook: 'onRequest' });
   const routes: RegisteredRoute[] = [];
@@ -124,6 +140,9 @@ export async function registerHttpSecurity(app: FastifyInstance, deps: { account
 
   const security: HttpSecurity = {
     routes, throttle, accounts, config,
+    async reportAuthentication(report) {
+      await deps.onAuthentication?.(report);
+    },
     async checkBasic(username, password) {
       const key = createHmac('sha256', cacheKey).update(username).update('\0').update(password).digest('base64');
       const cached = basicCache.get(key);

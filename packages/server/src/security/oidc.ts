@@ -176,6 +176,7 @@ export function registerOidcRoutes(app: FastifyInstance, security: HttpSecurity,
     const session = await security.accounts.createSession(account.pk, 'oidc', request.ip);
     setSessionCookie(request, reply, session.id, session.expiresAt);
     request.log.info({ event: 'login', method: 'oidc', username: account.account.username, roles, address: request.ip }, 'logged in through the identity provider');
+    await security.reportAuthentication({ type: 'login', succeeded: true, username: account.account.username, address: request.ip, method: 'oidc' });
     return reply.redirect('/', 303);
   });
 }

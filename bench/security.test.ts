@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { qidoPath, securityVerdicts, variantConfig, VARIANTS } from './security.mjs';
+
+describe('security-overhead scenario', () => {
+  it('configures each variant, leaving the authentication switch out of builds without it', () => {
+    expect(variantConfig(VARIANTS[0]!, true)).toEqual({ audit: { enabled: false }, security: { authentication: false } });
+    expect(variantConfig(VARIANTS[2]!, true)).toEqual({ audit: { enabled: true }, security: { authentication: true } });
+    expect(variantConfig(VARIANTS[1]!, false)).toEqual({ audit: { enabled: true } });
+  });
+
+  it('asks QIDO-RS what the C-FIND mix asks', () => {
+    expect(qidoPath({ keys: { patientId: 'P 1' } })).toBe('/dicom-web/studies?PatientID=P+1');
+    expect(qidoPath({ keys: { patientName: 'DOE^J*' } })).toBe('/dicom-web/studies?PatientName=DOE%5EJ*');
+  });
+
+  it('judges each variant against the baseline, within 10%', () => {
+    const rows = [
+      { variant: 'off', status: 'ok' as const, instancesPerSecond: 100, find: { p50: 1, p95: 10 }, qido: { p50: 1, p95: 20 } },
+      { variant: 'on', status: 'ok' as const, instancesPerSecond: 91, find: { p50: 1, p95: 12 } },
+    ];
+    expect(securityVerdicts(rows).map((v) => [v.goal, v.measured, v.verdict])).toEqual([
+      ['ingest rate ≥ 90% of baseline', '91%', 'PASS'],
+      ['C-FIND p95 ≤ 110% of baseline', '120%', 'FAIL'],
+      ['QIDO-RS p95 ≤ 110% of baseline', 'not measured', 'n/a'],
+    ]);
+  });
+});
