@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openIndex } from '../index/index.js';
 import { runTool } from '../testing/dcmtk.js';
-import { createTestDatabase, spawnLoire, type TestDatabase } from '../testing/loire.js';
+import { createTestDatabase, spawnLoire, writeNodesConfig, type TestDatabase } from '../testing/loire.js';
 import { verifyChain } from './store.js';
 
 const READY_WITHIN_MS = 120_000;
@@ -24,8 +24,11 @@ describe('audit trail across a crash', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
+  // The querying node must be known: unknown AEs may only store (see security/node-access.ts).
+  const nodesConfig = () => writeNodesConfig(path.join(dataDir, 'loire.json'), [{ name: 'crasher', aeTitle: 'CRASHER', permissions: { store: false, retrieve: false } }]);
+
   it('keeps the record of a query answered just before SIGKILL', async () => {
-    const first = await spawnLoire(dataDir, database.url);
+    const first = await spawnLoire(dataDir, database.url, ['--config', nodesConfig()]);
     try {
       await first.waitUntilReady(READY_WITHIN_MS);
       const r = await runTool('findscu', ['-S', '-aet', 'CRASHER', '-aec', 'LOIRE', '127.0.0.1', String(first.dicomPort),
@@ -35,7 +38,7 @@ describe('audit trail across a crash', () => {
       expect(await first.kill('SIGKILL')).toBeNull();
     }
 
-    const second = await spawnLoire(dataDir, database.url);
+    const second = await spawnLoire(dataDir, database.url, ['--config', nodesConfig()]);
     try {
       await second.waitUntilReady(READY_WITHIN_MS);
     } finally {

@@ -3,14 +3,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openArchive, type Archive } from '../archive.js';
 import { loadConfig } from '../config/config.js';
 import { silentLogger } from '../logger.js';
 import { auditRows } from '../testing/audit.js';
 import { createTestDatabase, type TestDatabase } from '../testing/database.js';
-import { buildHttpApp } from './app.js';
+import { sendError } from '../dicomweb/http-error.js';
+import '../security/permissions.js';
+import { registerAuditHook, registerAuditRoutes } from './audit.js';
 
 describe('HTTP audit', () => {
   let dir: string;
@@ -22,7 +24,12 @@ describe('HTTP audit', () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'loire-http-audit-'));
     database = await createTestDatabase(dir);
     archive = await openArchive(loadConfig({ data: dir, database: database.url }, {}), silentLogger());
-    app = await buildHttpApp({ logger: silentLogger(), archive, isReady: () => true });
+    // The audit hook and route alone, on an app without authentication: the test sets the principal.
+    app = Fastify();
+    app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
+    registerAuditHook(app, archive);
+    registerAuditRoutes(app, archive);
+    app.get('/healthz', { config: { access: 'public' } }, async () => ({ status: 'ok' }));
     // Routes as the other doors declare them; the principal as authentication sets it.
     app.addHook('onRequest', async (request) => {
       const user = request.headers['x-test-user'];
