@@ -9,3 +9,4 @@ export * from './writer.js';
 export * from './json.js';
 export * from './transcode.js';
 export * from './codecs/index.js';
+export * from './xml.js';

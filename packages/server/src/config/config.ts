@@ -36,6 +36,15 @@ export const configFileSchema = z.object({
     idleTimeoutSeconds: z.number().positive().default(300),
     maxAssociations: z.number().int().positive().default(64),
   }).strict().default({}),
+  dicomweb: z.object({
+    cors: z.object({
+      /**
+       * Origins (scheme://host[:port]) whose web pages may call the DICOMweb API from a browser;
+       * "*" allows any origin (without credentials). Empty: no CORS headers at all.
+       */
+      origins: z.array(z.string().regex(/^(\*|https?:\/\/[^/\s]+)$/, 'must be "*" or scheme://host[:port] without a path')).default([]),
+    }).strict().default({}),
+  }).strict().default({}),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
 }).strict();
 
@@ -53,6 +62,7 @@ export interface LoireConfig {
   dicomNodes: DicomNode[];
   duplicatePolicy: DuplicatePolicy;
   dimse: { maxPduLength: number; artimTimeoutSeconds: number; idleTimeoutSeconds: number; maxAssociations: number };
+  dicomweb: { cors: { origins: string[] } };
   logLevel: string;
 }
 
@@ -135,6 +145,7 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
     dicomNodes: file.dicomNodes,
     duplicatePolicy: file.storage.duplicatePolicy,
     dimse: file.dimse,
+    dicomweb: file.dicomweb,
     logLevel: file.logLevel,
   };
 }

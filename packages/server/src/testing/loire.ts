@@ -17,6 +17,8 @@ export interface TestLoireOptions {
   aeTitle?: string;
   dicomNodes?: DicomNode[];
   duplicatePolicy?: LoireConfig['duplicatePolicy'];
+  /** Origins allowed to call DICOMweb from a browser (config dicomweb.cors.origins). */
+  corsOrigins?: string[];
   /** Receives the server's JSON log lines (level debug), e.g. to assert what an administrator reads. */
   logDestination?: NodeJS.WritableStream;
 }
@@ -40,6 +42,7 @@ function testConfig(dataDir: string, database: string, options: TestLoireOptions
     bindAddress: '127.0.0.1',
     dicomNodes: options.dicomNodes ?? [],
     duplicatePolicy: options.duplicatePolicy ?? config.duplicatePolicy,
+    dicomweb: { ...config.dicomweb, cors: { origins: options.corsOrigins ?? config.dicomweb.cors.origins } },
     logLevel: process.env.LOIRE_TEST_LOG ? 'debug' : 'silent',
   };
 }
