@@ -45,10 +45,12 @@ export function bulkDataUri(base: string, ids: InstanceIds, tagPath: readonly (s
   return `${instanceUrl(base, ids)}/bulkdata/${tagPath.map((part) => (typeof part === 'number' ? String(part) : part.toUpperCase())).join('/')}`;
 }
 
-const UID = /^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$/;
+// PS3.5 9.1 forbids leading zeros in a component, but archives hold objects from modalities that
+// wrote them ("1.2.01.3"); such objects must stay reachable, so only digits and dots are required.
+const UID = /^[0-9]+(\.[0-9]+)*$/;
 
 /**
- * A UID from a path or query parameter (PS3.5 9.1: digits and dots, at most 64 characters).
+ * A UID from a path or query parameter (digits and dots, at most 64 characters, PS3.5 9.1).
  * Anything else is a 400, so that no caller ever passes path fragments or SQL on.
  */
 export function parseUid(value: string | undefined, name: string): string {

@@ -1,7 +1,8 @@
 // WADO-RS metadata from the index's stored DICOM JSON (PS3.18 §10.4.1.1.2 and annex F.2.6): the
 // value of every binary attribute (OB, OD, OF, OL, OV, OW, UN), whether the index kept it inline,
 // as a byte range of the stored object, or only as a `{ vr }` marker (pixel data, large values),
-// is replaced by a BulkDataURI. The stored text is rewritten by a scanner that copies everything
+// is replaced by a BulkDataURI; so is any other value left in the stored object at ingest (a text
+// of more than 64 KiB, recorded with a byte range). The stored text is rewritten by a scanner that copies everything
 // else through unchanged, so that a series of hundreds of instances needs no parse/serialise.
 import type { DicomJson, DicomJsonElement } from '../index/index.js';
 
@@ -32,7 +33,7 @@ export function withBulkDataUris(json: DicomJson, uriOf: BulkDataUriOf, prefix: 
   const out: DicomJson = {};
   for (const [tag, element] of Object.entries(json)) {
     const path = [...prefix, tag];
-    if (BINARY_VRS.has(element.vr)) {
+    if (BINARY_VRS.has(element.vr) || element.BulkDataURI !== undefined) {
       out[tag] = { vr: element.vr, BulkDataURI: uriOf(path) };
     } else if (element.vr === 'SQ' && element.Value) {
       out[tag] = { vr: 'SQ', Value: element.Value.map((item, i) => withBulkDataUris(item as DicomJson, uriOf, [...path, i])) };
@@ -84,7 +85,7 @@ class Scanner {
     if (!text.startsWith('{"vr":"', pos) || text.charCodeAt(pos + 9) !== QUOTE) throw new UnexpectedShape();
     const vr = text.slice(pos + 7, pos + 9);
     const afterVr = pos + 10;
-    if (BINARY_VRS.has(vr)) {
+    if (BINARY_VRS.has(vr) || text.startsWith(',"BulkDataURI":"', afterVr)) {
       const end = skipValue(text, pos);
       this.parts.push(text.slice(this.copiedUpTo, pos), `{"vr":"${vr}","BulkDataURI":${JSON.stringify(this.uriOf(path))}}`);
       this.copiedUpTo = end;
