@@ -53,10 +53,28 @@ class Scanner {
 
   constructor(private readonly text: string, private readonly uriOf: BulkDataUriOf) {}
 
+  /**
+   * The top level is not walked element by element: a regular expression (native speed) finds
+   * the elements that matter. `"vr":"` with unescaped quotes can only be structure (inside a
+   * JSON string its quotes are escaped), and a sequence is consumed whole by the walking
+   * scanner before the search goes on, so every hit of the search is a top-level element.
+   */
   run(): string {
-    const end = this.dataset(0, []);
-    if (end !== this.text.length) throw new UnexpectedShape();
-    if (this.copiedUpTo === 0) return this.text;
+    const text = this.text;
+    // Compact JSON ({"… or {}), as JSON.stringify writes it; anything else takes the slow path.
+    if (text.charCodeAt(0) !== 0x7b || text.charCodeAt(text.length - 1) !== 0x7d || (text.length > 2 && text.charCodeAt(1) !== QUOTE)) {
+      throw new UnexpectedShape();
+    }
+    const candidates = /"vr":"(?:O[BDFLVW]|UN|SQ)"|"BulkDataURI":"/g;
+    for (let hit = candidates.exec(text); hit !== null; hit = candidates.exec(text)) {
+      const start = hit[0].charCodeAt(1) === 0x76 /* v */ ? hit.index - 1 : text.lastIndexOf('{"vr":"', hit.index);
+      // "GGGGEEEE":{
+      if (start < 11 || text.charCodeAt(start - 1) !== 0x3a || text.charCodeAt(start - 2) !== QUOTE || text.charCodeAt(start - 11) !== QUOTE) {
+        throw new UnexpectedShape();
+      }
+      candidates.lastIndex = this.element(start, [text.slice(start - 10, start - 2)]);
+    }
+    if (this.copiedUpTo === 0) return text;
     this.parts.push(this.text.slice(this.copiedUpTo));
     return this.parts.join('');
   }
@@ -117,14 +135,7 @@ function skipValue(text: string, pos: number): number {
   for (let i = pos; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === QUOTE) {
-      i++;
-      while (i < text.length) {
-        const d = text.charCodeAt(i);
-        if (d === BACKSLASH) i += 2;
-        else if (d === QUOTE) break;
-        else i++;
-      }
-      if (i >= text.length) throw new UnexpectedShape();
+      i = stringEnd(text, i);
     } else if (c === 0x7b || c === 0x5b) {
       depth++;
     } else if (c === 0x7d || c === 0x5d) {
@@ -133,4 +144,16 @@ function skipValue(text: string, pos: number): number {
     }
   }
   throw new UnexpectedShape();
+}
+
+/** Position of the quote closing the string that opens at `pos` (indexOf runs natively, far faster than a loop). */
+function stringEnd(text: string, pos: number): number {
+  let end = text.indexOf('"', pos + 1);
+  for (;;) {
+    if (end < 0) throw new UnexpectedShape();
+    let backslashes = 0;
+    while (text.charCodeAt(end - 1 - backslashes) === BACKSLASH) backslashes++;
+    if (backslashes % 2 === 0) return end;
+    end = text.indexOf('"', end + 1);
+  }
 }
