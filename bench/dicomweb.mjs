@@ -104,8 +104,8 @@ async function timeSearches(base, searches, requireMatches) {
     const res = await fetch(`${base}/studies?${query}`, { headers: { accept: 'application/dicom+json', 'accept-encoding': 'identity' } });
     const text = await res.text();
     const ms = performance.now() - started;
-    if (res.status !== 200) throw new Error(`QIDO ${query}: HTTP ${res.status} ${text.slice(0, 300)}`);
-    if ((JSON.parse(text) ?? []).length === 0) {
+    if (res.status !== 200 && res.status !== 204) throw new Error(`QIDO ${query}: HTTP ${res.status} ${text.slice(0, 300)}`);
+    if (res.status === 204 || (JSON.parse(text) ?? []).length === 0) {
       if (requireMatches) throw new Error(`QIDO ${query} matched nothing: the target is missing ingested studies`);
       empty++;
     }

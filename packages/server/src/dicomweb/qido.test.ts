@@ -20,8 +20,13 @@ async function get(path: string, headers: Record<string, string> = {}): Promise<
   return fetch(`${base}${path}`, { headers: { ...loire.httpHeaders, ...headers } });
 }
 
+/** The results of a search; no match is 204 No Content (PS3.18 §8.3.4.4.1). */
 async function search(path: string): Promise<DicomJson[]> {
   const res = await get(path);
+  if (res.status === 204) {
+    expect(await res.text()).toBe('');
+    return [];
+  }
   if (res.status !== 200) throw new Error(`${path}: HTTP ${res.status} ${await res.text()}`);
   expect(res.headers.get('content-type')).toBe('application/dicom+json');
   return (await res.json()) as DicomJson[];
@@ -70,7 +75,8 @@ describe('QIDO-RS search for studies', () => {
     expect(studyUids(await search('/studies?StudyInstanceUID=1.2.1%5C1.2.2'))).toEqual(['1.2.1', '1.2.2']);
     expect(studyUids(await search('/studies?ModalitiesInStudy=MR'))).toEqual(['1.2.2', '1.2.3']);
     expect(studyUids(await search('/studies?AccessionNumber=ACC3&StudyTime=1500-1600'))).toEqual(['1.2.3']);
-    expect(await search('/studies?PatientID=NOBODY')).toEqual([]);
+    const none = await get('/studies?PatientID=NOBODY');
+    expect(none.status).toBe(204); // PS3.18 §8.3.4.4.1: no results, no content
   });
 
   it('matches person names case- and accent-insensitively only with fuzzymatching=true', async () => {
@@ -96,7 +102,7 @@ describe('QIDO-RS search for studies', () => {
     expect(await search('/studies?offset=3')).toEqual([]);
   });
 
-  it('caps a huge limit at the maximum and says so in a Warning header (PS3.18 §8.3.4.4)', async () => {
+  it('caps a huge limit at the maximum and says so in a Warning header (PS3.18 §8.3.4.4.1)', async () => {
     const max = MAX_RESULTS.STUDY;
     const extra = Array.from({ length: max }, (_, i) => indexRequest({ patientId: `Q${i}`, study: `1.3.${i}`, series: `1.3.${i}.1`, sop: `1.3.${i}.1.1` }));
     await loire.server.archive.index.indexInstances(extra);

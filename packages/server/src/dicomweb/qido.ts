@@ -10,15 +10,17 @@ import { negotiateDicomModel } from './dicom-model-media.js';
 import { HttpError } from './http-error.js';
 import { withBulkDataUris } from './metadata-json.js';
 import { bulkDataUri } from './context.js';
-import { multipartContentType, newBoundary } from './multipart.js';
+import { multipartContentType } from './multipart.js';
 import {
   INSTANCE_AVAILABILITY, parseSearchQuery, RETRIEVE_URL, type SearchQuery, type SearchResource,
 } from './qido-query.js';
 import { setValidators, weakEtag } from './validators.js';
 
 /**
- * The most results one answer carries (PS3.18 §8.3.4.4): a larger `limit`, or none, is capped
- * and the answer says so in a Warning header; the client pages on with `offset`.
+ * The most results one answer carries (maxResults of PS3.18 §8.3.4.4.1): a larger `limit`, or
+ * none, is capped and, when matches were left out, the answer says so in a Warning header; the
+ * client pages on with `offset`. Refusing a large limit would break clients that ask for
+ * "everything" and page on the warning, as the standard lets them.
  */
 export const MAX_RESULTS: Record<SearchResource['level'], number> = { STUDY: 1000, SERIES: 1000, IMAGE: 10_000 };
 
@@ -52,6 +54,8 @@ async function search(
 
   const base = baseUrl(request);
   const { results, truncated } = await runSearch(context, query, base);
+  // No match (or an offset past the last one): 204 No Content (PS3.18 §8.3.4.4.1).
+  if (results.length === 0) return reply.code(204).send();
   const warnings: string[] = [];
   if (truncated) warnings.push('The number of results exceeded the maximum supported by the server. Additional results can be requested.');
   if (query.unmatchedKeys.length > 0) {
@@ -66,7 +70,7 @@ async function search(
     contentType = 'application/dicom+json';
   } else {
     // A fixed boundary derived from the content keeps the answer (and its ETag) deterministic.
-    const boundary = results.length === 0 ? newBoundary() : `loire-${createHash('sha256').update(JSON.stringify(results)).digest('hex').slice(0, 24)}`;
+    const boundary = `loire-${createHash('sha256').update(JSON.stringify(results)).digest('hex').slice(0, 24)}`;
     body = results.map((json) => `--${boundary}\r\nContent-Type: application/dicom+xml\r\n\r\n${toNativeDicomModel(json)}\r\n`).join('') + `--${boundary}--\r\n`;
     contentType = multipartContentType(boundary, 'application/dicom+xml');
   }
