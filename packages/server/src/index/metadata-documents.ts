@@ -2,7 +2,7 @@
 // inflated but not parsed, so that an adapter can stream hundreds of instances without building
 // objects it would only serialise again.
 import { sql } from 'kysely';
-import { inflateRawSync } from 'node:zlib';
+import { decodeMetadataText } from './metadata-codec.js';
 import type { QueryContext } from './query.js';
 
 export interface MetadataDocument {
@@ -41,7 +41,7 @@ function toDocument(row: DocumentRow): MetadataDocument {
     studyInstanceUid: row.study_instance_uid,
     seriesInstanceUid: row.series_instance_uid,
     sopInstanceUid: row.sop_instance_uid,
-    json: inflateRawSync(row.metadata).toString('utf8'),
+    json: decodeMetadataText(row.metadata),
   };
 }
 
