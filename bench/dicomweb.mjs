@@ -3,8 +3,8 @@
 // search latency, on Loire (its index filled with 1,000,000 synthetic instances) and on Orthanc
 // with its DICOMweb plugin (reference, at the size it was filled to over DICOM).
 //
-// Both targets receive the same files over C-STORE: one series of 500 CT instances (64x64, the
-// metadata is that of a 512x512 CT) and the small set, whose studies the search mix asks for.
+// Both targets receive the same files over C-STORE: one series of 500 CT instances (512x512,
+// 16-bit, as a scanner sends them) and the small set, whose studies the search mix asks for.
 // Requests are sequential on one keep-alive connection, uncompressed (Accept-Encoding: identity)
 // so that both servers do the same work; the time is to the last byte of the body.
 //
@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { CT_IMAGE_STORAGE, DEFAULT_CACHE_DIR, ctInstance, ensureDatasets, uidFor } from './generate.mjs';
+import { CT_IMAGE_STORAGE, DEFAULT_CACHE_DIR, ctInstance, ensureDatasets } from './generate.mjs';
 import { encodeDataset, encodePart10 } from './lib/dicom-writer.mjs';
 import { NotAvailableError, freePort, httpOk, spawnServer, tcpOpen, waitReady } from './lib/process.mjs';
 import { sendDirectories } from './lib/storescu.mjs';
@@ -28,23 +28,22 @@ const SERIES_SIZE = 500;
 const WARM_UP = 3;
 const ORTHANC_DICOMWEB_PLUGIN = process.env.ORTHANC_DICOMWEB_PLUGIN ?? '/usr/share/orthanc/plugins/libOrthancDicomWeb.so';
 
-/** The layout of the metadata series: one series of SERIES_SIZE instances. */
-const SERIES_LAYOUT = { name: 'WADO', rows: 64, columns: 64, perSeries: SERIES_SIZE, seriesPerStudy: 1, studiesPerPatient: 1, shards: 1, sliceThickness: 1 };
-
 /**
- * Writes (once, in the data set cache) the 500-instance series; returns its directory and UIDs.
+ * Writes (once, in the data set cache) the metadata series; returns its directory and UIDs.
  * @param {string} out  cache root
+ * @param {{ count?: number, rows?: number }} [size]  instances and matrix (default 500 of 512x512)
  */
-export function ensureMetadataSeries(out) {
-  const dir = path.join(out, `wado-series-${SERIES_SIZE}-v1`);
-  const first = ctInstance(SERIES_LAYOUT, 0);
+export function ensureMetadataSeries(out, { count = SERIES_SIZE, rows = 512 } = {}) {
+  const layout = { name: 'WADO', rows, columns: rows, perSeries: count, seriesPerStudy: 1, studiesPerPatient: 1, shards: 1, sliceThickness: 1 };
+  const dir = path.join(out, `wado-series-${count}x${rows}-v2`);
+  const first = ctInstance(layout, 0);
   const uid = (/** @type {number} */ tag) => /** @type {string} */ (first.elements.find(([t]) => t === tag)?.[2]);
-  const series = { dir, count: SERIES_SIZE, studyUid: uid(0x0020000d), seriesUid: uidFor(`${SERIES_LAYOUT.name}/series/0`) };
+  const series = { dir, count, studyUid: uid(0x0020000d), seriesUid: uid(0x0020000e) };
   if (fs.existsSync(path.join(dir, 'complete'))) return series;
   const aside = `${dir}.writing-${process.pid}`;
   fs.mkdirSync(aside, { recursive: true });
-  for (let i = 0; i < SERIES_SIZE; i++) {
-    const { sopInstanceUid, elements } = ctInstance(SERIES_LAYOUT, i);
+  for (let i = 0; i < count; i++) {
+    const { sopInstanceUid, elements } = ctInstance(layout, i);
     fs.writeFileSync(path.join(aside, `${String(i).padStart(6, '0')}.dcm`), encodePart10({ sopClassUid: CT_IMAGE_STORAGE, sopInstanceUid, dataset: encodeDataset(elements) }));
   }
   fs.writeFileSync(path.join(aside, 'complete'), '');
