@@ -1,5 +1,5 @@
 // The Native DICOM Model (PS3.19 annex A.1): the XML form of a data set that DICOMweb answers with
-// for `application/dicom+xml` (PS3.18 §8.7.3.2), written from the DICOM JSON model (PS3.18 F.2).
+// for `application/dicom+xml` (PS3.18 §8.7.3), written from the DICOM JSON model (PS3.18 F.2).
 import { lookupTag } from './dictionary/index.js';
 import type { DicomJson, DicomJsonAttribute, PersonNameJson } from './json.js';
 

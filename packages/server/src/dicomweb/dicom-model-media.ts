@@ -8,7 +8,7 @@ export type DicomModelMedia = 'json' | 'xml';
 export function negotiateDicomModel(acceptHeader: string | undefined): DicomModelMedia {
   for (const range of parseAccept(acceptHeader)) {
     if (range.type === 'multipart/related') {
-      // A multipart/related without type means the XML model (PS3.18 §8.7.3.2, Table 8.7.3-1).
+      // A multipart/related without type means the XML model (PS3.18 §8.7.3).
       const type = (range.parameters.type ?? 'application/dicom+xml').toLowerCase();
       if (type === 'application/dicom+xml') return 'xml';
       continue;

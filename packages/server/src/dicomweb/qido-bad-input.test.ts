@@ -42,6 +42,8 @@ describe('QIDO-RS and metadata refuse malformed and hostile input', () => {
     ['an absurd offset', '/dicom-web/studies?offset=99999999999', /offset must be at most/],
     ['a limit given twice', '/dicom-web/studies?limit=1&limit=2', /given twice/],
     ['a bad fuzzymatching', '/dicom-web/studies?fuzzymatching=yes', /fuzzymatching must be "true" or "false"/],
+    ['extended empty value matching', '/dicom-web/studies?emptyvaluematching=true', /emptyvaluematching=true is not supported/],
+    ['a bad multiplevaluematching', '/dicom-web/studies?multiplevaluematching=1', /multiplevaluematching must be "true" or "false"/],
     ['a malformed date', '/dicom-web/studies?StudyDate=2020-13', /StudyDate must be YYYYMMDD/],
     ['SQL in a date', `/dicom-web/studies?StudyDate=${encodeURIComponent("20200101' OR 1=1")}`, /StudyDate must be YYYYMMDD/],
     ['a non-integer for an IS', '/dicom-web/series?SeriesNumber=1%3B--', /SeriesNumber \(IS\) must be an integer/],

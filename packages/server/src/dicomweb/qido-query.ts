@@ -114,6 +114,12 @@ export function parseSearchQuery(rawQuery: string, resource: SearchResource): Se
         if (value !== 'true' && value !== 'false') throw HttpError.badRequest(`fuzzymatching must be "true" or "false", not "${clip(value)}"`);
         fuzzy = value === 'true';
         break;
+      case 'emptyvaluematching':
+      case 'multiplevaluematching':
+        // PS3.18 Table 8.3.4-1. "false" is this server's behaviour; the extended matching is not implemented.
+        if (value === 'false') break;
+        if (value === 'true') throw HttpError.badRequest(`${lower}=true is not supported by this server; omit the parameter or send false`);
+        throw HttpError.badRequest(`${lower} must be "true" or "false", not "${clip(value)}"`);
       case 'includefield':
         for (const id of value.split(',').map((v) => v.trim())) {
           if (id === '') throw HttpError.badRequest('includefield has an empty attribute; give keywords or tags separated by commas');

@@ -75,6 +75,7 @@ describe('QIDO-RS search for studies', () => {
     expect(studyUids(await search('/studies?StudyInstanceUID=1.2.1%5C1.2.2'))).toEqual(['1.2.1', '1.2.2']);
     expect(studyUids(await search('/studies?ModalitiesInStudy=MR'))).toEqual(['1.2.2', '1.2.3']);
     expect(studyUids(await search('/studies?AccessionNumber=ACC3&StudyTime=1500-1600'))).toEqual(['1.2.3']);
+    expect(studyUids(await search('/studies?PatientID=P2&emptyvaluematching=false&multiplevaluematching=false'))).toEqual(['1.2.2']);
     const none = await get('/studies?PatientID=NOBODY');
     expect(none.status).toBe(204); // PS3.18 §8.3.4.4.1: no results, no content
   });
