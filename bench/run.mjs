@@ -3,7 +3,7 @@
 // against storescp, Orthanc and Loire in one run, prints the figures and writes each
 // scenario's section of docs/benchmarks.md.
 //
-//   node bench/run.mjs [--scenario ingest-ct,ingest-small,query-1m,security-overhead] [--ct 2000] [--small 10000]
+//   node bench/run.mjs [--scenario ingest-ct,ingest-small,query-1m,security-overhead,dicomweb] [--ct 2000] [--small 10000]
 //                      [--instances 1000000] [--queries 200] [--repeat 1] [--targets storescp,orthanc,loire]
 //                      [--data DIR] [--doc docs/benchmarks.md | --no-doc]
 
@@ -19,9 +19,12 @@ import {
 } from './lib/report.mjs';
 import { REPO_ROOT } from './lib/targets.mjs';
 import { FULL_INDEX_INGEST_MIN_RATIO, runQueryScenario } from './query.mjs';
+import { dicomwebTable, dicomwebVerdicts, runDicomwebScenario } from './dicomweb.mjs';
 import { runSecurityScenario, securityTable, securityVerdicts } from './security.mjs';
 
-const SCENARIOS = ['ingest-ct', 'ingest-small', 'query-1m', 'security-overhead'];
+const SCENARIOS = ['ingest-ct', 'ingest-small', 'query-1m', 'security-overhead', 'dicomweb'];
+/** Series metadata requests timed per target in the dicomweb scenario. */
+const METADATA_REQUESTS = 30;
 const TARGET_NAMES = ['storescp', 'orthanc', 'loire'];
 
 const { values } = parseArgs({
@@ -85,6 +88,7 @@ function rerunCommand(scenario) {
     'ingest-small': `--small ${counts.small}${counts.repeat > 1 ? ` --repeat ${counts.repeat}` : ''}`,
     'query-1m': `--small ${counts.small} --instances ${counts.instances} --queries ${counts.queries}`,
     'security-overhead': `--small ${counts.small} --queries ${counts.queries}${counts.repeat > 1 ? ` --repeat ${counts.repeat}` : ''}`,
+    dicomweb: `--small ${counts.small} --instances ${counts.instances} --queries ${counts.queries}`,
   }[scenario];
   return `npm run build && node bench/run.mjs --scenario ${scenario} ${sizes}`;
 }
@@ -94,6 +98,7 @@ const titles = {
   'ingest-small': `${counts.small.toLocaleString('en')} small instances (64x64) on 1 and on ${sets.small?.shards.length ?? 4} associations`,
   'query-1m': `study-level C-FIND and ingest with ${counts.instances.toLocaleString('en')} instances indexed`,
   'security-overhead': `ingest of ${counts.small.toLocaleString('en')} small instances, C-FIND and QIDO-RS, with audit and authentication off and on`,
+  dicomweb: `WADO-RS metadata of a 500-instance series, QIDO-RS study search with ${counts.instances.toLocaleString('en')} instances indexed`,
 };
 
 /**
@@ -137,6 +142,14 @@ try {
       report(scenario, queryTable(rows), queryVerdicts(rows, FULL_INDEX_INGEST_MIN_RATIO),
         'The C-FIND figures come from the same persistent-association client for every target; ' +
         `Orthanc is queried at the size it was filled to over DICOM, as a reference.${fillNote}`);
+    } else if (scenario === 'dicomweb') {
+      const rows = await runDicomwebScenario({
+        out: sets.out, small: sets.small, workRoot, instances: counts.instances, queries: counts.queries, repeat: METADATA_REQUESTS, targets, log,
+      });
+      report(scenario, dicomwebTable(rows), dicomwebVerdicts(rows),
+        `Sequential requests on one connection, uncompressed, timed to the last byte; ${METADATA_REQUESTS} metadata requests per target after 3 ` +
+        'unmeasured ones. Orthanc runs its DICOMweb plugin with the Debian defaults (full metadata read from the stored files) at the size ' +
+        'it was filled to over DICOM, as a reference.');
     } else {
       const rows = await runIngestScenarios({ scenarios: [scenario], targets, sets, workRoot, repeat: counts.repeat, unavailable, log });
       report(scenario, ingestTable(rows), ingestVerdicts(rows, INGEST_GOALS));

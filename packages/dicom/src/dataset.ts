@@ -2,7 +2,7 @@
 // as raw bytes in the data set's byte order and decoded on demand.
 import { decodeText, encodeText, parseSpecificCharacterSet } from './charset.js';
 import { lookupTag } from './dictionary/index.js';
-import { Tag, tagString } from './tag.js';
+import { isPrivateCreator, Tag, tagString } from './tag.js';
 import { isSingleValuedText, isStringVR, isVR, paddingByte, usesSpecificCharacterSet, valueSize } from './vr.js';
 
 export const UNDEFINED_LENGTH = 0xffffffff;
@@ -160,6 +160,8 @@ export class Dataset {
 /** The VR to interpret a value with: UN values of known tags are read per the dictionary. */
 export function effectiveVR(el: DataElement): VR {
   if (el.vr !== 'UN') return el.vr;
+  // Private Creator Data Elements are LO whatever the encoding (PS3.5 7.8.1).
+  if (isPrivateCreator(el.tag)) return 'LO';
   const dictVR = lookupTag(el.tag)?.vr;
   return dictVR && isVR(dictVR) && dictVR !== 'SQ' ? dictVR : 'UN';
 }

@@ -10,3 +10,4 @@ export * from './json.js';
 export * from './transcode.js';
 export * from './codecs/index.js';
 export * from './render/index.js';
+export * from './xml.js';

@@ -47,8 +47,9 @@ function attributeToJson(ds: Dataset, el: DataElement, opts: ToDicomJsonOptions,
     return attr;
   }
   const values = jsonValues(ds, el);
-  // A value that is only padding is empty (PS3.18 F.2.5): no Value rather than [null].
-  if (values.some((v) => v !== null)) attr.Value = values;
+  // A value that is only padding is empty (PS3.18 F.2.5): no Value rather than [null]. Several
+  // empty values ("\\\\") are a value multiplicity of their own and stay as nulls.
+  if (values.length > 1 || (values.length === 1 && values[0] !== null)) attr.Value = values;
   return attr;
 }
 

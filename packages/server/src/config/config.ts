@@ -151,6 +151,15 @@ export const configFileSchema = z.object({
     /** A client silent this long in the middle of a body is cut off and its partial object discarded. */
     idleTimeoutSeconds: z.number().positive().default(60),
   }).strict().default({}),
+  dicomweb: z.object({
+    cors: z.object({
+      /**
+       * Origins (scheme://host[:port]) whose web pages may call the DICOMweb API from a browser;
+       * "*" allows any origin (without credentials). Empty: no CORS headers at all.
+       */
+      origins: z.array(z.string().regex(/^(\*|https?:\/\/[^/\s]+)$/, 'must be "*" or scheme://host[:port] without a path')).default([]),
+    }).strict().default({}),
+  }).strict().default({}),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   http: httpSchema.default({}),
   security: securitySchema.default({}),
@@ -189,6 +198,7 @@ export interface LoireConfig {
   duplicatePolicy: DuplicatePolicy;
   dimse: { maxPduLength: number; artimTimeoutSeconds: number; idleTimeoutSeconds: number; maxAssociations: number };
   stow: { maxRequestBytes: number; maxMetadataUploadBytes: number; idleTimeoutSeconds: number };
+  dicomweb: { cors: { origins: string[] } };
   logLevel: string;
   http: HttpConfig;
   security: SecurityConfig;
@@ -292,6 +302,7 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
     duplicatePolicy: file.storage.duplicatePolicy,
     dimse: file.dimse,
     stow: file.stow,
+    dicomweb: file.dicomweb,
     logLevel: file.logLevel,
     http: file.http,
     security: { ...file.security, ...(initialAdminPassword ? { initialAdminPassword } : {}) },

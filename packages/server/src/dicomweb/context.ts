@@ -50,7 +50,7 @@ export function bulkDataUri(base: string, ids: InstanceIds, tagPath: readonly (s
 const UID = /^[0-9]+(\.[0-9]+)*$/;
 
 /**
- * A UID from a path or query parameter (PS3.5 9.1: digits and dots, at most 64 characters).
+ * A UID from a path or query parameter (digits and dots, at most 64 characters, PS3.5 9.1).
  * Anything else is a 400, so that no caller ever passes path fragments or SQL on.
  */
 export function parseUid(value: string | undefined, name: string): string {

@@ -81,15 +81,16 @@ const INLINE_BINARY_LIMIT = 1024;
 const PIXEL_DATA_TAGS = new Set(['7FE00010', '7FE00008', '7FE00009']);
 
 /**
- * The instance's metadata as the index keeps it: everything except bulk data. Large inline
- * binaries keep their VR and lose their value so that a DICOMweb adapter knows to offer a
- * BulkDataURI for them.
+ * The instance's metadata as the index keeps it: everything except bulk data. Pixel data and
+ * large inline binaries keep their VR and lose their value (a `{ vr }` marker) so that a
+ * DICOMweb adapter knows to offer a BulkDataURI for them.
  */
 export function withoutBulkData(json: DicomJson): DicomJson {
   const out: DicomJson = {};
   for (const [tag, element] of Object.entries(json)) {
-    if (PIXEL_DATA_TAGS.has(tag)) continue;
-    if (element.InlineBinary !== undefined && element.InlineBinary.length > INLINE_BINARY_LIMIT) {
+    if (PIXEL_DATA_TAGS.has(tag)) {
+      out[tag] = { vr: element.vr };
+    } else if (element.InlineBinary !== undefined && element.InlineBinary.length > INLINE_BINARY_LIMIT) {
       out[tag] = { vr: element.vr };
     } else if (element.vr === 'SQ' && element.Value) {
       out[tag] = { vr: 'SQ', Value: element.Value.map((item) => withoutBulkData(item as DicomJson)) };

@@ -58,7 +58,7 @@ describe('indexing and derived attributes', () => {
     const metadata = await index.seriesMetadata('2.1.1');
     expect(metadata.map((m) => m['00080018']?.Value?.[0])).toEqual(['2.1.1.1', '2.1.1.2']);
     expect(metadata[0]?.['00181030']?.Value).toEqual(['Protocol 2.1.1']);
-    expect(metadata[0]?.['7FE00010']).toBeUndefined();
+    expect(metadata[0]?.['7FE00010']).toEqual({ vr: 'OW' }); // a marker: the value stays in the stored object
     const record = await index.getInstance('2.1.1.2');
     expect(record).toMatchObject({ storageKey: 'k/2.1.1.2', size: 1234, seriesInstanceUid: '2.1.1', studyInstanceUid: '2.1', sourceAe: 'MODALITY1' });
     expect(await index.getInstance('9.9')).toBeUndefined();

@@ -5,6 +5,10 @@ import type { QueryLevel } from './attributes.js';
 import { openIndexDatabase, type IndexConnection } from './database.js';
 import type { DicomJson } from './dicom-json.js';
 import type { TransactionRunner } from './transaction-runner.js';
+import {
+  metadataDocuments, metadataOfInstances, studyVersion,
+  type MetadataDocument, type MetadataScope, type StudyVersion,
+} from './metadata-documents.js';
 import { count, find, findAll, type FindQuery, type QueryContext } from './query.js';
 import {
   allStorageRecords, getInstance, listInstancesForRetrieve, seriesMetadata,
@@ -73,6 +77,20 @@ export class ArchiveIndex {
     return seriesMetadata(this.context, seriesInstanceUid);
   }
 
+  /** Stored metadata text (not parsed) of a study, series or instance, for WADO-RS metadata. */
+  metadataDocuments(scope: MetadataScope): Promise<MetadataDocument[]> {
+    return metadataDocuments(this.context, scope);
+  }
+
+  metadataOfInstances(sopInstanceUids: readonly string[]): Promise<MetadataDocument[]> {
+    return metadataOfInstances(this.context, sopInstanceUids);
+  }
+
+  /** Last change and counts of a study, for HTTP validators; undefined for an unknown study. */
+  studyVersion(studyInstanceUid: string): Promise<StudyVersion | undefined> {
+    return studyVersion(this.context, studyInstanceUid);
+  }
+
   allStorageRecords(): AsyncGenerator<StorageRecord> {
     return allStorageRecords(this.context);
   }
@@ -116,6 +134,7 @@ export type { DicomJson, DicomJsonElement, PersonNameJson } from './dicom-json.j
 export { IndexInputError } from './instance-fields.js';
 export { QueryError, type FindOptions, type FindQuery, type InformationModel } from './query.js';
 export type { InstanceRecord, StorageRecord } from './retrieve.js';
+export type { MetadataDocument, MetadataScope, StudyVersion } from './metadata-documents.js';
 export type {
   BatchIndexResult, DeletedInstance, DeletedObjects, DuplicatePolicy, IndexOutcome, IndexRequest, IndexResult,
 } from './store.js';

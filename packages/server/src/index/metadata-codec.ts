@@ -13,5 +13,10 @@ export function encodeMetadata(json: DicomJson): Buffer {
 }
 
 export function decodeMetadata(stored: Uint8Array): DicomJson {
-  return JSON.parse(inflateRawSync(stored).toString('utf8')) as DicomJson;
+  return JSON.parse(decodeMetadataText(stored)) as DicomJson;
+}
+
+/** The stored DICOM JSON as text, for adapters that pass it on without parsing it. */
+export function decodeMetadataText(stored: Uint8Array): string {
+  return inflateRawSync(stored).toString('utf8');
 }

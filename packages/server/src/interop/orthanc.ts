@@ -30,7 +30,21 @@ export interface Orthanc {
 
 const ORTHANC_BIN = process.env.ORTHANC_BIN ?? '/usr/sbin/Orthanc';
 
-export async function startOrthanc(options: { aeTitle?: string; modalities: OrthancModality[]; dicomPort?: number; httpPort?: number }): Promise<Orthanc> {
+export interface OrthancOptions {
+  aeTitle?: string;
+  modalities: OrthancModality[];
+  dicomPort?: number;
+  httpPort?: number;
+  /** Shared libraries to load as plugins (e.g. ORTHANC_DICOMWEB_PLUGIN). */
+  plugins?: string[];
+  /** Further configuration sections, e.g. { DicomWeb: {…} }. */
+  extraConfig?: Record<string, unknown>;
+}
+
+/** The Debian orthanc-dicomweb plugin (or ORTHANC_DICOMWEB_PLUGIN). */
+export const ORTHANC_DICOMWEB_PLUGIN = process.env.ORTHANC_DICOMWEB_PLUGIN ?? '/usr/share/orthanc/plugins/libOrthancDicomWeb.so';
+
+export async function startOrthanc(options: OrthancOptions): Promise<Orthanc> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'loire-orthanc-'));
   const aeTitle = options.aeTitle ?? 'ORTHANC';
   const dicomPort = options.dicomPort ?? await freePort();
@@ -45,13 +59,14 @@ export async function startOrthanc(options: { aeTitle?: string; modalities: Orth
     // REST on localhost only, without authentication: a test peer, never exposed.
     RemoteAccessAllowed: false,
     AuthenticationEnabled: false,
-    Plugins: [],
+    Plugins: options.plugins ?? [],
     DicomModalities: Object.fromEntries(options.modalities.map((m) => [m.name, [m.aeTitle, m.host, m.port]])),
     // Close SCU associations at once instead of keeping them 5 s for reuse.
     DicomAssociationCloseDelay: 0,
     StorageCompression: false,
     SaveJobs: false,
     HttpDescribeErrors: true,
+    ...options.extraConfig,
   };
   const configFile = path.join(dir, 'orthanc.json');
   writeFileSync(configFile, JSON.stringify(config, null, 2));

@@ -24,6 +24,8 @@ export interface TestLoireOptions {
   duplicatePolicy?: LoireConfig['duplicatePolicy'];
   /** STOW-RS limits, e.g. small ones to test what happens beyond them. */
   stow?: Partial<LoireConfig['stow']>;
+  /** Origins allowed to call DICOMweb from a browser (config dicomweb.cors.origins). */
+  corsOrigins?: string[];
   /** Receives the server's JSON log lines (level debug), e.g. to assert what an administrator reads. */
   logDestination?: NodeJS.WritableStream;
   /** Overrides of the `http` section (e.g. tls). */
@@ -73,6 +75,7 @@ function testConfig(dataDir: string, database: string, options: TestLoireOptions
     dicomAccess: options.dicomAccess ?? config.dicomAccess,
     duplicatePolicy: options.duplicatePolicy ?? config.duplicatePolicy,
     stow: { ...config.stow, ...options.stow },
+    dicomweb: { ...config.dicomweb, cors: { origins: options.corsOrigins ?? config.dicomweb.cors.origins } },
     logLevel: process.env.LOIRE_TEST_LOG ? 'debug' : 'silent',
     http: { ...config.http, ...options.http },
     security: {
