@@ -3,8 +3,9 @@
 // against storescp, Orthanc and Loire in one run, prints the figures and writes each
 // scenario's section of docs/benchmarks.md.
 //
-//   node bench/run.mjs [--scenario ingest-ct,ingest-small,query-1m] [--ct 2000] [--small 10000]
-//                      [--instances 1000000] [--queries 200] [--repeat 1] [--targets storescp,orthanc,loire]
+//   node bench/run.mjs [--scenario ingest-ct,ingest-small,query-1m,wado-series,wado-frames] [--ct 2000] [--small 10000]
+//                      [--instances 1000000] [--queries 200] [--repeat 1] [--series 200] [--rounds 5]
+//                      [--targets storescp,orthanc,loire]
 //                      [--data DIR] [--doc docs/benchmarks.md | --no-doc]
 
 import fs from 'node:fs';
@@ -19,8 +20,9 @@ import {
 } from './lib/report.mjs';
 import { REPO_ROOT } from './lib/targets.mjs';
 import { FULL_INDEX_INGEST_MIN_RATIO, runQueryScenario } from './query.mjs';
+import { FRAME_CONCURRENCY, HEAD_CT_DIR, runFramesScenario, runSeriesScenario, wadoTable, wadoVerdicts } from './wado.mjs';
 
-const SCENARIOS = ['ingest-ct', 'ingest-small', 'query-1m'];
+const SCENARIOS = ['ingest-ct', 'ingest-small', 'query-1m', 'wado-series', 'wado-frames'];
 const TARGET_NAMES = ['storescp', 'orthanc', 'loire'];
 
 const { values } = parseArgs({
@@ -32,6 +34,8 @@ const { values } = parseArgs({
     instances: { type: 'string', default: '1000000' },
     queries: { type: 'string', default: '200' },
     repeat: { type: 'string', default: '1' },
+    series: { type: 'string', default: '200' },
+    rounds: { type: 'string', default: '5' },
     data: { type: 'string', default: DEFAULT_CACHE_DIR },
     doc: { type: 'string', default: path.join(REPO_ROOT, 'docs/benchmarks.md') },
     'no-doc': { type: 'boolean', default: false },
@@ -44,6 +48,7 @@ for (const s of scenarios) if (!SCENARIOS.includes(s)) throw new Error(`unknown 
 for (const t of targets) if (!TARGET_NAMES.includes(t)) throw new Error(`unknown target "${t}"; known: ${TARGET_NAMES.join(', ')}`);
 const counts = {
   ct: Number(values.ct), small: Number(values.small), instances: Number(values.instances), queries: Number(values.queries), repeat: Number(values.repeat),
+  series: Number(values.series), rounds: Number(values.rounds),
 };
 for (const [name, n] of Object.entries(counts)) if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, not "${values[name]}"`);
 
@@ -51,7 +56,7 @@ const log = (/** @type {string} */ line) => console.log(line);
 const sets = await ensureDatasets({
   out: values.data,
   ct: scenarios.includes('ingest-ct') ? counts.ct : undefined,
-  small: scenarios.some((s) => s !== 'ingest-ct') ? counts.small : undefined,
+  small: scenarios.some((s) => s === 'ingest-small' || s === 'query-1m') ? counts.small : undefined,
   log,
 });
 
@@ -83,6 +88,8 @@ function rerunCommand(scenario) {
     'ingest-ct': `--ct ${counts.ct}${counts.repeat > 1 ? ` --repeat ${counts.repeat}` : ''}`,
     'ingest-small': `--small ${counts.small}${counts.repeat > 1 ? ` --repeat ${counts.repeat}` : ''}`,
     'query-1m': `--small ${counts.small} --instances ${counts.instances} --queries ${counts.queries}`,
+    'wado-series': `--series ${counts.series} --rounds ${counts.rounds}`,
+    'wado-frames': `--rounds ${counts.rounds}`,
   }[scenario];
   return `npm run build && node bench/run.mjs --scenario ${scenario} ${sizes}`;
 }
@@ -91,6 +98,8 @@ const titles = {
   'ingest-ct': `${counts.ct.toLocaleString('en')} CT instances (512x512, 16-bit, explicit VR LE) on one association`,
   'ingest-small': `${counts.small.toLocaleString('en')} small instances (64x64) on 1 and on ${sets.small?.shards.length ?? 4} associations`,
   'query-1m': `study-level C-FIND and ingest with ${counts.instances.toLocaleString('en')} instances indexed`,
+  'wado-series': `WADO-RS retrieve of a ${counts.series}-instance CT series against the disk's read bandwidth`,
+  'wado-frames': `WADO-RS frames of the 70-slice head CT (${HEAD_CT_DIR}), ${FRAME_CONCURRENCY} requests in flight, against Orthanc + DICOMweb`,
 };
 
 /**
@@ -128,6 +137,18 @@ try {
       report(scenario, queryTable(rows), queryVerdicts(rows, FULL_INDEX_INGEST_MIN_RATIO),
         'The C-FIND figures come from the same persistent-association client for every target; ' +
         `Orthanc is queried at the size it was filled to over DICOM, as a reference.${fillNote}`);
+    } else if (scenario === 'wado-series') {
+      const series = await ensureDatasets({ out: values.data, ct: counts.series, log });
+      const rows = await runSeriesScenario({ sets: series, workRoot, rounds: counts.rounds, log });
+      report(scenario, wadoTable(rows), wadoVerdicts(rows),
+        'The series is retrieved as stored (transfer-syntax=*) by curl, alternately with a read of the same stored files by dd ' +
+        'with O_DIRECT (the disk itself) and by plain reads that the page cache may serve; the best round of each is shown. ' +
+        'The goal is judged against the O_DIRECT figure; Loire reads through the page cache, like any server.');
+    } else if (scenario === 'wado-frames') {
+      const { rows, accept } = await runFramesScenario({ workRoot, rounds: counts.rounds, targets, log });
+      report(scenario, wadoTable(rows), wadoVerdicts(rows),
+        `Each pass fetches frame 1 of every instance with Accept: ${accept ?? '(none answered)'}. The first pass follows ` +
+        'ingest on a freshly started server (what a viewer opening the study costs); later passes show the servers\' caches (median).');
     } else {
       const rows = await runIngestScenarios({ scenarios: [scenario], targets, sets, workRoot, repeat: counts.repeat, unavailable, log });
       report(scenario, ingestTable(rows), ingestVerdicts(rows, INGEST_GOALS));
