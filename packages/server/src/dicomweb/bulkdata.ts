@@ -71,7 +71,7 @@ export function registerBulkdata(app: FastifyInstance, context: DicomwebContext,
         const plan = planPixels(request.headers.accept, frames.transferSyntaxUid);
         if (!plan) throw pixelsNotAcceptable(request.headers.accept, frames.transferSyntaxUid);
         const all = Array.from({ length: frames.numberOfFrames }, (_, index) => index);
-        return sendFrames(reply, frames, all, { ...plan, multipart: plan.multipart || all.length > 1 }, location);
+        return sendFrames(reply, frames, all, { ...plan, multipart: plan.multipart || all.length > 1 }, () => location);
       }
       if (element.items || element.fragments) throw HttpError.badRequest(`element ${request.params['*']} is a sequence: ask for an element inside one of its items`);
       const ranges = parseAccept(request.headers.accept);

@@ -74,9 +74,12 @@ export class InstanceFrames {
   }
 }
 
-/** Sends frames (0-based indexes) per the plan: multipart/related, or a single body when the client asked for a bare media type. */
+/**
+ * Sends frames (0-based indexes) per the plan: multipart/related, or a single body when the client asked
+ * for a bare media type. `location` gives each part's Content-Location.
+ */
 export async function sendFrames(
-  reply: FastifyReply, frames: InstanceFrames, indexes: readonly number[], plan: PixelPlan, location: string,
+  reply: FastifyReply, frames: InstanceFrames, indexes: readonly number[], plan: PixelPlan, location: (index: number) => string,
 ): Promise<FastifyReply> {
   const contentType = pixelPartType(plan);
   const produce = async (index: number): Promise<Uint8Array> => {
@@ -90,13 +93,13 @@ export async function sendFrames(
   };
   if (!plan.multipart) {
     if (indexes.length !== 1) throw HttpError.notAcceptable(`${indexes.length} frames need a multipart/related response; ask with Accept: multipart/related; type="${plan.mediaType}"`);
-    return reply.header('Content-Type', contentType).header('Content-Location', location).send(Buffer.from(await produce(indexes[0]!)));
+    return reply.header('Content-Type', contentType).header('Content-Location', location(indexes[0]!)).send(Buffer.from(await produce(indexes[0]!)));
   }
   // The first frame is produced before the status is sent, so that a bad instance is a clear error.
   const first = await produce(indexes[0]!);
   async function* parts(): AsyncGenerator<Part> {
     for (let at = 0; at < indexes.length; at++) {
-      yield { contentType, headers: { 'Content-Location': location }, body: at === 0 ? first : await produce(indexes[at]!) };
+      yield { contentType, headers: { 'Content-Location': location(indexes[at]!) }, body: at === 0 ? first : await produce(indexes[at]!) };
     }
   }
   const boundary = newBoundary();
@@ -115,7 +118,7 @@ export function registerFrames(app: FastifyInstance, context: DicomwebContext, o
       frames.checkFrameNumbers(numbers);
       const plan = planPixels(request.headers.accept, frames.transferSyntaxUid);
       if (!plan) throw pixelsNotAcceptable(request.headers.accept, frames.transferSyntaxUid);
-      const location = `${instanceUrl(baseUrl(request), ids)}/frames/${numbers.join(',')}`;
-      return sendFrames(reply, frames, numbers.map((n) => n - 1), plan, location);
+      const instance = instanceUrl(baseUrl(request), ids);
+      return sendFrames(reply, frames, numbers.map((n) => n - 1), plan, (index) => `${instance}/frames/${index + 1}`);
     });
 }

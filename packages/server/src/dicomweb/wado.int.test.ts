@@ -146,6 +146,7 @@ describe('WADO-RS retrieve of instances', () => {
     // dciodvfy judges the IOD, which the sample may break already: the converted file must add no error of its own.
     const errors = async (f: string): Promise<Set<string>> => {
       const result = await runTool('dciodvfy', [f]);
+      expect(result.code, 'dciodvfy ran').not.toBeNull();
       return new Set(`${result.stdout}\n${result.stderr}`.split('\n').filter((l) => l.startsWith('Error')));
     };
     const original = await errors(samplePath(e));
@@ -241,6 +242,7 @@ describe('WADO-RS frames', () => {
       expect(received).toHaveLength(numbers.length);
       numbers.forEach((n, at) => {
         const part = received[at]!;
+        expect(part.headers['content-location']).toBe(`${base}${instancePath(e)}/frames/${n}`);
         expect(part.headers['content-type']).toBe(`application/octet-stream; transfer-syntax=${EXPLICIT_LE}`);
         const expected = reference.frames[n - 1]!;
         const { maxDifference } = compareSamples(part.body, expected.subarray(0, part.body.length), format);
