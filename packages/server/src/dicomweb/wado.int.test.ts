@@ -122,6 +122,21 @@ describe('WADO-RS retrieve of instances', () => {
     }
   });
 
+  it('stays up when a client drops a series retrieve half-way, and serves the next one whole', async () => {
+    const first = ctSeries[0]!;
+    const url = `${base}/studies/${first.studyUID}/series/${first.seriesUID}`;
+    const accept = 'multipart/related; type="application/dicom"; transfer-syntax=*';
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const controller = new AbortController();
+      const response = await fetch(url, { headers: { ...loire.httpHeaders, Accept: accept }, signal: controller.signal });
+      const reader = response.body!.getReader();
+      await reader.read();
+      controller.abort();
+      await reader.read().catch(() => undefined);
+    }
+    expect(await parts(await get(url.slice(base.length), accept))).toHaveLength(ctSeries.length);
+  });
+
   it('sends a study-level retrieve with a Content-Location per instance', async () => {
     const e = ctSeries[0]!;
     const received = await parts(await get(`/studies/${e.studyUID}`, 'multipart/related; type="application/dicom"; transfer-syntax=*'));
