@@ -4,7 +4,7 @@ import { CodecError, createFileMeta, TranscodeError, transferSyntax } from '@loi
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { StorageRecord } from '../index/index.js';
 import { StorageTranscoder } from '../retrieve/transcoder.js';
-import { baseUrl, instanceUrl, type DicomwebContext, type InstanceIds } from './context.js';
+import { baseUrl, instanceUrl, type DicomwebContext } from './context.js';
 import { HttpError } from './http-error.js';
 import { multipartContentType, multipartStream, newBoundary, type Part } from './multipart.js';
 import { findInstances, retrieveTarget, type RetrieveTarget } from './wado-instances.js';
@@ -33,12 +33,12 @@ export function registerWadoRetrieve(app: FastifyInstance, context: DicomwebCont
       reply.header('Warning', `299 Loire "${unservable.length} of ${records.length} instances were left out: stored as ${syntaxNames(unservable)}, which cannot be converted to ${acceptance.syntaxes.join(', ')}"`);
       request.log.warn({ left: unservable.map((r) => r.sopInstanceUid), accept: request.headers.accept }, 'WADO-RS retrieve left out instances it cannot convert');
     }
-    const base = baseUrl(request);
+    const locate = await instanceLocator(context, baseUrl(request), target);
     const boundary = newBoundary();
     // A single instance is converted before the status is sent, so that a failure is a clear error, not a cut body.
     const parts = planned.length === 1 && planned[0]!.plan.kind === 'transcode'
-      ? single(await instancePart(context, transcoder, planned[0]!.record, planned[0]!.plan, target.sopInstanceUid ? instanceUrl(base, target as InstanceIds) : undefined))
-      : instanceParts(context, transcoder, planned, base, target, request);
+      ? single(await instancePart(context, transcoder, planned[0]!.record, planned[0]!.plan, locate(planned[0]!.record)))
+      : instanceParts(context, transcoder, planned, locate, request);
     reply.header('Content-Type', multipartContentType(boundary, DICOM_MEDIA_TYPE));
     return reply.send(multipartStream(boundary, parts));
   };
@@ -83,18 +83,24 @@ async function instancePart(
   return { contentType, headers, body: Buffer.concat(chunks) };
 }
 
-async function* instanceParts(
-  context: DicomwebContext, transcoder: StorageTranscoder, planned: { record: StorageRecord; plan: InstancePlan }[],
-  base: string, target: RetrieveTarget, request: FastifyRequest,
-): AsyncGenerator<Part> {
+/** The Content-Location of each instance: its retrieve URL (the series comes from the index for a study-level request). */
+async function instanceLocator(context: DicomwebContext, base: string, target: RetrieveTarget): Promise<(record: StorageRecord) => string | undefined> {
   const seriesOf = target.seriesInstanceUid ? undefined : await seriesOfInstances(context, target.studyInstanceUid);
-  for (const { record, plan } of planned) {
+  return (record) => {
     const seriesInstanceUid = target.seriesInstanceUid ?? seriesOf?.get(record.sopInstanceUid);
-    const location = seriesInstanceUid
+    return seriesInstanceUid
       ? instanceUrl(base, { studyInstanceUid: target.studyInstanceUid, seriesInstanceUid, sopInstanceUid: record.sopInstanceUid })
       : undefined;
+  };
+}
+
+async function* instanceParts(
+  context: DicomwebContext, transcoder: StorageTranscoder, planned: { record: StorageRecord; plan: InstancePlan }[],
+  locate: (record: StorageRecord) => string | undefined, request: FastifyRequest,
+): AsyncGenerator<Part> {
+  for (const { record, plan } of planned) {
     try {
-      yield await instancePart(context, transcoder, record, plan, location);
+      yield await instancePart(context, transcoder, record, plan, locate(record));
     } catch (error) {
       // Headers are sent: an instance that fails to convert is left out and logged (PS3.18 §10.4.3).
       request.log.warn({ err: error, sopInstanceUid: record.sopInstanceUid, to: plan.transferSyntaxUid }, 'WADO-RS retrieve left out an instance that failed to convert');

@@ -152,6 +152,7 @@ describe('WADO-RS retrieve of instances', () => {
     const e = sample();
     const [part] = await parts(await get(instancePath(e)));
     expect(part!.headers['content-type']).toBe(`application/dicom; transfer-syntax=${EXPLICIT_LE}`);
+    expect(part!.headers['content-location']).toBe(`${base}${instancePath(e)}`);
     const file = path.join(work, `${e.sopInstanceUID}.dcm`);
     await writeFile(file, part!.body);
     const dump = await runTool('dcmdump', ['-M', '+L', file]);
