@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { frameByteLength, parsePart10, pixelFormat } from '@loire/dicom';
+import { frameByteLength, parsePart10, pixelFormat, splitEncapsulatedFrames } from '@loire/dicom';
 import { runTool } from '../testing/dcmtk.js';
 import { startTestLoire, type TestLoire } from '../testing/loire.js';
 import { splitMultipart } from '../testing/multipart.js';
@@ -265,7 +265,29 @@ describe('WADO-RS frames', () => {
         expect(part.body.length, `frame ${n}`).toBe(expected.length);
         expect(maxDifference, `frame ${n} (${reference.decoder})`).toBeLessThanOrEqual(TOLERANCE[e.transferSyntaxUID!]!);
       });
+      // As stored: the frame read by position (one fragment per frame) is the frame the whole-value splitter finds.
+      const parsed = parsePart10(readFileSync(file));
+      const pixel = parsed.dataset.get(0x7fe00010)!;
+      const bytes = readFileSync(file);
+      const storedFrames = splitEncapsulatedFrames(bytes.subarray(pixel.position!.offset), { numberOfFrames: count, transferSyntaxUid: e.transferSyntaxUID! });
+      const [asStored] = await parts(await get(`${instancePath(e)}/frames/${count}`, 'multipart/related; type="application/octet-stream"; transfer-syntax=*'));
+      expect(asStored!.headers['content-type']).toBe(`application/octet-stream; transfer-syntax=${e.transferSyntaxUID}`);
+      expect(asStored!.body.equals(Buffer.from(storedFrames[count - 1]!))).toBe(true);
     }, 120_000);
+
+  it.each([
+    ['explicit VR big endian', () => bigEndianSample],
+    ['implicit VR little endian', () => implicitSample],
+  ])('sends native frames of a %s sample as pydicom reads them', async (_name, sample) => {
+    const e = sample();
+    const file = samplePath(e);
+    const format = pixelFormat(parsePart10(readFileSync(file)).dataset);
+    const reference = await referencePixels(file, frameByteLength(format), 'native');
+    const count = e.frames ?? 1;
+    const numbers = Array.from({ length: Math.min(count, 3) }, (_, i) => i + 1);
+    const received = await parts(await get(`${instancePath(e)}/frames/${numbers.join(',')}`, 'multipart/related; type="application/octet-stream"'));
+    numbers.forEach((n, at) => expect(compareSamples(received[at]!.body, reference.frames[n - 1]!, format).maxDifference, `frame ${n}`).toBe(0));
+  });
 
   it('refuses a frame whose codestream no decoder can read, with an error rather than pixels', async () => {
     const e = storableSamples().find((s) => NOT_DECODABLE.has(s.path));
