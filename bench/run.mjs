@@ -3,8 +3,9 @@
 // against storescp, Orthanc and Loire in one run, prints the figures and writes each
 // scenario's section of docs/benchmarks.md.
 //
-//   node bench/run.mjs [--scenario ingest-ct,ingest-small,query-1m,security-overhead,dicomweb] [--ct 2000] [--small 10000]
-//                      [--instances 1000000] [--queries 200] [--repeat 1] [--targets storescp,orthanc,loire]
+//   node bench/run.mjs [--scenario ingest-ct,ingest-small,query-1m,security-overhead,dicomweb,wado-series,wado-frames]
+//                      [--ct 2000] [--small 10000] [--instances 1000000] [--queries 200] [--repeat 1] [--series 200] [--rounds 5]
+//                      [--targets storescp,orthanc,loire]
 //                      [--data DIR] [--doc docs/benchmarks.md | --no-doc]
 
 import fs from 'node:fs';
@@ -21,8 +22,9 @@ import { REPO_ROOT } from './lib/targets.mjs';
 import { FULL_INDEX_INGEST_MIN_RATIO, runQueryScenario } from './query.mjs';
 import { dicomwebTable, dicomwebVerdicts, runDicomwebScenario } from './dicomweb.mjs';
 import { runSecurityScenario, securityTable, securityVerdicts } from './security.mjs';
+import { FRAME_CONCURRENCY, HEAD_CT_DIR, runFramesScenario, runSeriesScenario, wadoTable, wadoVerdicts } from './wado.mjs';
 
-const SCENARIOS = ['ingest-ct', 'ingest-small', 'query-1m', 'security-overhead', 'dicomweb'];
+const SCENARIOS = ['ingest-ct', 'ingest-small', 'query-1m', 'security-overhead', 'dicomweb', 'wado-series', 'wado-frames'];
 /** Series metadata requests timed per target in the dicomweb scenario. */
 const METADATA_REQUESTS = 30;
 const TARGET_NAMES = ['storescp', 'orthanc', 'loire'];
@@ -36,6 +38,8 @@ const { values } = parseArgs({
     instances: { type: 'string', default: '1000000' },
     queries: { type: 'string', default: '200' },
     repeat: { type: 'string', default: '1' },
+    series: { type: 'string', default: '200' },
+    rounds: { type: 'string', default: '5' },
     data: { type: 'string', default: DEFAULT_CACHE_DIR },
     doc: { type: 'string', default: path.join(REPO_ROOT, 'docs/benchmarks.md') },
     'no-doc': { type: 'boolean', default: false },
@@ -48,6 +52,7 @@ for (const s of scenarios) if (!SCENARIOS.includes(s)) throw new Error(`unknown 
 for (const t of targets) if (!TARGET_NAMES.includes(t)) throw new Error(`unknown target "${t}"; known: ${TARGET_NAMES.join(', ')}`);
 const counts = {
   ct: Number(values.ct), small: Number(values.small), instances: Number(values.instances), queries: Number(values.queries), repeat: Number(values.repeat),
+  series: Number(values.series), rounds: Number(values.rounds),
 };
 for (const [name, n] of Object.entries(counts)) if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, not "${values[name]}"`);
 
@@ -55,7 +60,7 @@ const log = (/** @type {string} */ line) => console.log(line);
 const sets = await ensureDatasets({
   out: values.data,
   ct: scenarios.includes('ingest-ct') ? counts.ct : undefined,
-  small: scenarios.some((s) => s !== 'ingest-ct') ? counts.small : undefined,
+  small: scenarios.some((s) => ['ingest-small', 'query-1m', 'security-overhead', 'dicomweb'].includes(s)) ? counts.small : undefined,
   log,
 });
 
@@ -89,6 +94,8 @@ function rerunCommand(scenario) {
     'query-1m': `--small ${counts.small} --instances ${counts.instances} --queries ${counts.queries}`,
     'security-overhead': `--small ${counts.small} --queries ${counts.queries}${counts.repeat > 1 ? ` --repeat ${counts.repeat}` : ''}`,
     dicomweb: `--small ${counts.small} --instances ${counts.instances} --queries ${counts.queries}`,
+    'wado-series': `--series ${counts.series} --rounds ${counts.rounds}`,
+    'wado-frames': `--rounds ${counts.rounds}`,
   }[scenario];
   return `npm run build && node bench/run.mjs --scenario ${scenario} ${sizes}`;
 }
@@ -99,6 +106,8 @@ const titles = {
   'query-1m': `study-level C-FIND and ingest with ${counts.instances.toLocaleString('en')} instances indexed`,
   'security-overhead': `ingest of ${counts.small.toLocaleString('en')} small instances, C-FIND and QIDO-RS, with audit and authentication off and on`,
   dicomweb: `WADO-RS metadata of a 500-instance series, QIDO-RS study search with ${counts.instances.toLocaleString('en')} instances indexed`,
+  'wado-series': `WADO-RS retrieve of a ${counts.series}-instance CT series against the disk's read bandwidth`,
+  'wado-frames': `WADO-RS frames of the 70-slice head CT (${HEAD_CT_DIR}), ${FRAME_CONCURRENCY} requests in flight, against Orthanc + DICOMweb`,
 };
 
 /**
@@ -150,6 +159,18 @@ try {
         `Sequential requests on one connection, uncompressed, timed to the last byte; ${METADATA_REQUESTS} metadata requests per target after 3 ` +
         'unmeasured ones. Orthanc runs its DICOMweb plugin with the Debian defaults (full metadata read from the stored files) at the size ' +
         'it was filled to over DICOM, as a reference.');
+    } else if (scenario === 'wado-series') {
+      const series = await ensureDatasets({ out: values.data, ct: counts.series, log });
+      const rows = await runSeriesScenario({ sets: series, workRoot, rounds: counts.rounds, log });
+      report(scenario, wadoTable(rows), wadoVerdicts(rows),
+        'The series is retrieved as stored (transfer-syntax=*) by curl, alternately with a read of the same stored files by dd ' +
+        'with O_DIRECT (the disk itself) and by plain reads that the page cache may serve; the best round of each is shown. ' +
+        'The goal is judged against the O_DIRECT figure; Loire reads through the page cache, like any server.');
+    } else if (scenario === 'wado-frames') {
+      const { rows, accept } = await runFramesScenario({ workRoot, rounds: counts.rounds, targets, log });
+      report(scenario, wadoTable(rows), wadoVerdicts(rows),
+        `Each pass fetches frame 1 of every instance with Accept: ${accept ?? '(none answered)'}. The first pass follows ` +
+        'ingest on a freshly started server (what a viewer opening the study costs); later passes show the servers\' caches (median).');
     } else {
       const rows = await runIngestScenarios({ scenarios: [scenario], targets, sets, workRoot, repeat: counts.repeat, unavailable, log });
       report(scenario, ingestTable(rows), ingestVerdicts(rows, INGEST_GOALS));

@@ -1,9 +1,10 @@
-// Converts a data set to another transfer syntax, losslessly: between native syntaxes, or from
-// an encapsulated (compressed) syntax to a native one by decoding every frame. Used when a peer
-// accepts none of the stored syntaxes; the stored original is never touched.
-import { decodeFrame, splitEncapsulatedFrames, type PixelFormat } from './codecs/index.js';
-import type { ByteRange, Dataset } from './dataset.js';
-import { transferSyntax } from './uids.js';
+// Converts a data set to another transfer syntax, losslessly: between native syntaxes, from an
+// encapsulated (compressed) syntax to a native one by decoding every frame, and to a lossless
+// compressed syntax by encoding every frame. Used when a peer accepts none of the stored
+// syntaxes; the stored original is never touched.
+import { canDecode, canEncode, decodeFrame, encodeFrame, nativeFrame, splitEncapsulatedFrames, type PixelFormat } from './codecs/index.js';
+import { Dataset, type ByteRange } from './dataset.js';
+import { ExplicitVRLittleEndian, transferSyntax } from './uids.js';
 import { encodeDatasetChunks } from './writer.js';
 
 export class TranscodeError extends Error {
@@ -71,7 +72,74 @@ export async function transcodeDataset(source: TranscodeSource, targetTransferSy
   const to = transferSyntax(targetTransferSyntaxUid);
   if (!from) throw new TranscodeError(`unknown transfer syntax ${source.transferSyntaxUid}`);
   if (!to) throw new TranscodeError(`unknown transfer syntax ${targetTransferSyntaxUid}`);
-  if (to.encapsulated) throw new TranscodeError(`encoding to ${to.name} is not supported on retrieval; only decompression`);
+  if (to.encapsulated && !canEncode(targetTransferSyntaxUid)) {
+    throw new TranscodeError(`encoding to ${to.name} is not supported; Loire encodes only lossless syntaxes (RLE, JPEG-LS, JPEG 2000, HTJ2K)`);
+  }
   if (from.encapsulated) await decompressPixelData(source);
-  return encodeDatasetChunks(source.dataset, { transferSyntaxUid: targetTransferSyntaxUid, readBulk: source.readBulk });
+  if (!to.encapsulated) return encodeDatasetChunks(source.dataset, { transferSyntaxUid: targetTransferSyntaxUid, readBulk: source.readBulk });
+  const pixelSyntax = from.encapsulated ? ExplicitVRLittleEndian : source.transferSyntaxUid;
+  return encodeCompressed(source, pixelSyntax, targetTransferSyntaxUid);
+}
+
+/** Whether transcodeDataset can convert from one syntax to the other (decoders and encoders permitting). */
+export function canTranscode(fromTransferSyntaxUid: string, toTransferSyntaxUid: string): boolean {
+  const from = transferSyntax(fromTransferSyntaxUid);
+  const to = transferSyntax(toTransferSyntaxUid);
+  if (!from || !to) return false;
+  if (from.encapsulated && !canDecode(fromTransferSyntaxUid)) return false;
+  return !to.encapsulated || canEncode(toTransferSyntaxUid);
+}
+
+/**
+ * Encodes every native frame in the target syntax and writes the data set with encapsulated Pixel
+ * Data (PS3.5 A.4: a Basic Offset Table, then one fragment per frame). `pixelSyntax` is the syntax
+ * the native Pixel Data value is in (the source's, or explicit VR LE once decompressed).
+ */
+async function encodeCompressed(source: TranscodeSource, pixelSyntax: string, target: string): Promise<Uint8Array[]> {
+  const { dataset } = source;
+  const pixel = dataset.get(PIXEL_DATA);
+  const write = (ds: Dataset): Uint8Array[] => encodeDatasetChunks(ds, { transferSyntaxUid: target, readBulk: source.readBulk });
+  if (!pixel) return write(dataset);
+  const format = pixelFormat(dataset);
+  const value = pixel.value ?? (pixel.position ? source.readBulk(pixel.position) : undefined);
+  if (!value) throw new TranscodeError('cannot encode pixel data: its value is missing');
+  const numberOfFrames = Math.max(1, dataset.number(0x00280008) ?? 1);
+  const encoded = [];
+  for (let index = 0; index < numberOfFrames; index++) {
+    const native = await decodeFrame(pixelSyntax, nativeFrame(value, index, format), format);
+    encoded.push(await encodeFrame(target, native.pixels, { ...format, planarConfiguration: native.planarConfiguration, photometricInterpretation: native.photometricInterpretation }));
+  }
+  const first = encoded[0]!;
+  dataset.setString(0x00280004, 'CS', first.photometricInterpretation);
+  if (format.samplesPerPixel > 1) dataset.setNumber(0x00280006, 'US', first.planarConfiguration);
+  dataset.delete(EXTENDED_OFFSET_TABLE);
+  dataset.delete(EXTENDED_OFFSET_TABLE_LENGTHS);
+  // Elements before and after Pixel Data are encoded around the encapsulated value (usually nothing follows it).
+  const before = new Dataset(dataset);
+  const after = new Dataset(dataset);
+  for (const tag of dataset.tags()) {
+    if (tag === PIXEL_DATA) continue;
+    (tag < PIXEL_DATA ? before : after).set(dataset.get(tag)!);
+  }
+  return [...write(before), ...encapsulatedPixelData(encoded.map((frame) => frame.data)), ...write(after)];
+}
+
+/** (7FE0,0010) OB of undefined length: Basic Offset Table item, one item per frame, sequence delimiter (explicit VR LE). */
+export function encapsulatedPixelData(frames: readonly Uint8Array[]): Uint8Array[] {
+  const header = Buffer.from([0xe0, 0x7f, 0x10, 0x00, 0x4f, 0x42, 0, 0, 0xff, 0xff, 0xff, 0xff]);
+  const item = (length: number): Buffer => {
+    const b = Buffer.alloc(8);
+    b.writeUInt16LE(0xfffe, 0); b.writeUInt16LE(0xe000, 2); b.writeUInt32LE(length, 4);
+    return b;
+  };
+  const offsets = Buffer.alloc(frames.length > 1 ? 4 * frames.length : 0);
+  let at = 0;
+  frames.forEach((frame, index) => {
+    if (offsets.length) offsets.writeUInt32LE(at, 4 * index);
+    at += 8 + frame.byteLength;
+  });
+  const out: Uint8Array[] = [header, item(offsets.length), offsets];
+  for (const frame of frames) out.push(item(frame.byteLength), frame);
+  out.push(Buffer.from([0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0]));
+  return out;
 }

@@ -53,6 +53,16 @@ export class DatasetParser {
     else this.parser.push(chunk);
   }
 
+  /** Bytes of a bulk value that may be skipped with skipAhead() rather than pushed (never for a deflated data set). */
+  get skippable(): number {
+    return this.inflater ? 0 : this.parser.skippable;
+  }
+
+  skipAhead(n: number): void {
+    if (this.inflater) throw new Error('skipAhead() on a deflated data set');
+    this.parser.skipAhead(n);
+  }
+
   /** The parsed data set; throws DicomParseError if the input was truncated. */
   end(): Dataset {
     this.inflater?.end();

@@ -100,6 +100,24 @@ export class ElementParser {
   /** Bytes pushed but not consumed (after a stop). */
   unconsumed(): Uint8Array { return this.buf.subarray(this.pos); }
 
+  /**
+   * Bytes of a bulk value (or fragment) still to be skipped beyond what was pushed: a caller
+   * reading from a random-access source may jump over them with skipAhead() instead of pushing them.
+   */
+  get skippable(): number {
+    return this.state === 'skip' && this.pos === this.buf.length ? this.remaining : 0;
+  }
+
+  /** Advances over `n` (at most `skippable`) bytes of the value being skipped, without reading them. */
+  skipAhead(n: number): void {
+    if (n <= 0) return;
+    if (n > this.skippable) throw new Error(`skipAhead(${n}) beyond the ${this.skippable} skippable bytes`);
+    const offset = this.offset + n;
+    this.remaining -= n;
+    this.setBuffer(new Uint8Array(0), offset);
+    this.run();
+  }
+
   push(chunk: Uint8Array): void {
     if (this.state === 'stopped') throw new Error('push() after the parser stopped');
     if (chunk.length === 0) return;

@@ -94,6 +94,19 @@ export class Part10Parser {
     }
   }
 
+  /**
+   * Bytes of a bulk value (Pixel Data, a large fragment…) the parser would only skip: a caller reading
+   * a file by position may jump over them with skipAhead(n) instead of pushing them. 0 in the meta header.
+   */
+  get skippable(): number {
+    return this.phase === 'dataset' ? this.datasetParser!.skippable : 0;
+  }
+
+  skipAhead(n: number): void {
+    if (this.phase !== 'dataset') throw new Error('skipAhead() before the data set');
+    this.datasetParser!.skipAhead(n);
+  }
+
   end(): Part10 {
     if (this.phase === 'head') this.startMeta(this.takeHead());
     if (this.phase === 'meta') this.finishMeta(new Uint8Array(0));

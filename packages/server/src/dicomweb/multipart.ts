@@ -26,7 +26,8 @@ export function multipartContentType(boundary: string, type: string, extra: Reco
  * a truncated body rather than a well-formed lie).
  */
 export function multipartStream(boundary: string, parts: AsyncIterable<Part>): Readable {
-  const out = new PassThrough();
+  // A 1 MiB buffer: with the 16 KiB default every chunk of a stored file waits for 'drain'.
+  const out = new PassThrough({ highWaterMark: 1024 * 1024 });
   void (async () => {
     try {
       for await (const part of parts) {

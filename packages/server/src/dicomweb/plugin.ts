@@ -10,6 +10,7 @@ import { registerWadoUri } from './wado-uri.js';
 import { registerStow } from './stow.js';
 import { registerMetadata } from './metadata.js';
 import { registerQido } from './qido.js';
+import { registerWadoRs } from './wado.js';
 
 type RouteRegistration = (app: FastifyInstance, context: DicomwebContext) => void;
 
@@ -21,6 +22,7 @@ const SERVICES: readonly RouteRegistration[] = [
   registerDelete,
   registerQido,
   registerMetadata,
+  registerWadoRs,
 ];
 
 /**

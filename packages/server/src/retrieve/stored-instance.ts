@@ -39,9 +39,7 @@ export async function openStoredInstance(storage: ObjectStorage, record: Storage
       readBulk: async (range) => inflated.subarray(range.offset, range.offset + range.length),
     };
   }
-  const parser = new Part10Parser();
-  for await (const chunk of storage.read(record.storageKey)) parser.push(chunk as Buffer);
-  const { dataset, transferSyntaxUid } = parser.end();
+  const { dataset, transferSyntaxUid } = await parseSkippingBulk(storage, record);
   return {
     record, transferSyntaxUid, dataset,
     readBulk: async (range) => {
@@ -51,6 +49,33 @@ export async function openStoredInstance(storage: ObjectStorage, record: Storage
       return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
     },
   };
+}
+
+const FIRST_READ = 64 * 1024;
+const NEXT_READS = 1024 * 1024;
+
+/**
+ * Parses a stored object reading only what the parser needs: bulk values (Pixel Data, large
+ * fragments) are jumped over by position instead of read, so opening a 500 KiB CT slice reads
+ * its header, not its pixels.
+ */
+async function parseSkippingBulk(storage: ObjectStorage, record: StorageRecord): Promise<{ dataset: Dataset; transferSyntaxUid: string }> {
+  const parser = new Part10Parser();
+  let position = 0;
+  let readLength = FIRST_READ;
+  while (position < record.size) {
+    const end = Math.min(record.size, position + readLength) - 1;
+    for await (const chunk of storage.read(record.storageKey, { start: position, end })) parser.push(chunk as Buffer);
+    position = end + 1;
+    readLength = NEXT_READS;
+    const skip = Math.min(parser.skippable, record.size - position);
+    if (skip > 0) {
+      parser.skipAhead(skip);
+      position += skip;
+    }
+  }
+  const { dataset, transferSyntaxUid } = parser.end();
+  return { dataset, transferSyntaxUid };
 }
 
 /** The frames of an image object, as stored (compressed bitstreams or native bytes) or decoded. */
