@@ -113,6 +113,8 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ config: udp }, {})).toThrow(/audit\.syslog\.protocol/);
     const noCa = tempFile('noca.yaml', 'audit:\n  syslog: { host: h, port: 6514, ca: missing.pem }\n');
     expect(() => loadConfig({ config: noCa }, {})).toThrow(/audit\.syslog\.ca: cannot read/);
+  });
+
   it('reads the DICOMweb CORS origins and refuses an origin with a path', () => {
     expect(loadConfig({}, {}).dicomweb.cors.origins).toEqual([]);
     const good = tempFile('cors.yaml', 'dicomweb:\n  cors:\n    origins: ["https://viewer.example.org", "http://localhost:3000"]\n');

@@ -18,6 +18,8 @@ const PIXEL_MEDIA_TYPES: Readonly<Record<string, readonly string[]>> = {
   'image/jpx': ['1.2.840.10008.1.2.4.92', '1.2.840.10008.1.2.4.93'],
   'image/jphc': ['1.2.840.10008.1.2.4.201', '1.2.840.10008.1.2.4.202', '1.2.840.10008.1.2.4.203'],
   'image/dicom-rle': ['1.2.840.10008.1.2.5'],
+  // The name PS3.18 used before 2017, still sent by dicomweb-client and the viewers built on it.
+  'image/x-dicom-rle': ['1.2.840.10008.1.2.5'],
 };
 
 /** The media type of pixel data in a transfer syntax: a compressed image type, else application/octet-stream. */

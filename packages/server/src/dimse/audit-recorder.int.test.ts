@@ -13,7 +13,8 @@ describe('DIMSE audit', () => {
   let scratch: string;
 
   beforeAll(async () => {
-    loire = await startTestLoire();
+    // WS1 may query and retrieve (unknown AEs may only store).
+    loire = await startTestLoire({ dicomNodes: [{ name: 'ws1', aeTitle: 'WS1', permissions: { store: false, query: true, retrieve: true } }] });
     scratch = mkdtempSync(path.join(os.tmpdir(), 'loire-dimse-audit-'));
   });
   afterAll(async () => {

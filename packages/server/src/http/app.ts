@@ -42,7 +42,7 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
     loggerInstance: deps.logger.child({ door: 'http' }) as FastifyBaseLogger,
     disableRequestLogging: true,
     // Path parameters hold UIDs (64 characters) and frame lists ("1,2,3,…" for a whole cine).
-    maxParamLength: 4096,
+    routerOptions: { maxParamLength: 4096 },
     // BCP 195 (RFC 9325): TLS 1.2 at least.
     ...(tls ? { https: { cert: readPem(tls.cert, 'cert'), key: readPem(tls.key, 'key'), minVersion: 'TLSv1.2' as const } } : {}),
   }) as unknown as FastifyInstance;
