@@ -17,16 +17,15 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { CT_IMAGE_STORAGE, DEFAULT_CACHE_DIR, ctInstance, ensureDatasets } from './generate.mjs';
 import { encodeDataset, encodePart10 } from './lib/dicom-writer.mjs';
-import { NotAvailableError, freePort, httpOk, spawnServer, tcpOpen, waitReady } from './lib/process.mjs';
+import { NotAvailableError } from './lib/process.mjs';
 import { sendDirectories } from './lib/storescu.mjs';
-import { TARGETS, orthancConfig } from './lib/targets.mjs';
+import { TARGETS, startOrthancDicomweb } from './lib/targets.mjs';
 import { percentile, prepareFilledIndex, queryMix } from './query.mjs';
 
 /** Goals of the issue. */
 export const DICOMWEB_GOALS = { metadataMaxMs: 50, metadataMinSpeedup: 10, qidoP95MaxMs: 20 };
 const SERIES_SIZE = 500;
 const WARM_UP = 3;
-const ORTHANC_DICOMWEB_PLUGIN = process.env.ORTHANC_DICOMWEB_PLUGIN ?? '/usr/share/orthanc/plugins/libOrthancDicomWeb.so';
 
 /**
  * Writes (once, in the data set cache) the metadata series; returns its directory and UIDs.
@@ -117,21 +116,6 @@ async function timeSearches(base, searches, requireMatches) {
   return { p50: percentile(ms, 50), p95: percentile(ms, 95), max: Math.max(...ms), requests: ms.length, empty };
 }
 
-/** Orthanc with the Debian DICOMweb plugin. @param {string} workDir */
-async function startOrthancDicomweb(workDir) {
-  if (!fs.existsSync('/usr/sbin/Orthanc')) throw new NotAvailableError('/usr/sbin/Orthanc is not installed (apt-get install orthanc)');
-  if (!fs.existsSync(ORTHANC_DICOMWEB_PLUGIN)) throw new NotAvailableError(`${ORTHANC_DICOMWEB_PLUGIN} is missing (apt-get install orthanc-dicomweb)`);
-  const dataDir = path.join(workDir, 'orthanc');
-  fs.mkdirSync(path.join(dataDir, 'tmp'), { recursive: true });
-  const port = await freePort();
-  const httpPort = await freePort();
-  const configFile = path.join(workDir, 'config.json');
-  const config = { ...orthancConfig({ dataDir, port, httpPort, ae: 'ORTHANC' }), Plugins: [ORTHANC_DICOMWEB_PLUGIN], DicomWeb: { Enable: true, Root: '/dicom-web/' } };
-  fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
-  const server = spawnServer('/usr/sbin/Orthanc', [configFile], { logFile: path.join(workDir, 'orthanc.log'), cwd: workDir });
-  await waitReady(server, async () => (await httpOk(httpPort, '/dicom-web/studies?limit=1')) && (await tcpOpen(port)), 'Orthanc with DICOMweb');
-  return { name: 'orthanc', ae: 'ORTHANC', port, httpPort, stop: () => server.stop() };
-}
 
 /**
  * @typedef {{ scenario: string, target: string, case: string, status: 'ok' | 'not available' | 'error', reason?: string,

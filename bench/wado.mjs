@@ -13,15 +13,14 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { DEFAULT_CACHE_DIR, ensureDatasets } from './generate.mjs';
-import { captureOutput, freePort, httpOk, NotAvailableError, spawnServer, tcpOpen, waitReady } from './lib/process.mjs';
+import { captureOutput, NotAvailableError } from './lib/process.mjs';
 import { sendDirectories } from './lib/storescu.mjs';
-import { loire, orthancConfig, REPO_ROOT } from './lib/targets.mjs';
+import { loire, REPO_ROOT, startOrthancDicomweb } from './lib/targets.mjs';
 
 /** What the issue asks: series retrieve ≥ 80% of the raw read bandwidth; frames ≥ 2x Orthanc. */
 export const WADO_GOALS = { seriesOfDiskRead: 0.8, framesVersusOrthanc: 2 };
 export const HEAD_CT_DIR = 'ct-series/philips-head-ct-std-brain-1mm';
 export const FRAME_CONCURRENCY = 6;
-const ORTHANC_DICOMWEB_PLUGIN = '/usr/share/orthanc/plugins/libOrthancDicomWeb.so';
 
 /**
  * @typedef {{ scenario: string, case: string, target: string, status: 'ok' | 'not available' | 'error', reason?: string,
@@ -32,21 +31,6 @@ function samplesDir() {
   return process.env.LOIRE_SAMPLES ?? path.resolve(REPO_ROOT, '../shared/dicom-samples');
 }
 
-/** Orthanc with the Debian DICOMweb plugin, otherwise configured as in the other scenarios. */
-async function startOrthancDicomweb(workDir) {
-  if (!fs.existsSync('/usr/sbin/Orthanc')) throw new NotAvailableError('/usr/sbin/Orthanc is not installed (apt-get install orthanc)');
-  if (!fs.existsSync(ORTHANC_DICOMWEB_PLUGIN)) throw new NotAvailableError(`${ORTHANC_DICOMWEB_PLUGIN} is missing (apt-get install orthanc-dicomweb)`);
-  const dataDir = path.join(workDir, 'orthanc');
-  fs.mkdirSync(path.join(dataDir, 'tmp'), { recursive: true });
-  const port = await freePort();
-  const httpPort = await freePort();
-  const configFile = path.join(workDir, 'config.json');
-  const config = { ...orthancConfig({ dataDir, port, httpPort, ae: 'ORTHANC' }), Plugins: [ORTHANC_DICOMWEB_PLUGIN], DicomWeb: { Enable: true, Root: '/dicom-web/' } };
-  fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
-  const server = spawnServer('/usr/sbin/Orthanc', [configFile], { logFile: path.join(workDir, 'orthanc.log'), cwd: workDir });
-  await waitReady(server, async () => (await httpOk(httpPort, '/system')) && (await tcpOpen(port)), 'Orthanc');
-  return { name: 'orthanc', ae: 'ORTHANC', port, httpPort, dataDir, stop: () => server.stop() };
-}
 
 /** Study, series and SOP Instance UIDs of a file, read by dcmdump (independent of Loire). */
 async function uidsOf(file) {

@@ -190,6 +190,24 @@ export const orthanc = {
   },
 };
 
+export const ORTHANC_DICOMWEB_PLUGIN = process.env.ORTHANC_DICOMWEB_PLUGIN ?? '/usr/share/orthanc/plugins/libOrthancDicomWeb.so';
+
+/** Orthanc with Debian's DICOMweb plugin (at /dicom-web/), otherwise configured as `orthanc`. @param {string} workDir */
+export async function startOrthancDicomweb(workDir) {
+  if (!fs.existsSync('/usr/sbin/Orthanc')) throw new NotAvailableError('/usr/sbin/Orthanc is not installed (apt-get install orthanc)');
+  if (!fs.existsSync(ORTHANC_DICOMWEB_PLUGIN)) throw new NotAvailableError(`${ORTHANC_DICOMWEB_PLUGIN} is missing (apt-get install orthanc-dicomweb)`);
+  const dataDir = path.join(workDir, 'orthanc');
+  fs.mkdirSync(path.join(dataDir, 'tmp'), { recursive: true });
+  const port = await freePort();
+  const httpPort = await freePort();
+  const configFile = path.join(workDir, 'config.json');
+  const config = { ...orthancConfig({ dataDir, port, httpPort, ae: 'ORTHANC' }), Plugins: [ORTHANC_DICOMWEB_PLUGIN], DicomWeb: { Enable: true, Root: '/dicom-web/' } };
+  fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
+  const server = spawnServer('/usr/sbin/Orthanc', [configFile], { logFile: path.join(workDir, 'orthanc.log'), cwd: workDir });
+  await waitReady(server, async () => (await httpOk(httpPort, '/dicom-web/studies?limit=1')) && (await tcpOpen(port)), 'Orthanc with DICOMweb');
+  return { name: 'orthanc', ae: 'ORTHANC', port, httpPort, dataDir, stop: () => server.stop() };
+}
+
 /** Loire, started from this checkout's build. @type {Target} */
 export const loire = {
   name: 'loire',
