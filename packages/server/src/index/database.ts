@@ -39,9 +39,12 @@ export function parseIndexUrl(url: string): IndexLocation {
   return { dialect: 'sqlite', path: url };
 }
 
-export async function openIndexDatabase(url: string): Promise<IndexConnection> {
+/** Reports a broken idle connection of the PostgreSQL pool (the pool replaces it on next use). */
+export type ConnectionErrorHandler = (error: Error) => void;
+
+export async function openIndexDatabase(url: string, onConnectionError?: ConnectionErrorHandler): Promise<IndexConnection> {
   const location = parseIndexUrl(url);
-  const connection = location.dialect === 'sqlite' ? openSqlite(location.path) : openPostgres(location.connectionString);
+  const connection = location.dialect === 'sqlite' ? openSqlite(location.path) : openPostgres(location.connectionString, onConnectionError);
   try {
     await migrateToLatest(connection.db, connection.dialect);
   } catch (error) {
@@ -78,7 +81,7 @@ function openSqlite(path: string): IndexConnection {
 
 const INT8_OID = 20;
 
-function openPostgres(connectionString: string): IndexConnection {
+function openPostgres(connectionString: string, onConnectionError: ConnectionErrorHandler = () => undefined): IndexConnection {
   const pool = new pg.Pool({
     connectionString,
     // Counts and bigint keys come back as numbers (they stay far below 2^53), per pool, not
@@ -90,6 +93,10 @@ function openPostgres(connectionString: string): IndexConnection {
           : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
     },
   });
+  // An idle connection the server closes (restart, failover, administrator) is an 'error' event
+  // on the pool; without a listener Node would end the process. The pool drops that connection
+  // and opens another on the next query.
+  pool.on('error', onConnectionError);
   const db = new Kysely<IndexDatabase>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,

@@ -125,7 +125,10 @@ export class ArchiveIndex {
 
 /** Opens (and migrates) the index: `sqlite:///path/index.db`, a plain path, or `postgres://…`. */
 export async function openIndex(url: string, logger?: Logger): Promise<ArchiveIndex> {
-  return new ArchiveIndex(await openIndexDatabase(url), logger);
+  const connection = await openIndexDatabase(url, (error) => {
+    logger?.warn({ err: error }, 'an idle PostgreSQL connection of the index was closed by the server; it will be reopened on next use');
+  });
+  return new ArchiveIndex(connection, logger);
 }
 
 export type { QueryLevel } from './attributes.js';
