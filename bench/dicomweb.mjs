@@ -59,9 +59,10 @@ export function ensureMetadataSeries(out, { count = SERIES_SIZE, rows = 512 } = 
  * @param {string} url
  * @param {number} count
  * @param {(body: Buffer) => void} check
+ * @param {Record<string, string>} [credentials]
  */
-async function timeGets(url, count, check) {
-  const headers = { accept: 'application/dicom+json', 'accept-encoding': 'identity' };
+async function timeGets(url, count, check, credentials = {}) {
+  const headers = { accept: 'application/dicom+json', 'accept-encoding': 'identity', ...credentials };
   const once = async () => {
     const started = performance.now();
     const res = await fetch(url, { headers });
@@ -94,12 +95,13 @@ export function qidoSearches(queries) {
  * @param {string} base  DICOMweb root
  * @param {string[]} searches
  * @param {boolean} requireMatches
+ * @param {Record<string, string>} [credentials]
  */
-async function timeSearches(base, searches, requireMatches) {
+async function timeSearches(base, searches, requireMatches, credentials = {}) {
   let empty = 0;
   const once = async (/** @type {string} */ query) => {
     const started = performance.now();
-    const res = await fetch(`${base}/studies?${query}`, { headers: { accept: 'application/dicom+json', 'accept-encoding': 'identity' } });
+    const res = await fetch(`${base}/studies?${query}`, { headers: { accept: 'application/dicom+json', 'accept-encoding': 'identity', ...credentials } });
     const text = await res.text();
     const ms = performance.now() - started;
     if (res.status !== 200 && res.status !== 204) throw new Error(`QIDO ${query}: HTTP ${res.status} ${text.slice(0, 300)}`);
@@ -135,15 +137,15 @@ export async function runDicomwebScenario({ out, small, workRoot, instances, que
   const smallDir = path.join(out, small.dir);
   /** @type {DicomwebRow[]} */
   const rows = [];
-  const measure = async (/** @type {{ port: number, ae: string, httpPort: number }} */ running, /** @type {boolean} */ requireMatches) => {
+  const measure = async (/** @type {{ port: number, ae: string, httpPort: number, httpHeaders?: Record<string, string> }} */ running, /** @type {boolean} */ requireMatches) => {
     const sent = await sendDirectories({ port: running.port, calledAe: running.ae, dirs: [series.dir, smallDir] });
     if (sent.stored !== series.count + small.count) throw new Error(`${sent.stored} of ${series.count + small.count} instances stored: ${sent.failures.join('; ')}`);
     const base = `http://127.0.0.1:${running.httpPort}/dicom-web`;
     const metadata = await timeGets(`${base}/studies/${series.studyUid}/series/${series.seriesUid}/metadata`, repeat, (body) => {
       const n = JSON.parse(body.toString('utf8')).length;
       if (n !== series.count) throw new Error(`series metadata has ${n} instances, not ${series.count}`);
-    });
-    const qido = await timeSearches(base, searches, requireMatches);
+    }, running.httpHeaders);
+    const qido = await timeSearches(base, searches, requireMatches, running.httpHeaders);
     return { metadata, qido };
   };
   const fail = (/** @type {string} */ target, /** @type {string} */ name, /** @type {unknown} */ error) => {

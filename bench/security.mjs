@@ -13,13 +13,13 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { DEFAULT_CACHE_DIR, ensureDatasets } from './generate.mjs';
 import { benchEnv, freePort, httpOk, NotAvailableError, spawnServer, tcpOpen, waitReady } from './lib/process.mjs';
-import { sendDirectories } from './lib/storescu.mjs';
-import { LOIRE_HEALTH_PATH, REPO_ROOT } from './lib/targets.mjs';
+import { BENCH_AE, sendDirectories } from './lib/storescu.mjs';
+import { LOIRE_BENCH_ADMIN_PASSWORD, LOIRE_HEALTH_PATH, REPO_ROOT } from './lib/targets.mjs';
 import { measureFind, percentile, queryMix } from './query.mjs';
 
 /** With everything on, each figure may be at most this much worse than with everything off. */
 export const MAX_OVERHEAD = 0.1;
-const BENCH_ADMIN_PASSWORD = 'bench-admin-password-0123456789';
+const BENCH_ADMIN_PASSWORD = LOIRE_BENCH_ADMIN_PASSWORD;
 const WARM_UP_QUERIES = 10;
 
 /**
@@ -39,6 +39,8 @@ export const VARIANTS = [
  */
 export function variantConfig(variant, authSwitch) {
   return {
+    // The benchmark's C-FIND client calls as BENCH: Loire answers queries only to configured nodes.
+    dicomNodes: [{ name: 'bench', aeTitle: BENCH_AE }],
     audit: { enabled: variant.audit },
     ...(authSwitch ? { security: { authentication: variant.authentication } } : {}),
   };

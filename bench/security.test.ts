@@ -3,9 +3,9 @@ import { qidoPath, securityVerdicts, variantConfig, VARIANTS } from './security.
 
 describe('security-overhead scenario', () => {
   it('configures each variant, leaving the authentication switch out of builds without it', () => {
-    expect(variantConfig(VARIANTS[0]!, true)).toEqual({ audit: { enabled: false }, security: { authentication: false } });
-    expect(variantConfig(VARIANTS[2]!, true)).toEqual({ audit: { enabled: true }, security: { authentication: true } });
-    expect(variantConfig(VARIANTS[1]!, false)).toEqual({ audit: { enabled: true } });
+    expect(variantConfig(VARIANTS[0]!, true)).toEqual({ dicomNodes: [{ name: 'bench', aeTitle: 'BENCH' }], audit: { enabled: false }, security: { authentication: false } });
+    expect(variantConfig(VARIANTS[2]!, true)).toEqual({ dicomNodes: [{ name: 'bench', aeTitle: 'BENCH' }], audit: { enabled: true }, security: { authentication: true } });
+    expect(variantConfig(VARIANTS[1]!, false)).toEqual({ dicomNodes: [{ name: 'bench', aeTitle: 'BENCH' }], audit: { enabled: true } });
   });
 
   it('asks QIDO-RS what the C-FIND mix asks', () => {

@@ -90,8 +90,8 @@ async function directRead(files) {
 }
 
 /** GETs a URL and counts its body bytes without keeping them. */
-async function download(url, accept) {
-  const response = await fetch(url, { headers: { Accept: accept } });
+async function download(url, accept, credentials = {}) {
+  const response = await fetch(url, { headers: { Accept: accept, ...credentials } });
   if (response.status !== 200) throw new Error(`${url}: HTTP ${response.status} ${(await response.text()).slice(0, 200)}`);
   let bytes = 0;
   for await (const chunk of response.body) bytes += chunk.byteLength;
@@ -102,8 +102,9 @@ async function download(url, accept) {
  * GETs a large response with curl, which costs the machine less than a Node.js client would: the
  * figure is the server's, not the client's. Returns curl's own byte count and transfer time.
  */
-async function curlDownload(url, accept) {
-  const out = String(await captureOutput('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code} %{size_download} %{time_total}', '-H', `Accept: ${accept}`, url]));
+async function curlDownload(url, accept, credentials = {}) {
+  const headers = Object.entries(credentials).flatMap(([name, value]) => ['-H', `${name}: ${value}`]);
+  const out = String(await captureOutput('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code} %{size_download} %{time_total}', '-H', `Accept: ${accept}`, ...headers, url]));
   const [status, bytes, seconds] = out.trim().split(' ');
   if (status !== '200') throw new Error(`${url}: HTTP ${status}`);
   return { bytes: Number(bytes), seconds: Number(seconds) };
@@ -136,7 +137,7 @@ export async function runSeriesScenario({ sets, workRoot, rounds, log }) {
       const disk = await directRead(stored);
       if (disk) direct.push(disk);
       raw.push(rawRead(stored));
-      wado.push(await curlDownload(url, 'multipart/related; type="application/dicom"; transfer-syntax=*'));
+      wado.push(await curlDownload(url, 'multipart/related; type="application/dicom"; transfer-syntax=*', running.httpHeaders));
     }
     const best = (list) => list.reduce((a, b) => (b.bytes / b.seconds > a.bytes / a.seconds ? b : a));
     const measured = [['disk read of the stored files (O_DIRECT)', direct], ['raw read of the stored files (page cache allowed)', raw], ['loire WADO-RS series retrieve', wado]];
@@ -158,7 +159,7 @@ export async function runSeriesScenario({ sets, workRoot, rounds, log }) {
 }
 
 /** Fetches one frame of each instance, `concurrency` requests in flight; returns the wall time. */
-async function fetchAllFrames(base, instances, accept, concurrency) {
+async function fetchAllFrames(base, instances, accept, concurrency, credentials = {}) {
   let next = 0;
   let bytes = 0;
   const start = performance.now();
@@ -166,7 +167,7 @@ async function fetchAllFrames(base, instances, accept, concurrency) {
     while (next < instances.length) {
       const ids = instances[next++];
       // Not `bytes += await …`: that would read `bytes` before the await and lose the other workers' counts.
-      const received = await download(`${base}/studies/${ids.study}/series/${ids.series}/instances/${ids.sop}/frames/1`, accept);
+      const received = await download(`${base}/studies/${ids.study}/series/${ids.series}/instances/${ids.sop}/frames/1`, accept, credentials);
       bytes += received;
     }
   }));
@@ -208,14 +209,14 @@ export async function runFramesScenario({ workRoot, rounds, targets, log }) {
       if (!accept) {
         const probe = instances[0];
         for (const candidate of FRAME_ACCEPTS) {
-          const response = await fetch(`${root}/studies/${probe.study}/series/${probe.series}/instances/${probe.sop}/frames/1`, { headers: { Accept: candidate } });
+          const response = await fetch(`${root}/studies/${probe.study}/series/${probe.series}/instances/${probe.sop}/frames/1`, { headers: { Accept: candidate, ...(running.httpHeaders ?? {}) } });
           await response.arrayBuffer();
           if (response.status === 200) { accept = candidate; break; }
         }
         if (!accept) throw new Error(`${name} answers none of: ${FRAME_ACCEPTS.join(' | ')}`);
       }
       const passes = [];
-      for (let round = 0; round < rounds; round++) passes.push(await fetchAllFrames(root, instances, accept, FRAME_CONCURRENCY));
+      for (let round = 0; round < rounds; round++) passes.push(await fetchAllFrames(root, instances, accept, FRAME_CONCURRENCY, running.httpHeaders));
       const first = passes[0];
       rows.push({ ...base, case: `${base.case}, first pass`, status: 'ok', requests: instances.length, bytes: first.bytes, seconds: first.seconds, perSecond: instances.length / first.seconds, mbPerSecond: first.bytes / 1e6 / first.seconds });
       if (passes.length > 1) {

@@ -208,6 +208,11 @@ export async function startOrthancDicomweb(workDir) {
   return { name: 'orthanc', ae: 'ORTHANC', port, httpPort, dataDir, stop: () => server.stop() };
 }
 
+/** The first administrator's password of the Loire the benchmarks start (a throw-away data directory). */
+export const LOIRE_BENCH_ADMIN_PASSWORD = 'bench-admin-password-0123456789';
+/** HTTP headers that authenticate a benchmark client to that Loire (Basic: scrypt is paid once, then cached). */
+export const LOIRE_BENCH_HTTP_HEADERS = { authorization: `Basic ${Buffer.from(`admin:${LOIRE_BENCH_ADMIN_PASSWORD}`).toString('base64')}` };
+
 /** Loire, started from this checkout's build. @type {Target} */
 export const loire = {
   name: 'loire',
@@ -228,14 +233,14 @@ export const loire = {
     const configFile = path.join(workDir, 'loire-bench.json');
     fs.writeFileSync(configFile, JSON.stringify({ dicomNodes: [{ name: 'bench', aeTitle: BENCH_AE }] }));
     const { command, args } = loireCommand({ dataDir, dicomPort: port, httpPort, ae: this.ae, configFile });
-    const server = spawnServer(command, args, { logFile: path.join(workDir, 'loire.log'), cwd: REPO_ROOT });
+    const server = spawnServer(command, args, { logFile: path.join(workDir, 'loire.log'), cwd: REPO_ROOT, env: benchEnv({ LOIRE_ADMIN_PASSWORD: LOIRE_BENCH_ADMIN_PASSWORD }) });
     await waitReady(
       server,
       async () => (await httpOk(httpPort, LOIRE_HEALTH_PATH)) && (await tcpOpen(port)),
       'Loire',
       60_000,
     );
-    return { name: this.name, ae: this.ae, port, httpPort, dataDir, stop: () => server.stop() };
+    return { name: this.name, ae: this.ae, port, httpPort, dataDir, httpHeaders: LOIRE_BENCH_HTTP_HEADERS, stop: () => server.stop() };
   },
 };
 
