@@ -196,12 +196,12 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
       return;
     }
     let cancelled = false;
-    Promise.all([studyHeader(studyUid), searchSeries(studyUid)]).then(([header, found]) => {
+    (async () => {
+      const header = await studyHeader(studyUid);
+      if (header.length === 0) throw new Error(`Study ${studyUid} is not in Loire (or you may not see it).`);
+      return [header, await searchSeries(studyUid)] as const;
+    })().then(([header, found]) => {
       if (cancelled) return;
-      if (header.length === 0) {
-        setFatal(`Study ${studyUid} is not in Loire (or you may not see it).`);
-        return;
-      }
       setPatient(header[0]);
       const entries = found.map((s) => ({
         uid: text(s, Tag.SeriesInstanceUID),

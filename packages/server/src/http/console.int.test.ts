@@ -7,7 +7,7 @@
 // point elsewhere). The page tells when it is ready through data-* attributes on the viewport
 // (data-state="ready" once every slice of the series is loaded): the test waits on those.
 import { execFile } from 'node:child_process';
-import { createReadStream, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -40,15 +40,16 @@ async function pydicomReference(dir: string): Promise<Reference> {
   const script = `
 import sys, json, base64, glob, os
 import numpy as np, pydicom
-files = [pydicom.dcmread(f) for f in glob.glob(os.path.join(sys.argv[1], '*'))]
-files.sort(key=lambda d: int(d.InstanceNumber))
-def hu(d):
+headers = [(int(pydicom.dcmread(f, stop_before_pixels=True).InstanceNumber), f) for f in glob.glob(os.path.join(sys.argv[1], '*'))]
+files = [f for _, f in sorted(headers)]
+def hu(f):
+    d = pydicom.dcmread(f)
     return (d.pixel_array.astype(np.float64) * float(d.RescaleSlope) + float(d.RescaleIntercept)).astype(np.float32)
-d = files[34]
+d = pydicom.dcmread(files[34], stop_before_pixels=True)
 print(json.dumps({
   'studyUid': str(d.StudyInstanceUID), 'patientName': str(d.PatientName),
   'rows': int(d.Rows), 'cols': int(d.Columns), 'pixelSpacing': [float(v) for v in d.PixelSpacing],
-  'slice35': base64.b64encode(hu(d).tobytes()).decode(), 'slice1': base64.b64encode(hu(files[0]).tobytes()).decode(),
+  'slice35': base64.b64encode(hu(files[34]).tobytes()).decode(), 'slice1': base64.b64encode(hu(files[0]).tobytes()).decode(),
 }))`;
   const { stdout } = await promisify(execFile)('/usr/bin/python3', ['-c', script, dir], { maxBuffer: 64 << 20 });
   return JSON.parse(stdout) as Reference;
@@ -143,6 +144,7 @@ describe('the reading console in Chromium', () => {
     if (!existsSync(path.join(defaultConsoleDir(), 'index.html'))) {
       throw new Error('the console is not built: run "npm install" or "npm run build -w @loire/console" first');
     }
+    const started = performance.now();
     loire = await startTestLoire();
     const dir = samplePath(SERIES);
     for (const name of readdirSync(dir)) {
@@ -152,6 +154,7 @@ describe('the reading console in Chromium', () => {
       await incoming.end();
     }
     ref = await pydicomReference(dir);
+    console.info(`stored ${readdirSync(dir).length} files and read the reference in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       // WebGL without a GPU: SwiftShader, which Chromium otherwise keeps for trusted pages only.
@@ -172,12 +175,12 @@ describe('the reading console in Chromium', () => {
       if (response.status() >= 400 && loggedIn) pageErrors.push(`HTTP ${response.status()} ${response.url()}`);
     });
     mkdirSync(SCREENSHOTS, { recursive: true });
-  });
+  }, 10 * 60_000);
 
   afterAll(async () => {
     await browser?.close();
     await loire?.stop();
-  });
+  }, 120_000);
 
   it('serves the console pages with their CSP, and keeps the API one elsewhere', async () => {
     for (const url of ['/', '/login', '/viewer?StudyInstanceUIDs=1.2.3']) {
@@ -194,18 +197,27 @@ describe('the reading console in Chromium', () => {
     expect(asset.status).toBe(200);
     expect(asset.headers.get('content-type')).toMatch(/^text\/javascript/);
     expect(asset.headers.get('cache-control')).toContain('immutable');
-    expect((await fetch(`${loire.httpUrl}/assets/..%2Fpackage.json`)).status).toBe(404);
-    expect((await fetch(`${loire.httpUrl}/assets/nothing.js`)).status).toBe(404);
+    // Every body is read to its end: an unread one would keep its connection busy past the test.
+    const built = readFileSync(path.join(defaultConsoleDir(), script!));
+    expect(Buffer.from(await asset.arrayBuffer()).equals(built)).toBe(true);
+    for (const name of ['..%2Fpackage.json', '..%2F..%2Fpackage.json', 'nothing.js']) {
+      const missing = await fetch(`${loire.httpUrl}/assets/${name}`);
+      expect(missing.status, name).toBe(404);
+      expect((await missing.json() as { message: string }).message).toContain('no console asset');
+    }
     const api = await fetch(`${loire.httpUrl}/healthz`);
     expect(api.headers.get('content-security-policy')).toContain("default-src 'none'");
+    await api.arrayBuffer();
     // The pages are public, the data is not.
     const anonymous = await fetch(`${loire.httpUrl}/dicom-web/studies`);
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers.get('www-authenticate')).toContain('Basic realm="Loire"');
+    await anonymous.arrayBuffer();
     // A page's script gets no Basic challenge: the browser would answer it with its own dialog.
     const fromScript = await fetch(`${loire.httpUrl}/dicom-web/studies`, { headers: { 'Sec-Fetch-Dest': 'empty' } });
     expect(fromScript.status).toBe(401);
     expect(fromScript.headers.get('www-authenticate')).toBe('Bearer realm="Loire"');
+    await fromScript.arrayBuffer();
   });
 
   it('refuses a wrong password with a clear message, then logs in with Enter', async () => {
@@ -340,6 +352,20 @@ describe('the reading console in Chromium', () => {
   it('logged no error in the page', () => {
     expect(pageErrors).toEqual([]);
   });
+
+  it('says so when a study link names a study that Loire does not hold', async () => {
+    await page.goto(`${loire.httpUrl}/viewer?StudyInstanceUIDs=1.2.826.0.1.3680043.2.1125.999`);
+    await expectText(page.locator('.viewport-panel [role="alert"]'), 'Study 1.2.826.0.1.3680043.2.1125.999 is not in Loire');
+    expect(await page.locator('.viewport-panel').getAttribute('data-state')).toBe('error');
+  }, TEST_TIMEOUT);
+
+  it('logs out: the session ends and the login form comes back', async () => {
+    await page.locator('button', { hasText: 'Log out' }).click();
+    await page.locator('input[name="username"]').waitFor();
+    expect(new URL(page.url()).pathname).toBe('/login');
+    const status = await page.evaluate(async () => (await fetch('/dicom-web/studies')).status);
+    expect(status).toBe(401);
+  }, TEST_TIMEOUT);
 });
 
 async function expectText(locator: ReturnType<Page['locator']>, expected: string | RegExp): Promise<void> {
