@@ -16,13 +16,14 @@ interface Row {
   date: string;
   time: string;
   accession: string;
+  referring: string;
   modalities: string;
   description: string;
   series: number;
   instances: number;
 }
 
-type SortKey = 'patientName' | 'patientId' | 'date' | 'accession' | 'modalities' | 'description' | 'instances';
+type SortKey = 'patientName' | 'patientId' | 'date' | 'accession' | 'modalities' | 'description' | 'referring' | 'instances';
 const COLUMNS: { key: SortKey; label: string }[] = [
   { key: 'patientName', label: 'Patient' },
   { key: 'patientId', label: 'Patient ID' },
@@ -30,6 +31,7 @@ const COLUMNS: { key: SortKey; label: string }[] = [
   { key: 'accession', label: 'Accession' },
   { key: 'modalities', label: 'Modality' },
   { key: 'description', label: 'Description' },
+  { key: 'referring', label: 'Referring' },
   { key: 'instances', label: 'Images' },
 ];
 
@@ -42,6 +44,7 @@ function toRow(d: DicomJsonDataset): Row {
     date: text(d, Tag.StudyDate),
     time: text(d, Tag.StudyTime),
     accession: text(d, Tag.AccessionNumber),
+    referring: text(d, Tag.ReferringPhysicianName),
     modalities: texts(d, Tag.ModalitiesInStudy).join(', '),
     description: text(d, Tag.StudyDescription),
     series: Number(text(d, Tag.NumberOfStudyRelatedSeries)) || 0,
@@ -49,7 +52,7 @@ function toRow(d: DicomJsonDataset): Row {
   };
 }
 
-const EMPTY: Omit<StudyQuery, 'limit' | 'offset'> = { patientName: '', patientId: '', accessionNumber: '', dateFrom: '', dateTo: '', modality: '' };
+const EMPTY: Omit<StudyQuery, 'limit' | 'offset'> = { patientName: '', patientId: '', accessionNumber: '', referringPhysician: '', dateFrom: '', dateTo: '', modality: '' };
 
 export function StudyList({ navigate }: { navigate: Navigate }) {
   const [filters, setFilters] = useState(EMPTY);
@@ -106,6 +109,7 @@ export function StudyList({ navigate }: { navigate: Navigate }) {
         <label>Patient name<input {...field('patientName')} placeholder="e.g. Dupont" /></label>
         <label>Patient ID<input {...field('patientId')} /></label>
         <label>Accession<input {...field('accessionNumber')} /></label>
+        <label>Referring physician<input {...field('referringPhysician')} /></label>
         <label>From<input type="date" {...field('dateFrom')} /></label>
         <label>To<input type="date" {...field('dateTo')} /></label>
         <label>Modality
@@ -136,6 +140,7 @@ export function StudyList({ navigate }: { navigate: Navigate }) {
               <td>{r.accession}</td>
               <td>{r.modalities}</td>
               <td>{r.description}</td>
+              <td>{r.referring}</td>
               <td>{r.instances}</td>
             </tr>
           ))}

@@ -394,6 +394,12 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
           data-rendered-slice={renderedSlice}
         >
           <div ref={elementRef} className="viewport-host" onContextMenu={(e) => e.preventDefault()} />
+          {viewState && viewState.slices > 1 && (
+            <input
+              type="range" className="stack-scrollbar" aria-label="Slice" min={1} max={viewState.slices} value={viewState.slice}
+              onChange={(e) => scrollBy(Number(e.target.value) - viewState.slice)}
+            />
+          )}
           {viewState && (
             <div className="overlay" aria-live="off">
               <div className="tl">

@@ -1,12 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { studySearchParams, type StudyQuery } from './api';
 
-const none: StudyQuery = { patientName: '', patientId: '', accessionNumber: '', dateFrom: '', dateTo: '', modality: '', limit: 25, offset: 0 };
+const none: StudyQuery = { patientName: '', patientId: '', accessionNumber: '', referringPhysician: '', dateFrom: '', dateTo: '', modality: '', limit: 25, offset: 0 };
 
 describe('the study list query (QIDO-RS, PS3.18 10.6.1.2)', () => {
   it('matches a name by its beginning, accent- and case-insensitively', () => {
     const params = studySearchParams({ ...none, patientName: ' Déb ' });
     expect(params.get('PatientName')).toBe('Déb*');
+    expect(params.get('fuzzymatching')).toBe('true');
+  });
+
+  it('matches the referring physician the same way', () => {
+    const params = studySearchParams({ ...none, referringPhysician: 'müller' });
+    expect(params.get('ReferringPhysicianName')).toBe('müller*');
     expect(params.get('fuzzymatching')).toBe('true');
   });
 
@@ -35,6 +41,6 @@ describe('the study list query (QIDO-RS, PS3.18 10.6.1.2)', () => {
     expect(params.get('PatientID')).toBe('P1');
     expect(params.get('AccessionNumber')).toBe('A7');
     expect(params.get('ModalitiesInStudy')).toBe('CT');
-    expect(params.getAll('includefield')).toEqual(['00081030', '00201206', '00201208']);
+    expect(params.getAll('includefield')).toEqual(['00080090', '00081030', '00201206', '00201208']);
   });
 });

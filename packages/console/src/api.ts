@@ -59,6 +59,7 @@ export interface StudyQuery {
   patientName: string;
   patientId: string;
   accessionNumber: string;
+  referringPhysician: string;
   /** YYYY-MM-DD from the date inputs; either may be empty. */
   dateFrom: string;
   dateTo: string;
@@ -71,16 +72,17 @@ export interface StudyQuery {
 export function studySearchParams(query: StudyQuery): URLSearchParams {
   const params = new URLSearchParams();
   const name = query.patientName.trim();
-  if (name) {
-    params.set('PatientName', /[*?]/.test(name) ? name : `${name}*`);
-    params.set('fuzzymatching', 'true');
-  }
+  if (name) params.set('PatientName', /[*?]/.test(name) ? name : `${name}*`);
+  const referring = query.referringPhysician.trim();
+  if (referring) params.set('ReferringPhysicianName', /[*?]/.test(referring) ? referring : `${referring}*`);
+  if (name || referring) params.set('fuzzymatching', 'true');
   if (query.patientId.trim()) params.set('PatientID', query.patientId.trim());
   if (query.accessionNumber.trim()) params.set('AccessionNumber', query.accessionNumber.trim());
   const from = query.dateFrom.replaceAll('-', '');
   const to = query.dateTo.replaceAll('-', '');
   if (from || to) params.set('StudyDate', from === to ? from : `${from}-${to}`);
   if (query.modality) params.set('ModalitiesInStudy', query.modality);
+  params.append('includefield', '00080090'); // ReferringPhysicianName
   params.append('includefield', '00081030'); // StudyDescription
   params.append('includefield', '00201206'); // NumberOfStudyRelatedSeries
   params.append('includefield', '00201208'); // NumberOfStudyRelatedInstances
@@ -101,7 +103,7 @@ export function searchSeries(studyUid: string): Promise<DicomJsonDataset[]> {
 }
 
 export function studyHeader(studyUid: string): Promise<DicomJsonDataset[]> {
-  const params = new URLSearchParams({ StudyInstanceUID: studyUid });
+  const params = new URLSearchParams({ StudyInstanceUID: studyUid, includefield: '00081030' }); // StudyDescription
   return dicomJson(`${DICOMWEB}/studies?${params}`, 'Reading the study');
 }
 
