@@ -1,4 +1,4 @@
-// The HTTP door: health, the account API, DICOMweb, and later the console. Every route declares in
+// The HTTP door: health, the account API, DICOMweb, and the reading console. Every route declares in
 // its `config.access` the permission it needs (see security/permissions.ts); one global hook
 // (security/http-auth.ts) authenticates and authorises each request from that declaration.
 import { readFileSync } from 'node:fs';
@@ -8,6 +8,7 @@ import { ConfigError } from '../config/config.js';
 import { userAuthentication } from '../audit/builders.js';
 import { Outcome } from '../audit/event.js';
 import { registerAuditHook, registerAuditRoutes } from './audit.js';
+import { registerConsole } from './console.js';
 import { registerDicomweb } from '../dicomweb/plugin.js';
 import { sendError } from '../dicomweb/http-error.js';
 import { registerWadoUri } from '../dicomweb/wado-uri.js';
@@ -75,5 +76,6 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
   await registerDicomweb(app, { archive: deps.archive });
   registerWadoUri(app, { archive: deps.archive }); // WADO-URI at the root path older clients expect (PS3.18 §9)
   registerAuditRoutes(app, deps.archive);
+  await registerConsole(app, { logger: deps.logger });
   return app;
 }

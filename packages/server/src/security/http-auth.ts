@@ -64,11 +64,16 @@ const BASIC_CACHE_MAX = 10_000;
 /** Longest Authorization or Cookie value looked at; anything longer is refused without work. */
 const MAX_CREDENTIAL_LENGTH = 4096;
 
-function challenge(error?: 'invalid_token'): string[] {
-  return [
-    'Basic realm="Loire", charset="UTF-8"',
-    error ? `Bearer realm="Loire", error="${error}"` : 'Bearer realm="Loire"',
-  ];
+/**
+ * The challenges of a 401 (RFC 9110 11.6.1). A browser answers a Basic challenge with its own
+ * password dialog, even to a script's fetch/XHR, which then waits on a dialog no one sees: requests
+ * a page's script makes (Fetch Metadata `Sec-Fetch-Dest: empty`) get the Bearer challenge only,
+ * and the page shows its own login form.
+ */
+function challenge(request: FastifyRequest, error?: 'invalid_token'): string[] {
+  const bearer = error ? `Bearer realm="Loire", error="${error}"` : 'Bearer realm="Loire"';
+  if (request.headers['sec-fetch-dest'] === 'empty') return [bearer];
+  return ['Basic realm="Loire", charset="UTF-8"', bearer];
 }
 
 function refuse(reply: FastifyReply, status: 401 | 403 | 429 | 500, message: string, headers: Record<string, string | string[]> = {}): FastifyReply {
@@ -201,16 +206,16 @@ export async function registerHttpSecurity(app: FastifyInstance, deps: {
     let method: Principal['method'];
     switch (credentials.kind) {
       case 'none':
-        return refuse(reply, 401, 'authentication required: log in (POST /api/login), or send an API token (Bearer) or Basic credentials', { 'WWW-Authenticate': challenge() });
+        return refuse(reply, 401, 'authentication required: log in (POST /api/login), or send an API token (Bearer) or Basic credentials', { 'WWW-Authenticate': challenge(request) });
       case 'malformed':
         security.recordFailure(request, 'malformed-credentials', { detail: credentials.detail });
-        return refuse(reply, 401, `credentials not understood: ${credentials.detail}`, { 'WWW-Authenticate': challenge() });
+        return refuse(reply, 401, `credentials not understood: ${credentials.detail}`, { 'WWW-Authenticate': challenge(request) });
       case 'bearer':
         resolved = await accounts.resolveToken(credentials.token);
         method = 'token';
         if (!resolved) {
           security.recordFailure(request, 'invalid-token', { tokenPrefix: clip(credentials.token, 12) });
-          return refuse(reply, 401, 'the API token is unknown, revoked or expired', { 'WWW-Authenticate': challenge('invalid_token') });
+          return refuse(reply, 401, 'the API token is unknown, revoked or expired', { 'WWW-Authenticate': challenge(request, 'invalid_token') });
         }
         break;
       case 'basic':
@@ -218,7 +223,7 @@ export async function registerHttpSecurity(app: FastifyInstance, deps: {
         method = 'basic';
         if (!resolved) {
           security.recordFailure(request, 'invalid-password', { username: clip(credentials.username) });
-          return refuse(reply, 401, 'invalid username or password (after repeated failures an account is locked for a while)', { 'WWW-Authenticate': challenge() });
+          return refuse(reply, 401, 'invalid username or password (after repeated failures an account is locked for a while)', { 'WWW-Authenticate': challenge(request) });
         }
         break;
       case 'session':
@@ -227,7 +232,7 @@ export async function registerHttpSecurity(app: FastifyInstance, deps: {
         if (!resolved) {
           security.recordFailure(request, 'invalid-session');
           reply.clearCookie(SESSION_COOKIE, { path: '/' });
-          return refuse(reply, 401, 'the session has expired or was ended; log in again', { 'WWW-Authenticate': challenge() });
+          return refuse(reply, 401, 'the session has expired or was ended; log in again', { 'WWW-Authenticate': challenge(request) });
         }
         if (UNSAFE_METHODS.has(request.method) && !sameOrigin(request)) {
           request.log.warn({ event: 'cross-site-request', origin: clip(request.headers.origin ?? '', 200), url: clip(request.url, 200) }, 'refused a cross-site request carrying the session cookie');

@@ -9,7 +9,8 @@ import { startTestLoire, type TestLoire, type TestUser } from '../testing/loire.
 import { ROLES, rolesAllow, type Role } from './permissions.js';
 import type { RegisteredRoute } from './http-auth.js';
 
-const PUBLIC_ROUTES = new Set(['/healthz', '/api/login', '/api/logout', '/api/oidc/login', '/api/oidc/callback']);
+// The console's pages and built assets hold no patient data (http/console.ts).
+const PUBLIC_ROUTES = new Set(['/healthz', '/api/login', '/api/logout', '/api/oidc/login', '/api/oidc/callback', '/', '/login', '/viewer', '/assets/:name']);
 
 /** A concrete path for a route pattern: parameters get plausible values (UIDs, ids, names). */
 function concretePath(url: string): string {
