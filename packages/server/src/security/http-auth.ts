@@ -142,6 +142,7 @@ export async function registerHttpSecurity(app: FastifyInstance, deps: {
   const throttle = new AddressThrottle(config.addressThrottle.maxFailures, config.addressThrottle.windowMinutes * 60_000);
   const basicCache = new Map<string, { pk: number; passwordChangedAt: string; until: number }>();
   const cacheKey = randomBytes(32);
+  const basicPending = new Map<string, ReturnType<AccountService['checkPassword']>>();
 
   const security: HttpSecurity = {
     routes, throttle, accounts, config,
@@ -156,7 +157,15 @@ export async function registerHttpSecurity(app: FastifyInstance, deps: {
         if (account) return { pk: cached.pk, account };
         basicCache.delete(key);
       }
-      const check = await accounts.checkPassword(username, password);
+      // Requests sent together with the same credentials (a viewer fetching frames six at a time)
+      // share one password check: scrypt is memory-hard on purpose, and running it once per
+      // request in parallel would stall the machine.
+      let pending = basicPending.get(key);
+      if (!pending) {
+        pending = accounts.checkPassword(username, password).finally(() => basicPending.delete(key));
+        basicPending.set(key, pending);
+      }
+      const check = await pending;
       if (!check.ok) return undefined;
       if (basicCache.size >= BASIC_CACHE_MAX) basicCache.delete(basicCache.keys().next().value!);
       basicCache.set(key, { pk: check.pk, passwordChangedAt: check.account.passwordChangedAt, until: Date.now() + BASIC_CACHE_MS });
