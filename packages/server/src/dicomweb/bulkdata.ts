@@ -8,7 +8,7 @@ import { sendFrames, InstanceFrames } from './frames.js';
 import { HttpError } from './http-error.js';
 import { multipartContentType, multipartStream, newBoundary } from './multipart.js';
 import { parseAccept, rangeMatches } from './accept.js';
-import { findInstance, retrieveTarget, type OpenedInstances } from './wado-instances.js';
+import { findInstance, retrieveTarget } from './wado-instances.js';
 import { OCTET_STREAM, pixelsNotAcceptable, planPixels } from './wado-negotiation.js';
 
 const PIXEL_DATA_TAGS = new Set([0x7fe00010, 0x7fe00008, 0x7fe00009]);
@@ -57,7 +57,8 @@ function littleEndian(value: Uint8Array, vr: string, isLittleEndian: boolean): U
 
 interface BulkParams { study: string; series: string; instance: string; '*': string }
 
-export function registerBulkdata(app: FastifyInstance, context: DicomwebContext, opened: OpenedInstances): void {
+export function registerBulkdata(app: FastifyInstance, context: DicomwebContext): void {
+  const { opened } = context;
   app.get('/studies/:study/series/:series/instances/:instance/bulkdata/*', { config: { access: 'view' } },
     async (request: FastifyRequest<{ Params: BulkParams }>, reply) => {
       const ids = retrieveTarget(request.params) as InstanceIds;

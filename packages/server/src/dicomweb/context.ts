@@ -1,12 +1,19 @@
 // What every DICOMweb handler works with: the archive's domain services and the URLs it hands out.
 import type { FastifyRequest } from 'fastify';
 import type { Archive } from '../archive.js';
+import { OpenedInstances } from '../retrieve/stored-instance.js';
 import { HttpError } from './http-error.js';
 
 export const DICOMWEB_PREFIX = '/dicom-web';
 
 export interface DicomwebContext {
   archive: Archive;
+  /** Recently opened stored instances, shared by frames, bulk data, rendered images and WADO-URI. */
+  opened: OpenedInstances;
+}
+
+export function createDicomwebContext(archive: Archive): DicomwebContext {
+  return { archive, opened: new OpenedInstances(archive.storage) };
 }
 
 /**

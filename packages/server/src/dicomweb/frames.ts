@@ -7,7 +7,7 @@ import { frameSource, type FrameSource, type StoredInstance } from '../retrieve/
 import { baseUrl, instanceUrl, type DicomwebContext, type InstanceIds } from './context.js';
 import { HttpError } from './http-error.js';
 import { multipartContentType, multipartStream, newBoundary, type Part } from './multipart.js';
-import { findInstance, retrieveTarget, type OpenedInstances } from './wado-instances.js';
+import { findInstance, retrieveTarget } from './wado-instances.js';
 import { pixelPartType, pixelsNotAcceptable, planPixels, type PixelPlan } from './wado-negotiation.js';
 
 const PIXEL_DATA = 0x7fe00010;
@@ -108,7 +108,8 @@ export async function sendFrames(
 
 interface FrameParams { study: string; series: string; instance: string; frames: string }
 
-export function registerFrames(app: FastifyInstance, context: DicomwebContext, opened: OpenedInstances): void {
+export function registerFrames(app: FastifyInstance, context: DicomwebContext): void {
+  const { opened } = context;
   app.get('/studies/:study/series/:series/instances/:instance/frames/:frames', { config: { access: 'view' } },
     async (request: FastifyRequest<{ Params: FrameParams }>, reply) => {
       const ids = retrieveTarget(request.params) as InstanceIds;

@@ -8,7 +8,7 @@ import {
   ENCAPSULATED_PDF, encapsulatedDocument, encodeRendered, RENDERED_IMAGE_TYPES, RenderRequestError, renderStoredFrame, UnrenderableError,
   type OutputOptions, type RenderedImageType, type SourceRegion,
 } from '../retrieve/rendering.js';
-import { frameSource, openStoredInstance, type FrameSource, type StoredInstance } from '../retrieve/stored-instance.js';
+import { frameSource, type FrameSource, type StoredInstance } from '../retrieve/stored-instance.js';
 import { parseAccept, rangeMatches } from './accept.js';
 import { baseUrl, instanceUrl, parseUid, type DicomwebContext } from './context.js';
 import { HttpError } from './http-error.js';
@@ -134,8 +134,8 @@ interface Opened {
   frames: FrameSource | undefined;
 }
 
-async function openRecord(archive: Archive, record: StorageRecord): Promise<Opened> {
-  const instance = await openStoredInstance(archive.storage, record);
+async function openRecord({ opened }: DicomwebContext, record: StorageRecord): Promise<Opened> {
+  const instance = await opened.open(record);
   return { instance, frames: frameSource(instance) };
 }
 
@@ -195,23 +195,23 @@ async function withRenderingErrors<T>(work: () => Promise<T>): Promise<T> {
  * The image a study or series thumbnail shows: the middle image of the series (by Instance Number), which in a
  * volume shows the anatomy rather than an end slice; non-image instances (SR, PR, KO…) are skipped.
  */
-async function representativeOfSeries(archive: Archive, study: string, series: string): Promise<Opened | undefined> {
-  const records = await archive.index.listInstancesForRetrieve('SERIES', {
+async function representativeOfSeries(context: DicomwebContext, study: string, series: string): Promise<Opened | undefined> {
+  const records = await context.archive.index.listInstancesForRetrieve('SERIES', {
     '0020000D': { vr: 'UI', Value: [study] }, '0020000E': { vr: 'UI', Value: [series] },
   });
   const middle = Math.floor((records.length - 1) / 2);
   // From the middle outwards, so that one non-image object in the series does not hide the images.
   const order = records.map((_, i) => i).sort((a, b) => Math.abs(a - middle) - Math.abs(b - middle) || a - b);
   for (const i of order) {
-    const opened = await openRecord(archive, records[i]!);
+    const opened = await openRecord(context, records[i]!);
     if (opened.frames) return opened;
   }
   return undefined;
 }
 
 /** The study thumbnail's series: the first series (by Series Number) that holds an image; its middle image. */
-async function representativeOfStudy(archive: Archive, study: string): Promise<Opened | undefined> {
-  const series = await archive.index.findAll({
+async function representativeOfStudy(context: DicomwebContext, study: string): Promise<Opened | undefined> {
+  const series = await context.archive.index.findAll({
     level: 'SERIES',
     identifier: { '0020000D': { vr: 'UI', Value: [study] }, '0020000E': { vr: 'UI' }, '00200011': { vr: 'IS' } },
   });
@@ -219,7 +219,7 @@ async function representativeOfStudy(archive: Archive, study: string): Promise<O
     .map((s) => ({ uid: String(s['0020000E']?.Value?.[0] ?? ''), number: Number(s['00200011']?.Value?.[0] ?? Number.MAX_SAFE_INTEGER) }))
     .sort((a, b) => a.number - b.number);
   for (const { uid: seriesUid } of ordered) {
-    const opened = await representativeOfSeries(archive, study, seriesUid);
+    const opened = await representativeOfSeries(context, study, seriesUid);
     if (opened) return opened;
   }
   return undefined;
@@ -237,7 +237,8 @@ async function seriesExists(archive: Archive, study: string, series: string): Pr
 
 const IMAGE_TYPES: readonly string[] = RENDERED_IMAGE_TYPES;
 
-export function registerRendered(app: FastifyInstance, { archive }: DicomwebContext): void {
+export function registerRendered(app: FastifyInstance, context: DicomwebContext): void {
+  const { archive } = context;
   const route = { config: { access: 'view' as const } };
   type Params = Record<string, string>;
 
@@ -252,7 +253,7 @@ export function registerRendered(app: FastifyInstance, { archive }: DicomwebCont
     const images: Opened[] = [];
     const pending = [...records];
     while (pending.length > 0 && images.length === 0) {
-      const opened = await openRecord(archive, pending.shift()!);
+      const opened = await openRecord(context, pending.shift()!);
       if (opened.frames) images.push(opened);
     }
     if (images.length === 0) throw HttpError.notAcceptable(`${describe} holds no image to render; retrieve its instances as application/dicom`);
@@ -265,7 +266,7 @@ export function registerRendered(app: FastifyInstance, { archive }: DicomwebCont
     async function* parts(): AsyncGenerator<Part> {
       yield { contentType: type, headers: { 'Content-Location': location(images[0]!, ids(images[0]!)) }, body: first };
       for (const record of pending) {
-        const opened = await openRecord(archive, record);
+        const opened = await openRecord(context, record);
         if (!opened.frames) continue;
         let body: Buffer;
         try {
@@ -292,7 +293,7 @@ export function registerRendered(app: FastifyInstance, { archive }: DicomwebCont
     const params = request.params as Params;
     const study = uid(params, 'study', 'StudyInstanceUID');
     const series = uid(params, 'series', 'SeriesInstanceUID');
-    const records = await archive.index.listInstancesForRetrieve('SERIES', {
+    const records = await context.archive.index.listInstancesForRetrieve('SERIES', {
       '0020000D': { vr: 'UI', Value: [study] }, '0020000E': { vr: 'UI', Value: [series] },
     });
     return renderRecords(request, reply, records, `series ${series} of study ${study}`);
@@ -306,12 +307,12 @@ export function registerRendered(app: FastifyInstance, { archive }: DicomwebCont
     if (record.sopClassUid === ENCAPSULATED_PDF) {
       // PS3.18 §8.7.4: an encapsulated PDF's rendered representation is the PDF itself.
       negotiate(request, query, ['application/pdf']);
-      const document = await encapsulatedDocument((await openRecord(archive, record)).instance);
+      const document = await encapsulatedDocument((await openRecord(context, record)).instance);
       if (!document) throw new HttpError(500, `instance ${record.sopInstanceUid} is an Encapsulated PDF without its document (0042,0011)`);
       return sendSingle(reply, 'application/pdf', document);
     }
     const type = negotiate(request, query, IMAGE_TYPES) as RenderedImageType;
-    const opened = await openRecord(archive, record);
+    const opened = await openRecord(context, record);
     if (!opened.frames) throw noImage(record);
     // A single-frame media type shows the first frame of a multi-frame image; /frames/{list}/rendered gives the others.
     return sendSingle(reply, type, await withRenderingErrors(() => renderOne(opened, 0, type, parameters, false)));
@@ -324,7 +325,7 @@ export function registerRendered(app: FastifyInstance, { archive }: DicomwebCont
     const frameNumbers = parseFrameList(params.frames ?? '');
     const parameters = parseRenderingParameters(query, false);
     const type = negotiate(request, query, IMAGE_TYPES) as RenderedImageType;
-    const opened = await openRecord(archive, record);
+    const opened = await openRecord(context, record);
     if (!opened.frames) throw noImage(record);
     const count = opened.frames.numberOfFrames;
     const missing = frameNumbers.filter((n) => n > count);
@@ -357,7 +358,7 @@ export function registerRendered(app: FastifyInstance, { archive }: DicomwebCont
     const study = uid(request.params as Params, 'study', 'StudyInstanceUID');
     parseRenderingParameters(request.query as Query, true);
     if (!(await studyExists(archive, study))) throw HttpError.notFound(`study ${study} is not in the archive`);
-    return sendThumbnail(request, reply, await representativeOfStudy(archive, study), undefined, `study ${study}`);
+    return sendThumbnail(request, reply, await representativeOfStudy(context, study), undefined, `study ${study}`);
   });
 
   app.get('/studies/:study/series/:series/thumbnail', route, async (request, reply) => {
@@ -366,14 +367,14 @@ export function registerRendered(app: FastifyInstance, { archive }: DicomwebCont
     const series = uid(params, 'series', 'SeriesInstanceUID');
     parseRenderingParameters(request.query as Query, true);
     if (!(await seriesExists(archive, study, series))) throw HttpError.notFound(`series ${series} of study ${study} is not in the archive`);
-    return sendThumbnail(request, reply, await representativeOfSeries(archive, study, series), undefined, `series ${series}`);
+    return sendThumbnail(request, reply, await representativeOfSeries(context, study, series), undefined, `series ${series}`);
   });
 
   app.get('/studies/:study/series/:series/instances/:instance/thumbnail', route, async (request, reply) => {
     const params = request.params as Params;
     const record = await findInstance(archive, uid(params, 'study', 'StudyInstanceUID'), uid(params, 'series', 'SeriesInstanceUID'), uid(params, 'instance', 'SOPInstanceUID'));
     parseRenderingParameters(request.query as Query, true);
-    return sendThumbnail(request, reply, await openRecord(archive, record), undefined, `instance ${record.sopInstanceUid}`);
+    return sendThumbnail(request, reply, await openRecord(context, record), undefined, `instance ${record.sopInstanceUid}`);
   });
 
   app.get('/studies/:study/series/:series/instances/:instance/frames/:frames/thumbnail', route, async (request, reply) => {
@@ -382,7 +383,7 @@ export function registerRendered(app: FastifyInstance, { archive }: DicomwebCont
     const frameNumbers = parseFrameList(params.frames ?? '');
     if (frameNumbers.length !== 1) throw HttpError.badRequest('a frame thumbnail shows one frame: give a single frame number');
     parseRenderingParameters(request.query as Query, true);
-    const opened = await openRecord(archive, record);
+    const opened = await openRecord(context, record);
     const count = opened.frames?.numberOfFrames ?? 0;
     if (opened.frames && frameNumbers[0]! > count) throw HttpError.notFound(`frame ${frameNumbers[0]} of instance ${record.sopInstanceUid} does not exist: it has ${count}`);
     return sendThumbnail(request, reply, opened, frameNumbers[0]! - 1, `instance ${record.sopInstanceUid}`);

@@ -1,8 +1,5 @@
-// Finding the stored instances a WADO-RS URL names, and keeping recently opened ones parsed.
-import { transferSyntax } from '@loire/dicom';
+// Finding the stored instances a WADO-RS URL names.
 import type { StorageRecord } from '../index/index.js';
-import { openStoredInstance, type StoredInstance } from '../retrieve/stored-instance.js';
-import type { ObjectStorage } from '../storage/storage.js';
 import { parseUid, type DicomwebContext, type InstanceIds } from './context.js';
 import { HttpError } from './http-error.js';
 
@@ -44,31 +41,4 @@ export async function findInstances(context: DicomwebContext, target: RetrieveTa
 
 export async function findInstance(context: DicomwebContext, ids: InstanceIds): Promise<StorageRecord> {
   return (await findInstances(context, ids))[0]!;
-}
-
-/**
- * A bounded LRU of opened (parsed, bulk data left on disk) instances, keyed by storage key: a
- * stored object never changes under its key, so an entry cannot go stale. Viewers ask for the
- * frames of one instance in several requests; each after the first reads only frame bytes.
- */
-export class OpenedInstances {
-  private readonly entries = new Map<string, Promise<StoredInstance>>();
-
-  constructor(private readonly storage: ObjectStorage, private readonly capacity = 512) {}
-
-  open(record: StorageRecord): Promise<StoredInstance> {
-    // A deflated object is held inflated in memory once opened: not worth keeping.
-    if (transferSyntax(record.transferSyntaxUid)?.deflated) return openStoredInstance(this.storage, record);
-    const cached = this.entries.get(record.storageKey);
-    if (cached) {
-      this.entries.delete(record.storageKey);
-      this.entries.set(record.storageKey, cached);
-      return cached;
-    }
-    const opening = openStoredInstance(this.storage, record);
-    this.entries.set(record.storageKey, opening);
-    opening.catch(() => this.entries.delete(record.storageKey));
-    while (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
-    return opening;
-  }
 }

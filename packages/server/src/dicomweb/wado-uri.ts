@@ -141,7 +141,7 @@ function pixelRegion(region: ImageParameters['region'], columns: number, rows: n
   return { x, y, width: Math.max(1, Math.round(xmax * columns) - x), height: Math.max(1, Math.round(ymax * rows) - y) };
 }
 
-export function registerWadoUri(app: FastifyInstance, { archive }: DicomwebContext): void {
+export function registerWadoUri(app: FastifyInstance, { archive, opened }: DicomwebContext): void {
   app.get('/wado', { config: { access: 'view' } }, async (request, reply) => {
     const query = request.query as Query;
     const requestType = single(query, 'requestType');
@@ -170,7 +170,7 @@ export function registerWadoUri(app: FastifyInstance, { archive }: DicomwebConte
     if (type === 'application/dicom') return dicomWithChecks(archive, request, reply, record, requestedSyntax, query);
     if (requestedSyntax !== undefined) throw HttpError.badRequest('transferSyntax applies only to contentType=application/dicom');
 
-    const instance = await openStoredInstance(archive.storage, record);
+    const instance = await opened.open(record);
     const frames = frameSource(instance);
     if (!frames) throw HttpError.notAcceptable(`instance ${record.sopInstanceUid} has no pixel data to render; ask for contentType=application/dicom`);
     const frameNumber = imageParameters.frameNumber ?? 1;

@@ -4,12 +4,10 @@ import type { FastifyInstance } from 'fastify';
 import { registerBulkdata } from './bulkdata.js';
 import type { DicomwebContext } from './context.js';
 import { registerFrames } from './frames.js';
-import { OpenedInstances } from './wado-instances.js';
 import { registerWadoRetrieve } from './wado-retrieve.js';
 
 export function registerWadoRs(app: FastifyInstance, context: DicomwebContext): void {
-  const opened = new OpenedInstances(context.archive.storage);
   registerWadoRetrieve(app, context);
-  registerFrames(app, context, opened);
-  registerBulkdata(app, context, opened);
+  registerFrames(app, context);
+  registerBulkdata(app, context);
 }

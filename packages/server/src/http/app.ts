@@ -9,6 +9,7 @@ import { userAuthentication } from '../audit/builders.js';
 import { Outcome } from '../audit/event.js';
 import { registerAuditHook, registerAuditRoutes } from './audit.js';
 import { registerConsole } from './console.js';
+import { createDicomwebContext } from '../dicomweb/context.js';
 import { registerDicomweb } from '../dicomweb/plugin.js';
 import { sendError } from '../dicomweb/http-error.js';
 import { registerWadoUri } from '../dicomweb/wado-uri.js';
@@ -73,8 +74,9 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
   });
   registerAccountRoutes(app, security);
   registerOidcRoutes(app, security, deps.archive.config.security.oidc);
-  await registerDicomweb(app, { archive: deps.archive });
-  registerWadoUri(app, { archive: deps.archive }); // WADO-URI at the root path older clients expect (PS3.18 §9)
+  const dicomweb = createDicomwebContext(deps.archive);
+  await registerDicomweb(app, dicomweb);
+  registerWadoUri(app, dicomweb); // WADO-URI at the root path older clients expect (PS3.18 §9)
   registerAuditRoutes(app, deps.archive);
   await registerConsole(app, { logger: deps.logger });
   return app;
