@@ -13,11 +13,11 @@ import { parseAccept, parseMediaType, rangeMatches } from './accept.js';
 import { baseUrl, instanceUrl, parseUid, studyUrl, type DicomwebContext } from './context.js';
 import { HttpError } from './http-error.js';
 import { ClientGoneError, MultipartError, MultipartReader, type MultipartLimits, type PartHeaders } from './multipart-reader.js';
+import { DICOM_MEDIA_TYPE, OCTET_STREAM, PIXEL_MEDIA_TYPES } from './wado-negotiation.js';
 
-const DICOM = 'application/dicom';
+const DICOM = DICOM_MEDIA_TYPE;
 const DICOM_JSON = 'application/dicom+json';
 const DICOM_XML = 'application/dicom+xml';
-const OCTET_STREAM = 'application/octet-stream';
 
 /** PS3.18 I.2.2 Failure Reason values (and 0x0111, PS3.7 C.4.3's duplicate, for the "reject" policy). */
 export const FailureReason = {
@@ -250,14 +250,9 @@ const PIXEL_DATA = '7FE00010';
  * `transfer-syntax` parameter: the default of its media type (PS3.18 Table 8.7.3-5).
  */
 const DEFAULT_SYNTAX_OF_MEDIA_TYPE: Readonly<Record<string, string>> = {
-  'image/jpeg': '1.2.840.10008.1.2.4.50',
-  'image/x-dicom-rle': '1.2.840.10008.1.2.5',
-  'image/dicom-rle': '1.2.840.10008.1.2.5',
-  'image/jls': '1.2.840.10008.1.2.4.80',
+  ...Object.fromEntries(Object.entries(PIXEL_MEDIA_TYPES).map(([type, syntaxes]) => [type, syntaxes[0]!])),
+  // Accepted on upload only: never offered for frames.
   'image/x-jls': '1.2.840.10008.1.2.4.80',
-  'image/jp2': '1.2.840.10008.1.2.4.90',
-  'image/jpx': '1.2.840.10008.1.2.4.92',
-  'image/jphc': '1.2.840.10008.1.2.4.201',
   'image/jxl': '1.2.840.10008.1.2.4.110',
   'video/mpeg2': '1.2.840.10008.1.2.4.100',
   'video/mp4': '1.2.840.10008.1.2.4.102',

@@ -11,7 +11,7 @@ export const OCTET_STREAM = 'application/octet-stream';
  * Media types of pixel data and the transfer syntaxes each may carry, default first
  * (PS3.18 Table 8.7.3-5 and §8.7.3.3.2).
  */
-const PIXEL_MEDIA_TYPES: Readonly<Record<string, readonly string[]>> = {
+export const PIXEL_MEDIA_TYPES: Readonly<Record<string, readonly string[]>> = {
   'image/jpeg': ['1.2.840.10008.1.2.4.50', '1.2.840.10008.1.2.4.51', '1.2.840.10008.1.2.4.57', '1.2.840.10008.1.2.4.70'],
   'image/jls': ['1.2.840.10008.1.2.4.80', '1.2.840.10008.1.2.4.81'],
   'image/jp2': ['1.2.840.10008.1.2.4.90', '1.2.840.10008.1.2.4.91'],
