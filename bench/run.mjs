@@ -138,8 +138,10 @@ try {
       if (!targets.includes('loire') || unavailable.has('loire')) continue;
       const rows = await runSecurityScenario({ sets, workRoot, queries: counts.queries, repeat: counts.repeat, log });
       report(scenario, securityTable(rows), securityVerdicts(rows),
-        'Every variant is a fresh Loire receiving the same files on one association from storescu, then the same ' +
-        'query mix over C-FIND (one association) and QIDO-RS (one keep-alive HTTP client); the first variant is the baseline.');
+        'Each round starts a fresh Loire per variant. The variants take turns: the same files are sent by storescu one ' +
+        'slice (a few hundred files, one association) at a time to each variant in rotating order, then each query of the ' +
+        'mix goes to each variant in rotating order over C-FIND (one association per variant) and QIDO-RS (one keep-alive ' +
+        `HTTP client per variant). Each figure is the median of ${counts.repeat} round${counts.repeat > 1 ? 's' : ''}; the first variant is the baseline.`);
     } else if (scenario === 'query-1m') {
       const rows = await runQueryScenario({
         sets, workRoot, instances: counts.instances, queries: counts.queries, targets, unavailable, log,

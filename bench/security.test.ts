@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { qidoPath, securityVerdicts, variantConfig, VARIANTS } from './security.mjs';
+import { qidoPath, securityVerdicts, variantConfig, VARIANTS, medianOf } from './security.mjs';
 
 describe('security-overhead scenario', () => {
   it('configures each variant, leaving the authentication switch out of builds without it', () => {
@@ -23,5 +23,20 @@ describe('security-overhead scenario', () => {
       ['C-FIND p95 ≤ 110% of baseline', '120%', 'FAIL'],
       ['QIDO-RS p95 ≤ 110% of baseline', 'not measured', 'n/a'],
     ]);
+  });
+});
+
+describe('medianOf', () => {
+  it('takes each figure\'s median on its own, across rounds', () => {
+    const rows = [
+      { variant: 'v', status: 'ok', instancesPerSecond: 300, find: { p50: 1, p95: 9 }, qido: { p50: 2, p95: 4 } },
+      { variant: 'v', status: 'ok', instancesPerSecond: 100, find: { p50: 3, p95: 5 }, qido: { p50: 1, p95: 8 } },
+      { variant: 'v', status: 'ok', instancesPerSecond: 200, find: { p50: 2, p95: 7 }, qido: { p50: 3, p95: 6 } },
+    ] as const;
+    expect(medianOf('v', [...rows])).toEqual({ variant: 'v', status: 'ok', instancesPerSecond: 200, find: { p50: 2, p95: 7 }, qido: { p50: 2, p95: 6 } });
+  });
+
+  it('reports the failure when no round succeeded', () => {
+    expect(medianOf('v', [{ variant: 'v', status: 'error', reason: 'boom' }])).toEqual({ variant: 'v', status: 'error', reason: 'boom' });
   });
 });

@@ -23,7 +23,12 @@ const ROLE_CODES = {
 // eslint-disable-next-line no-control-regex
 const INVALID_XML = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g;
 
+/** Whether a value needs any escaping or replacing at all (most do not: UIDs, AE titles, codes). */
+// eslint-disable-next-line no-control-regex
+const NEEDS_ESCAPING = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff&<>"']/;
+
 export function escapeXml(value: string): string {
+  if (!NEEDS_ESCAPING.test(value)) return value;
   return value.replace(INVALID_XML, '\ufffd')
     .replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
     .replace(/"/g, '&quot;').replace(/'/g, '&apos;');

@@ -182,17 +182,26 @@ export class DimseAuditRecorder implements StoreObserver {
     return result;
   }
 
+  /**
+   * A query is recorded right after its final response leaves, as HTTP requests are (onResponse):
+   * putting the record together and journalling it then adds nothing to the query's latency. The
+   * trail waits for it at shutdown like for any event being prepared.
+   */
   private recordQuery(ctx: FindContext, status: number, comment: string | undefined, matches: number): void {
+    this.trail.recordWhenReady(new Promise((resolve) => setImmediate(() => resolve(this.queryEvent(ctx, status, comment, matches)))));
+  }
+
+  private queryEvent(ctx: FindContext, status: number, comment: string | undefined, matches: number): AuditEvent {
     const parsed = this.parse(ctx);
     const patient = identifierPatient(parsed);
-    this.record({
+    return {
       kind: 'query', outcome: outcomeOfStatus(status),
       ...(comment ? { outcomeDescription: comment } : {}),
       participants: [peer(ctx.association, undefined), this.loire(undefined)],
       ...(patient ? { patients: [patient] } : {}),
       query: { kind: 'sop-class', target: ctx.sopClassUid, query: ctx.identifier, transferSyntaxUid: ctx.transferSyntaxUid },
       summary: { door: 'dimse', service: 'C-FIND', callingAe: ctx.association.callingAe.trim(), status, matches, ...(parsed ? { identifier: readableKeys(parsed) } : {}) },
-    });
+    };
   }
 
   private parse(ctx: { identifier: Uint8Array; transferSyntaxUid: string; sopClassUid: string }): ParsedIdentifier | undefined {

@@ -26,7 +26,22 @@ export interface ParsedIdentifier {
   keys: DicomJson;
 }
 
+/**
+ * The last parse of each received identifier: the query service and the audit recorder both read
+ * it, and parsing twice cost a C-FIND about 25 µs. Weakly held: it goes with the request.
+ */
+const parsedIdentifiers = new WeakMap<Uint8Array, { transferSyntaxUid: string; sopClassUid: string; parsed: ParsedIdentifier }>();
+
+/** The identifier's model, level and keys; the result is shared between callers: read it, never change it. */
 export function parseIdentifier(bytes: Uint8Array, transferSyntaxUid: string, sopClassUid: string): ParsedIdentifier {
+  const known = parsedIdentifiers.get(bytes);
+  if (known && known.transferSyntaxUid === transferSyntaxUid && known.sopClassUid === sopClassUid) return known.parsed;
+  const parsed = parseIdentifierOnce(bytes, transferSyntaxUid, sopClassUid);
+  parsedIdentifiers.set(bytes, { transferSyntaxUid, sopClassUid, parsed });
+  return parsed;
+}
+
+function parseIdentifierOnce(bytes: Uint8Array, transferSyntaxUid: string, sopClassUid: string): ParsedIdentifier {
   const model = MODEL_OF_SOP_CLASS[sopClassUid];
   if (!model) throw new IdentifierError(`${sopClassUid} is not a Query/Retrieve information model Loire supports`);
   const parser = new DatasetParser({ transferSyntaxUid });

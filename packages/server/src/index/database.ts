@@ -8,6 +8,7 @@ import { accountsSchema } from './migrations/0002-accounts.js';
 import { auditSchema } from './migrations/0003-audit.js';
 import type { IndexDatabase } from './schema.js';
 import type { IndexDialect } from './sql-dialect.js';
+import { withStatementCache } from './statement-cache.js';
 import {
   PostgresTransactionRunner,
   SqliteTransactionRunner,
@@ -70,7 +71,7 @@ function openSqlite(path: string): IndexConnection {
   sqlite.pragma('cache_size = -65536');
   // Checkpoint the WAL every ~16 MB rather than every 4 MB: fewer fsyncs on the ingest path.
   sqlite.pragma('wal_autocheckpoint = 4000');
-  const db = new Kysely<IndexDatabase>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<IndexDatabase>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   return {
     db,
     dialect: 'sqlite',

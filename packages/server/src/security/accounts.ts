@@ -122,6 +122,8 @@ export interface ResolvedCredential {
   account: Account;
   /** For sessions: how the session was opened. */
   method?: string;
+  /** For sessions and tokens: when the credential expires (ms since the epoch), if it does. */
+  validUntil?: number;
 }
 
 export interface AccountPolicy {
@@ -135,6 +137,15 @@ const TOUCH_INTERVAL_MS = 60_000;
 
 export class AccountService {
   private readonly db: Kysely<AccountTables>;
+  private changes = 0;
+
+  /**
+   * Grows with every change that can take a credential away (password, roles, disabling, a
+   * revoked session or token), so that memos of resolved credentials know when to ask again.
+   */
+  get revision(): number {
+    return this.changes;
+  }
 
   constructor(db: Kysely<IndexDatabase>, readonly policy: AccountPolicy, private readonly now: () => Date = () => new Date()) {
     // The account tables live beside the archive's in the same database (migration 0002-accounts).
@@ -230,6 +241,7 @@ export class AccountService {
       await tx.deleteFrom('account_session').where('account_fk', '=', row.pk).where('id_hash', '!=', kept).execute();
       await tx.deleteFrom('api_token').where('account_fk', '=', row.pk).execute();
     });
+    this.changes++;
   }
 
   /** Changes a user's own password after checking the current one (see setPassword for what it ends). */
@@ -257,6 +269,7 @@ export class AccountService {
         await tx.deleteFrom('api_token').where('account_fk', '=', row.pk).execute();
       }
     });
+    this.changes++;
     return (await this.get(username))!;
   }
 
@@ -364,12 +377,14 @@ export class AccountService {
     if (now - Date.parse(row.last_seen_at) > TOUCH_INTERVAL_MS) {
       await this.db.updateTable('account_session').set({ last_seen_at: this.iso() }).where('pk', '=', row.session_pk).execute();
     }
-    return { pk: row.pk, account: this.toAccount(row), method: row.method };
+    const validUntil = Math.min(Date.parse(row.expires_at), now + this.policy.sessions.idleMinutes * 60_000);
+    return { pk: row.pk, account: this.toAccount(row), method: row.method, validUntil };
   }
 
   async revokeSession(id: string): Promise<void> {
     if (!SESSION_ID.test(id)) return;
     await this.db.deleteFrom('account_session').where('id_hash', '=', sha256(id)).execute();
+    this.changes++;
   }
 
   /** Removes expired sessions (called now and then; an expired session is refused anyway). */
@@ -408,6 +423,7 @@ export class AccountService {
   async revokeToken(username: string, id: number): Promise<boolean> {
     const row = await this.requireRow(username);
     const result = await this.db.deleteFrom('api_token').where('pk', '=', id).where('account_fk', '=', row.pk).executeTakeFirst();
+    this.changes++;
     return Number(result.numDeletedRows) > 0;
   }
 
@@ -425,7 +441,7 @@ export class AccountService {
     if (!row.last_used_at || this.now().getTime() - Date.parse(row.last_used_at) > TOUCH_INTERVAL_MS) {
       await this.db.updateTable('api_token').set({ last_used_at: this.iso() }).where('pk', '=', row.token_pk).execute();
     }
-    return { pk: row.pk, account: this.toAccount(row) };
+    return { pk: row.pk, account: this.toAccount(row), ...(row.expires_at ? { validUntil: Date.parse(row.expires_at) } : {}) };
   }
 
   // --- OpenID Connect ---------------------------------------------------------------------
@@ -445,6 +461,7 @@ export class AccountService {
     if (existing) {
       if (existing.disabled !== 0) throw new AccountError('conflict', `account "${name}" is disabled`);
       await this.db.updateTable('account').set({ display_name: displayName, roles: roles.join(','), updated_at: now }).where('pk', '=', existing.pk).execute();
+      this.changes++;
     } else {
       await this.db.insertInto('account').values({
         username: name, display_name: displayName, roles: roles.join(','), disabled: 0, origin: 'oidc',

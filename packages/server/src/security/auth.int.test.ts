@@ -157,6 +157,8 @@ describe('authentication', () => {
     const db = loire.server.archive.index.db.withTables<{ api_token: { expires_at: string | null }; account_session: { expires_at: string } }>();
     await db.updateTable('api_token').set({ expires_at: '2000-01-01T00:00:00.000Z' }).execute();
     await db.updateTable('account_session').set({ expires_at: '2000-01-01T00:00:00.000Z' }).execute();
+    // A change made behind the server's back (another node, the `loire user` command) applies within a second.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
     expect((await fetch(`${loire.httpUrl}/api/me`, { headers: user.httpHeaders })).status).toBe(401);
     const expired = await fetch(`${loire.httpUrl}/api/me`, { headers: { cookie } });
     expect(expired.status).toBe(401);

@@ -61,6 +61,14 @@ const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /** Basic credentials checked once stay trusted for this long (or until the password changes). */
 const BASIC_CACHE_MS = 5 * 60_000;
 const BASIC_CACHE_MAX = 10_000;
+/**
+ * A credential resolved from the database is trusted again without a lookup for this long, unless
+ * an account, session or token changed in this process meanwhile (AccountService.revision). A
+ * change made elsewhere (the `loire user` command, another node on the same database) applies
+ * within this delay.
+ */
+const RECHECK_MS = 1_000;
+const MEMO_MAX = 10_000;
 /** Longest Authorization or Cookie value looked at; anything longer is refused without work. */
 const MAX_CREDENTIAL_LENGTH = 4096;
 
@@ -140,9 +148,31 @@ export async function registerHttpSecurity(app: FastifyInstance, deps: {
   await app.register(cookie, { hook: 'onRequest' });
   const routes: RegisteredRoute[] = [];
   const throttle = new AddressThrottle(config.addressThrottle.maxFailures, config.addressThrottle.windowMinutes * 60_000);
-  const basicCache = new Map<string, { pk: number; passwordChangedAt: string; until: number }>();
+  const basicCache = new Map<string, {
+    pk: number; passwordChangedAt: string; until: number;
+    /** The account as last checked, trusted until recheckAt unless accounts.revision moved. */
+    resolved?: ResolvedCredential; revision: number; recheckAt: number;
+  }>();
   const cacheKey = randomBytes(32);
-  const basicPending = new Map<string, ReturnType<AccountService['checkPassword']>>();
+  const basicPending = new Map<string, Promise<{ check: Awaited<ReturnType<AccountService['checkPassword']>>; revision: number }>>();
+  const memos = new Map<string, { resolved: ResolvedCredential; revision: number; until: number }>();
+
+  /** The credential's account: from the memo while it is fresh, otherwise from the database. */
+  async function resolveRemembered(kind: 'bearer' | 'session', secret: string, lookup: () => Promise<ResolvedCredential | undefined>) {
+    const key = createHmac('sha256', cacheKey).update(kind).update('\0').update(secret).digest('base64');
+    const memo = memos.get(key);
+    const now = Date.now();
+    if (memo && memo.until > now && memo.revision === accounts.revision) return memo.resolved;
+    const revision = accounts.revision;
+    const resolved = await lookup();
+    if (!resolved) {
+      memos.delete(key);
+      return undefined;
+    }
+    if (memos.size >= MEMO_MAX) memos.delete(memos.keys().next().value!);
+    memos.set(key, { resolved, revision, until: Math.min(now + RECHECK_MS, resolved.validUntil ?? Infinity) });
+    return resolved;
+  }
 
   const security: HttpSecurity = {
     routes, throttle, accounts, config,
@@ -152,9 +182,15 @@ export async function registerHttpSecurity(app: FastifyInstance, deps: {
     async checkBasic(username, password) {
       const key = createHmac('sha256', cacheKey).update(username).update('\0').update(password).digest('base64');
       const cached = basicCache.get(key);
-      if (cached && cached.until > Date.now()) {
+      const now = Date.now();
+      if (cached && cached.until > now) {
+        if (cached.resolved && cached.recheckAt > now && cached.revision === accounts.revision) return cached.resolved;
+        const revision = accounts.revision;
         const account = await accounts.isActive(cached.pk, cached.passwordChangedAt);
-        if (account) return { pk: cached.pk, account };
+        if (account) {
+          Object.assign(cached, { resolved: { pk: cached.pk, account }, revision, recheckAt: now + RECHECK_MS });
+          return cached.resolved;
+        }
         basicCache.delete(key);
       }
       // Requests sent together with the same credentials (a viewer fetching frames six at a time)
@@ -162,13 +198,17 @@ export async function registerHttpSecurity(app: FastifyInstance, deps: {
       // request in parallel would stall the machine.
       let pending = basicPending.get(key);
       if (!pending) {
-        pending = accounts.checkPassword(username, password).finally(() => basicPending.delete(key));
+        const revision = accounts.revision; // before the lookup: a change made during it must not be memoised away
+        pending = accounts.checkPassword(username, password).then((check) => ({ check, revision })).finally(() => basicPending.delete(key));
         basicPending.set(key, pending);
       }
-      const check = await pending;
+      const { check, revision } = await pending;
       if (!check.ok) return undefined;
       if (basicCache.size >= BASIC_CACHE_MAX) basicCache.delete(basicCache.keys().next().value!);
-      basicCache.set(key, { pk: check.pk, passwordChangedAt: check.account.passwordChangedAt, until: Date.now() + BASIC_CACHE_MS });
+      basicCache.set(key, {
+        pk: check.pk, passwordChangedAt: check.account.passwordChangedAt, until: Date.now() + BASIC_CACHE_MS,
+        resolved: { pk: check.pk, account: check.account }, revision, recheckAt: Date.now() + RECHECK_MS,
+      });
       return { pk: check.pk, account: check.account };
     },
     recordFailure(request, reason, detail = {}) {
@@ -220,7 +260,7 @@ export async function registerHttpSecurity(app: FastifyInstance, deps: {
         security.recordFailure(request, 'malformed-credentials', { detail: credentials.detail });
         return refuse(reply, 401, `credentials not understood: ${credentials.detail}`, { 'WWW-Authenticate': challenge(request) });
       case 'bearer':
-        resolved = await accounts.resolveToken(credentials.token);
+        resolved = await resolveRemembered('bearer', credentials.token, () => accounts.resolveToken(credentials.token));
         method = 'token';
         if (!resolved) {
           security.recordFailure(request, 'invalid-token', { tokenPrefix: clip(credentials.token, 12) });
@@ -236,7 +276,7 @@ export async function registerHttpSecurity(app: FastifyInstance, deps: {
         }
         break;
       case 'session':
-        resolved = await accounts.resolveSession(credentials.id);
+        resolved = await resolveRemembered('session', credentials.id, () => accounts.resolveSession(credentials.id));
         method = resolved?.method === 'oidc' ? 'oidc' : 'session';
         if (!resolved) {
           security.recordFailure(request, 'invalid-session');
