@@ -1,4 +1,5 @@
 // Transfer syntaxes and SOP classes, derived from the generated UID registry.
+import { randomBytes } from 'node:crypto';
 import { allUids, lookupUid } from './dictionary/index.js';
 
 export const ImplicitVRLittleEndian = '1.2.840.10008.1.2';
@@ -91,4 +92,9 @@ export function isStorageSopClass(uid: string): boolean {
 
 export function uidName(uid: string): string {
   return lookupUid(uid)?.name ?? uid;
+}
+
+/** A fresh UID under the UUID-derived root 2.25 (PS3.5 B.2): 128 random bits as a decimal integer. */
+export function newUid(): string {
+  return `2.25.${BigInt(`0x${randomBytes(16).toString('hex')}`).toString()}`;
 }

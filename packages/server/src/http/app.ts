@@ -9,6 +9,7 @@ import { userAuthentication } from '../audit/builders.js';
 import { Outcome } from '../audit/event.js';
 import { registerAuditHook, registerAuditRoutes } from './audit.js';
 import { registerConsole } from './console.js';
+import { registerReportRoutes } from './report-routes.js';
 import { createDicomwebContext } from '../dicomweb/context.js';
 import { registerDicomweb } from '../dicomweb/plugin.js';
 import { sendError } from '../dicomweb/http-error.js';
@@ -78,6 +79,7 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
   await registerDicomweb(app, dicomweb);
   registerWadoUri(app, dicomweb); // WADO-URI at the root path older clients expect (PS3.18 §9)
   registerAuditRoutes(app, deps.archive);
+  registerReportRoutes(app, deps.archive);
   await registerConsole(app, { logger: deps.logger });
   return app;
 }

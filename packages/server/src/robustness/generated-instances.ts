@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { once } from 'node:events';
-import { Dataset, encodeDataset, writePart10 } from '@loire/dicom';
+import { Dataset, encodeDataset, newUid, writePart10 } from '@loire/dicom';
 
 export const EXPLICIT_VR_LE = '1.2.840.10008.1.2.1';
 const SECONDARY_CAPTURE = '1.2.840.10008.5.1.4.1.1.7';
@@ -17,10 +17,7 @@ export interface GeneratedInstance {
   sopInstanceUid: string;
 }
 
-/** A fresh UID under the UUID-derived root 2.25 (PS3.5 B.2). */
-export function newUid(): string {
-  return `2.25.${BigInt(`0x${randomBytes(16).toString('hex')}`).toString()}`;
-}
+export { newUid };
 
 function imageHeader(sopClassUid: string, ids: { studyUid: string; seriesUid: string; sopInstanceUid: string }, patientId: string): Dataset {
   const ds = new Dataset({ explicitVR: true, littleEndian: true });
