@@ -127,21 +127,28 @@ export class IngestService {
             sopInstanceUid: parsed?.dataset.string(0x00080018) ?? announced?.sopInstanceUid,
           }));
         }
+        finished = true;
+        // The object goes to storage (in the thread pool) while its index entry is built here.
+        const committing = writer.commit();
+        let json: DicomJson;
+        try {
+          json = toDicomJson(parsed.dataset, { bulkDataUri: bulkReference });
+        } catch (err) {
+          await committing.then((s) => this.deps.storage.delete(s.key), () => undefined).catch(() => undefined);
+          throw IngestError.cannotUnderstand(`cannot read the dataset: ${(err as Error).message}`, err).about(identity);
+        }
         let stored: StoredObject;
         try {
-          stored = await writer.commit();
+          stored = await committing;
         } catch (err) {
-          finished = true;
           throw IngestError.outOfResources(`cannot write object to ${this.deps.storage.description}: ${(err as Error).message}`, err).about(identity);
         }
-        finished = true;
-        return this.index(parsed.dataset, identity, stored, source);
+        return this.index(json, identity, stored, source);
       },
     };
   }
 
-  private async index(dataset: Dataset, identity: InstanceIdentity, stored: StoredObject, source: IngestSource): Promise<IngestResult> {
-    const json = toDicomJson(dataset, { bulkDataUri: bulkReference });
+  private async index(json: DicomJson, identity: InstanceIdentity, stored: StoredObject, source: IngestSource): Promise<IngestResult> {
     let outcome: IndexOutcome;
     let replacedStorageKey: string | undefined;
     try {

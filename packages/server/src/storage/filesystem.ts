@@ -2,10 +2,7 @@
 // The path carries no patient data (only the receive date and a random id), so renaming a
 // patient never moves files, and a directory listing reveals nothing.
 import { createHash, randomUUID } from 'node:crypto';
-import {
-  close as closeCallback, closeSync, createReadStream, mkdirSync, open as openCallback, openSync, renameSync,
-  writev as writevCallback, writevSync,
-} from 'node:fs';
+import { close as closeCallback, createReadStream, open as openCallback, writev as writevCallback } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -221,35 +218,33 @@ class FileObjectWriter implements ObjectWriter {
   }
 
   /**
-   * An object that never reached the flush threshold is written with synchronous calls: for the
-   * many small objects of a study, thread-pool round trips (write, close, rename) cost more than
-   * the writes themselves, which only reach the page cache.
+   * An object that never reached the flush threshold: one gathered write to its (usually
+   * already open) temporary file, then the rename, all in the thread pool. The caller overlaps
+   * this with its own work on the object (ingest builds the index entry meanwhile), so the
+   * event loop only pays the completions.
    */
-  private commitSmall(): StoredObject {
+  private async commitSmall(): Promise<StoredObject> {
+    const key = this.storage.newKey(this.id);
+    const finalPath = this.storage.pathOf(key);
+    const buffers = this.pending;
+    this.pending = [];
+    this.done = true;
     try {
-      const fd = this.fd ?? openSync(this.tmpPath, 'wx');
+      const fd = this.fd ?? await openAsync(this.tmpPath, 'wx');
       this.fd = undefined;
       try {
-        const written = writevSync(fd, this.pending);
+        const written = buffers.length === 0 ? 0 : (await writevAsync(fd, buffers)).bytesWritten;
         if (written !== this.bytesWritten) throw new StorageError(`short write: ${written} of ${this.bytesWritten} bytes (disk full?)`);
       } finally {
-        closeSync(fd);
+        await closeAsync(fd);
       }
-      this.pending = [];
-      const key = this.storage.newKey(this.id);
-      const finalPath = this.storage.pathOf(key);
-      try {
-        renameSync(this.tmpPath, finalPath);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-        mkdirSync(path.dirname(finalPath), { recursive: true }); // first object of the day, or the directory was removed
-        renameSync(this.tmpPath, finalPath);
-      }
-      this.done = true;
+      await rename(this.tmpPath, finalPath).catch(async (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+        await mkdir(path.dirname(finalPath), { recursive: true }); // first object of the day, or the directory was removed
+        await rename(this.tmpPath, finalPath);
+      });
       return { key, size: this.bytesWritten, sha256: this.hash.digest('hex') };
     } catch (err) {
-      this.done = true;
-      this.pending = [];
       void rm(this.tmpPath, { force: true });
       throw err;
     }
