@@ -1,9 +1,11 @@
-// The reading console: login, study list, viewer. Three client-side routes that Loire answers
-// with this same page (server http/console.ts): /login, / (study list), /viewer?StudyInstanceUIDs=…
+// The reading console: login, study list, viewer, MPR. Client-side routes that Loire answers
+// with this same page (server http/console.ts): /login, / (study list), /viewer?StudyInstanceUIDs=…,
+// /mpr?StudyInstanceUIDs=…&SeriesInstanceUIDs=… (MPR of one series)
 import { StrictMode, useCallback, useEffect, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { me, logout, type Account } from './api';
 import { LoginPage } from './LoginPage';
+import { MprView } from './MprView';
 import { StudyList } from './StudyList';
 import { Viewer } from './Viewer';
 import './styles.css';
@@ -58,6 +60,11 @@ function App() {
       <button type="button" onClick={onLogout}>Log out</button>
     </header>
   );
+  if (url.pathname === '/mpr') {
+    const studyUid = url.searchParams.get('StudyInstanceUIDs')?.split(',')[0] ?? '';
+    const seriesUid = url.searchParams.get('SeriesInstanceUIDs')?.split(',')[0] ?? '';
+    return <div className="app">{header}<MprView key={`${studyUid}/${seriesUid}`} studyUid={studyUid} seriesUid={seriesUid} navigate={navigate} /></div>;
+  }
   if (url.pathname === '/viewer') {
     const studyUid = url.searchParams.get('StudyInstanceUIDs')?.split(',')[0] ?? '';
     return <div className="app">{header}<Viewer studyUid={studyUid} navigate={navigate} /></div>;

@@ -1,5 +1,5 @@
 // The reading console (packages/console), served as static files at the root: its pages (`/`,
-// `/login`, `/viewer`) answer index.html and the browser-side router picks the screen; its built
+// `/login`, `/viewer`, `/mpr`) answer index.html and the browser-side router picks the screen; its built
 // assets live under `/assets/`. Pages and assets hold no patient data, so they are public: every
 // patient-data request the console makes goes through the authenticated API and DICOMweb routes.
 //
@@ -28,7 +28,7 @@ export const CONSOLE_CSP = [
 ].join('; ');
 
 /** The console's client-side routes: each answers index.html. */
-export const CONSOLE_PAGES = ['/', '/login', '/viewer'] as const;
+export const CONSOLE_PAGES = ['/', '/login', '/viewer', '/mpr'] as const;
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.js': 'text/javascript; charset=utf-8',
