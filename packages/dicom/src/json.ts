@@ -26,22 +26,23 @@ function datasetToJson(ds: Dataset, opts: ToDicomJsonOptions, prefix: number[]):
   const out: DicomJson = {};
   for (const tag of ds.tags()) {
     if (isGroupLength(tag)) continue; // retired, and meaningless once re-encoded
-    out[tagHex(tag)] = attributeToJson(ds, ds.get(tag)!, opts, [...prefix, tag]);
+    out[tagHex(tag)] = attributeToJson(ds, ds.get(tag)!, opts, prefix);
   }
   return out;
 }
 
-function attributeToJson(ds: Dataset, el: DataElement, opts: ToDicomJsonOptions, path: number[]): DicomJsonAttribute {
+/** `prefix` locates the element's data set; the element's own path is built only when needed. */
+function attributeToJson(ds: Dataset, el: DataElement, opts: ToDicomJsonOptions, prefix: number[]): DicomJsonAttribute {
   // A UN value of a known tag is given its dictionary VR, so that e.g. a UID sent as UN is indexed as a UID.
   const vr = el.items || el.value === undefined ? el.vr : effectiveVR(el);
   const attr: DicomJsonAttribute = { vr };
   if (el.items) {
-    if (el.items.length) attr.Value = el.items.map((item, i) => datasetToJson(item, opts, [...path, i]));
+    if (el.items.length) attr.Value = el.items.map((item, i) => datasetToJson(item, opts, [...prefix, el.tag, i]));
     return attr;
   }
   const bulk = el.value === undefined || isBinaryVR(vr);
   if (bulk) {
-    const uri = opts.bulkDataUri?.(el, path);
+    const uri = opts.bulkDataUri?.(el, [...prefix, el.tag]);
     if (uri !== undefined) attr.BulkDataURI = uri;
     else if (el.value?.length) attr.InlineBinary = Buffer.from(el.value.buffer, el.value.byteOffset, el.value.byteLength).toString('base64');
     return attr;

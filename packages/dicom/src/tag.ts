@@ -13,9 +13,19 @@ export function tagElement(tag: number): number {
   return tag & 0xffff;
 }
 
+/** Keys already formatted: the same few hundred tags recur in every object (see tagHex). */
+const HEX_OF_TAG = new Map<number, string>();
+const HEX_CACHE_LIMIT = 20_000;
+
 /** "00100010": the form used by DICOM JSON keys. */
 export function tagHex(tag: number): string {
-  return (tag >>> 0).toString(16).toUpperCase().padStart(8, '0');
+  let hex = HEX_OF_TAG.get(tag);
+  if (hex === undefined) {
+    hex = (tag >>> 0).toString(16).toUpperCase().padStart(8, '0');
+    // Bounded: private tags of odd objects must not grow it for ever.
+    if (HEX_OF_TAG.size < HEX_CACHE_LIMIT) HEX_OF_TAG.set(tag, hex);
+  }
+  return hex;
 }
 
 /** "(0010,0010)": the form PACS administrators read in logs and dcmdump output. */
