@@ -1,0 +1,65 @@
+// GET/PUT/DELETE /api/profile: the logged-in user's own console profile (profile/profile.ts).
+// Any role that can log in reads and writes its own; there is no route to anyone else's. Changes
+// are recorded by the audit hook (http/audit.ts) like the user's other changes to their account.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Kysely } from 'kysely';
+import type { IndexDatabase } from '../index/schema.js';
+import { MAX_PROFILE_BYTES, parseProfile, ProfileError, ProfileStore, type StoredProfile } from '../profile/profile.js';
+import '../security/permissions.js';
+import '../security/principal.js';
+import './audit.js';
+
+function noAccount(reply: FastifyReply): FastifyReply {
+  // Only with security.authentication off: the benchmark caller has no account, hence no profile.
+  return reply.code(404).type('application/json').send({ error: 'Not Found', message: 'no account, hence no profile: authentication is off' });
+}
+
+function answer(stored: StoredProfile): Record<string, unknown> {
+  return { ...stored.profile, ...(stored.updatedAt ? { updatedAt: stored.updatedAt } : {}) };
+}
+
+function username(request: FastifyRequest): string {
+  return request.principal!.username!;
+}
+
+export function registerProfileRoutes(app: FastifyInstance, db: Kysely<IndexDatabase>): void {
+  const profiles = new ProfileStore(db);
+
+  app.register(async (api) => {
+    api.get('/profile', { config: { access: 'authenticated' } }, async (request, reply) => {
+      const stored = await profiles.get(username(request));
+      if (!stored) return noAccount(reply);
+      return answer(stored);
+    });
+
+    api.put('/profile', { config: { access: 'authenticated' }, bodyLimit: MAX_PROFILE_BYTES }, async (request, reply) => {
+      let profile;
+      try {
+        // `updatedAt` is ours: a client sending back what GET gave is fine.
+        const body = request.body;
+        if (typeof body === 'object' && body !== null && !Array.isArray(body)) {
+          const { updatedAt: _ignored, ...document } = body as Record<string, unknown>;
+          profile = parseProfile(document);
+        } else {
+          profile = parseProfile(body);
+        }
+      } catch (error) {
+        if (!(error instanceof ProfileError)) throw error;
+        request.log.info({ event: 'profile-refused', username: username(request), fields: error.fields }, 'profile refused');
+        return reply.code(400).type('application/json').send({ error: 'Bad Request', message: error.message, fields: error.fields });
+      }
+      const stored = await profiles.put(username(request), profile);
+      if (!stored) return noAccount(reply);
+      request.auditObjects = { summary: { profile: 'replaced' } };
+      request.log.info({ event: 'profile-saved', username: username(request) }, 'console profile saved');
+      return answer(stored);
+    });
+
+    api.delete('/profile', { config: { access: 'authenticated' } }, async (request, reply) => {
+      const removed = await profiles.delete(username(request));
+      request.auditObjects = { summary: { profile: removed ? 'reset to the defaults' : 'was already the defaults' } };
+      request.log.info({ event: 'profile-reset', username: username(request), removed }, 'console profile reset to the defaults');
+      return reply.code(204).send();
+    });
+  }, { prefix: '/api' });
+}
