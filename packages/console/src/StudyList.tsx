@@ -80,22 +80,23 @@ export function StudyList({ navigate }: { navigate: Navigate }) {
   const [query, setQuery] = useState<StudyQuery>({ ...EMPTY, limit: PAGE_SIZE, offset: 0 });
   const [rows, setRows] = useState<Row[]>([]);
   const [hasMore, setHasMore] = useState(false);
-  const [state, setState] = useState<'loading' | 'ready' | 'error'>('loading');
+  // The query whose answer is shown: until the new one's is in, the list says "loading" (data-state), never "ready" with the old rows.
+  const [answer, setAnswer] = useState<{ query: StudyQuery; state: 'ready' | 'error' } | undefined>(undefined);
+  const state = answer?.query === query ? answer.state : 'loading';
   const [error, setError] = useState('');
   const [sort, setSort] = useState<{ key: SortKey; descending: boolean }>({ key: 'date', descending: true });
 
   useEffect(() => {
     let cancelled = false;
-    setState('loading');
     searchStudies(query).then((found) => {
       if (cancelled) return;
       setRows(found.slice(0, query.limit).map(toRow));
       setHasMore(found.length > query.limit);
-      setState('ready');
+      setAnswer({ query, state: 'ready' });
     }, (e: Error) => {
       if (cancelled) return;
       setError(e.message);
-      setState('error');
+      setAnswer({ query, state: 'error' });
     });
     return () => { cancelled = true; };
   }, [query]);
@@ -114,7 +115,9 @@ export function StudyList({ navigate }: { navigate: Navigate }) {
     return () => { cancelled = true; };
   }, []);
 
+  /** Shows the change at once, then saves it; on failure, says why and shows what the server kept. */
   const changeProfile = useCallback(async (change: (p: ConsoleProfile) => ConsoleProfile) => {
+    setProfile(change);
     setProfileState('saving');
     try {
       setProfile(await updateProfile(change));
@@ -123,6 +126,7 @@ export function StudyList({ navigate }: { navigate: Navigate }) {
     } catch (e) {
       setProfileError((e as Error).message);
       setProfileState('error');
+      getProfile().then(setProfile, () => undefined);
     }
   }, []);
 
@@ -319,12 +323,13 @@ function PatientHistory({ patientId, patientName, studyUid, open, onClose }: {
   patientId: string; patientName: string; studyUid: string; open(uid: string): void; onClose(): void;
 }) {
   const [studies, setStudies] = useState<HistoryStudy[]>([]);
-  const [state, setState] = useState<'loading' | 'ready' | 'error'>('loading');
+  // Whose studies are shown: another patient's are "loading" until theirs are in.
+  const [answer, setAnswer] = useState<{ patientId: string; state: 'ready' | 'error' } | undefined>(undefined);
+  const state = answer?.patientId === patientId ? answer.state : 'loading';
   const [error, setError] = useState('');
 
   useEffect(() => {
     let cancelled = false;
-    setState('loading');
     setStudies([]);
     patientStudies(patientId).then(async (found) => {
       if (cancelled) return;
@@ -334,14 +339,14 @@ function PatientHistory({ patientId, patientName, studyUid, open, onClose }: {
         instances: Number(text(d, Tag.NumberOfStudyRelatedInstances)) || 0,
       }));
       setStudies(list);
-      setState('ready');
+      setAnswer({ patientId, state: 'ready' });
       // Thumbnails after the list: the dates are what the reader looks for first.
       const thumbnails = await Promise.all(list.map((s) => representativeThumbnail(s.uid).catch(() => undefined)));
       if (!cancelled) setStudies(list.map((s, i) => ({ ...s, ...(thumbnails[i] ? { thumbnail: thumbnails[i] } : {}) })));
     }).catch((e: Error) => {
       if (cancelled) return;
       setError(e.message);
-      setState('error');
+      setAnswer({ patientId, state: 'error' });
     });
     return () => { cancelled = true; };
   }, [patientId]);
@@ -370,7 +375,7 @@ function PatientHistory({ patientId, patientName, studyUid, open, onClose }: {
                 <span className="history-date">{formatDate(s.date) || 'no date'} {formatTime(s.time)}</span>
                 <span className="history-modalities">{s.modalities}</span>
                 <span className="history-description">{s.description || '—'}</span>
-                <span className="hint">{s.instances} images</span>
+                <span className="hint">{s.instances} {s.instances === 1 ? 'image' : 'images'}</span>
               </span>
             </button>
           </li>
