@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { newestFirst, patientStudiesParams, withoutSavedFilter, withSavedFilter, type ConsoleProfile, type FilterFields } from './api';
+import type { DicomJsonDataset } from './dicom-json';
+
+const blank: FilterFields = { patientName: '', patientId: '', accessionNumber: '', referringPhysician: '', dateFrom: '', dateTo: '', modality: '' };
+
+describe('saved filters in the profile', () => {
+  it('keep only the fields filled in, trimmed, and replace one of the same name', () => {
+    const profile: ConsoleProfile = { version: 1, layout: '2x2', savedFilters: [{ name: 'Mine', query: { modality: 'MR' } }, { name: 'Other', query: {} }] };
+    const saved = withSavedFilter(profile, 'Mine', { ...blank, patientName: ' dupont ', modality: 'CT', dateFrom: '2024-01-01' });
+    expect(saved.layout).toBe('2x2');
+    expect(saved.savedFilters).toEqual([{ name: 'Other', query: {} }, { name: 'Mine', query: { patientName: 'dupont', modality: 'CT', dateFrom: '2024-01-01' } }]);
+    expect(withoutSavedFilter(saved, 'Mine').savedFilters).toEqual([{ name: 'Other', query: {} }]);
+    // The original is left as it was (the console keeps it until the server answers).
+    expect(profile.savedFilters).toHaveLength(2);
+  });
+});
+
+describe('the patient history', () => {
+  it('asks QIDO-RS for the patient\'s studies by Patient ID', () => {
+    const params = patientStudiesParams('12^34');
+    expect(params.get('PatientID')).toBe('12^34');
+    expect(params.getAll('includefield')).toContain('00081030');
+  });
+
+  it('orders studies newest first by date and time, undated last', () => {
+    const study = (uid: string, date?: string, time?: string): DicomJsonDataset => ({
+      '0020000D': { vr: 'UI', Value: [uid] },
+      ...(date ? { '00080020': { vr: 'DA', Value: [date] } } : {}),
+      ...(time ? { '00080030': { vr: 'TM', Value: [time] } } : {}),
+    });
+    const ordered = newestFirst([study('a', '20200101', '0900'), study('none'), study('b', '20230505'), study('c', '20200101', '173000')]);
+    expect(ordered.map((d) => d['0020000D']!.Value![0])).toEqual(['b', 'c', 'a', 'none']);
+  });
+});
