@@ -193,6 +193,16 @@ export function withoutSavedFilter(profile: ConsoleProfile, name: string): Conso
   return { ...profile, savedFilters: (profile.savedFilters ?? []).filter((f) => f.name !== name) };
 }
 
+/** Adds one of the user's own hanging protocols, replacing one with the same id (a protocol saved again). */
+export function withHangingProtocol(profile: ConsoleProfile, protocol: HangingProtocol): ConsoleProfile {
+  const others = (profile.hangingProtocols ?? []).filter((p) => p.id !== protocol.id);
+  return { ...profile, hangingProtocols: [...others, protocol] };
+}
+
+export function withoutHangingProtocol(profile: ConsoleProfile, id: string): ConsoleProfile {
+  return { ...profile, hangingProtocols: (profile.hangingProtocols ?? []).filter((p) => p.id !== id) };
+}
+
 // --- patient history ---
 
 /** QIDO-RS query for every study of one patient (PS3.18 10.6.1.2), with what the history shows. */

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { newestFirst, patientStudiesParams, withoutSavedFilter, withSavedFilter, type ConsoleProfile, type FilterFields } from './api';
+import {
+  newestFirst, patientStudiesParams, withHangingProtocol, withoutHangingProtocol, withoutSavedFilter, withSavedFilter,
+  type ConsoleProfile, type FilterFields,
+} from './api';
+import { chooseProtocol, type HangingProtocol } from './hanging-protocols';
 import type { DicomJsonDataset } from './dicom-json';
 
 const blank: FilterFields = { patientName: '', patientId: '', accessionNumber: '', referringPhysician: '', dateFrom: '', dateTo: '', modality: '' };
@@ -13,6 +17,20 @@ describe('saved filters in the profile', () => {
     expect(withoutSavedFilter(saved, 'Mine').savedFilters).toEqual([{ name: 'Other', query: {} }]);
     // The original is left as it was (the console keeps it until the server answers).
     expect(profile.savedFilters).toHaveLength(2);
+  });
+});
+
+describe('the user\'s own hanging protocols', () => {
+  it('are saved by id, replace an older one of the same id, and then win over the defaults', () => {
+    const mine: HangingProtocol = { id: 'ct-3', name: 'CT three planes', match: { modality: ['CT'] }, layout: '1x3', viewports: [{}, {}, {}] };
+    const ct = { uid: '1', date: '20240101', series: [{ uid: 's', modality: 'CT' }] };
+    let profile: ConsoleProfile = { version: 1 };
+    expect(chooseProtocol(ct, [], profile.hangingProtocols).id).toBe('default-ct');
+    profile = withHangingProtocol(profile, mine);
+    profile = withHangingProtocol(profile, { ...mine, name: 'CT, three planes' });
+    expect(profile.hangingProtocols).toEqual([{ ...mine, name: 'CT, three planes' }]);
+    expect(chooseProtocol(ct, [], profile.hangingProtocols).id).toBe('ct-3');
+    expect(withoutHangingProtocol(profile, 'ct-3').hangingProtocols).toEqual([]);
   });
 });
 
