@@ -27,7 +27,17 @@ export function registerProfileRoutes(app: FastifyInstance, db: Kysely<IndexData
 
   app.register(async (api) => {
     api.get('/profile', { config: { access: 'authenticated' } }, async (request, reply) => {
-      const stored = await profiles.get(username(request));
+      let stored;
+      try {
+        stored = await profiles.get(username(request));
+      } catch (error) {
+        if (!(error instanceof ProfileError)) throw error;
+        // Only a row changed by hand, or written by a newer Loire, gets here.
+        request.log.error({ event: 'profile-unreadable', username: username(request), fields: error.fields }, 'stored console profile is not valid');
+        return reply.code(500).type('application/json').send({
+          error: 'Internal Server Error', message: `your stored profile cannot be read (${error.message}); DELETE /api/profile resets it to the defaults`,
+        });
+      }
       if (!stored) return noAccount(reply);
       return answer(stored);
     });

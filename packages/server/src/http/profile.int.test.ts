@@ -149,6 +149,19 @@ describe('GET/PUT/DELETE /api/profile', () => {
     expect(counted.body?.fields).toContain('savedFilters');
   });
 
+  it('says how to recover when the stored document cannot be read', async () => {
+    const user = await loire.createUser(['clinician']);
+    await call(user, 'PUT', { version: 1, layout: '2x2' });
+    const db = loire.server.archive.index.db.withTables<{ account: { pk: number; username: string }; user_profile: { account_fk: number; document: string } }>();
+    const { pk } = await db.selectFrom('account').select('pk').where('username', '=', user.username).executeTakeFirstOrThrow();
+    await db.updateTable('user_profile').set({ document: JSON.stringify({ version: 1, layout: 'big' }) }).where('account_fk', '=', pk).execute();
+    const broken = await call(user, 'GET');
+    expect(broken.status).toBe(500);
+    expect(broken.body?.message).toMatch(/layout: .*DELETE \/api\/profile resets it/);
+    expect((await call(user, 'DELETE')).status).toBe(204);
+    expect((await call(user, 'GET')).body).toEqual({ version: 1 });
+  });
+
   it('DELETE goes back to the defaults, for this user only', async () => {
     await call(radiologist, 'PUT', profile);
     await call(clinician, 'PUT', { version: 1, layout: '1x2' });
