@@ -151,17 +151,23 @@ export interface ConsoleProfile {
 
 export const EMPTY_PROFILE: ConsoleProfile = { version: 1 };
 
-export async function getProfile(): Promise<ConsoleProfile> {
-  const response = await fetch('/api/profile', { credentials: 'same-origin' });
+/** The profile and its entity tag (for If-Match when saving a change to it). */
+async function readProfile(): Promise<{ profile: ConsoleProfile; etag: string | undefined }> {
+  const response = await fetch('/api/profile', { credentials: 'same-origin', cache: 'no-store' });
   if (!response.ok) throw await failure(response, 'Reading your profile');
-  return (await response.json()) as ConsoleProfile;
+  return { profile: (await response.json()) as ConsoleProfile, etag: response.headers.get('ETag') ?? undefined };
 }
 
-/** Replaces the whole profile; answers what the server kept. */
-export async function saveProfile(profile: ConsoleProfile): Promise<ConsoleProfile> {
+export async function getProfile(): Promise<ConsoleProfile> {
+  return (await readProfile()).profile;
+}
+
+/** Replaces the whole profile (only if it is still in state `ifMatch`, when given); answers what the server kept. */
+export async function saveProfile(profile: ConsoleProfile, ifMatch?: string): Promise<ConsoleProfile> {
   const { updatedAt: _serverOwned, ...document } = profile;
   const response = await fetch('/api/profile', {
-    method: 'PUT', headers: { 'Content-Type': 'application/json' }, credentials: 'same-origin', body: JSON.stringify(document),
+    method: 'PUT', credentials: 'same-origin', body: JSON.stringify(document),
+    headers: { 'Content-Type': 'application/json', ...(ifMatch ? { 'If-Match': ifMatch } : {}) },
   });
   if (!response.ok) throw await failure(response, 'Saving your profile');
   return (await response.json()) as ConsoleProfile;
@@ -174,11 +180,19 @@ export async function resetProfile(): Promise<void> {
 }
 
 /**
- * Reads the profile as the server has it now, applies `change` and saves the result: a change made
- * meanwhile at another station (another saved filter) is kept rather than overwritten.
+ * Reads the profile as the server has it now, applies `change` and saves the result only if nobody
+ * saved in between (If-Match); if somebody did (another station of the same user), starts again
+ * from their version, so that neither change is lost.
  */
 export async function updateProfile(change: (profile: ConsoleProfile) => ConsoleProfile): Promise<ConsoleProfile> {
-  return saveProfile(change(await getProfile()));
+  for (let attempt = 1; ; attempt++) {
+    const { profile, etag } = await readProfile();
+    try {
+      return await saveProfile(change(profile), etag);
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 412) || attempt >= 3) throw error;
+    }
+  }
 }
 
 /** Adds a saved filter, replacing one of the same name; only the non-empty fields are kept. */

@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
-  newestFirst, patientStudiesParams, withHangingProtocol, withoutHangingProtocol, withoutSavedFilter, withSavedFilter,
+  newestFirst, patientStudiesParams, updateProfile, withHangingProtocol, withoutHangingProtocol, withoutSavedFilter, withSavedFilter,
   type ConsoleProfile, type FilterFields,
 } from './api';
 import { chooseProtocol, type HangingProtocol } from './hanging-protocols';
@@ -49,5 +49,38 @@ describe('the patient history', () => {
     });
     const ordered = newestFirst([study('a', '20200101', '0900'), study('none'), study('b', '20230505'), study('c', '20200101', '173000')]);
     expect(ordered.map((d) => d['0020000D']!.Value![0])).toEqual(['b', 'c', 'a', 'none']);
+  });
+});
+
+describe('saving a change to the profile', () => {
+  afterEach(() => vi.unstubAllGlobals());
+
+  it('starts again from the other station\'s version when the server says it changed meanwhile (412)', async () => {
+    // A tiny stand-in for /api/profile with entity tags; another station saves once, right after our first read.
+    let stored: ConsoleProfile = { version: 1, savedFilters: [{ name: 'Old', query: {} }] };
+    let revision = 1;
+    let reads = 0;
+    const puts: (string | null)[] = [];
+    vi.stubGlobal('fetch', async (_url: string, init?: RequestInit) => {
+      if (!init?.method) {
+        reads += 1;
+        const answer = new Response(JSON.stringify(stored), { headers: { ETag: `"${revision}"` } });
+        if (reads === 1) {
+          stored = withSavedFilter(stored, 'From the other station', { ...blank, modality: 'MR' });
+          revision += 1;
+        }
+        return answer;
+      }
+      const ifMatch = new Headers(init.headers).get('If-Match');
+      puts.push(ifMatch);
+      if (ifMatch !== `"${revision}"`) return new Response(JSON.stringify({ message: 'changed elsewhere' }), { status: 412 });
+      stored = JSON.parse(init.body as string) as ConsoleProfile;
+      revision += 1;
+      return new Response(JSON.stringify(stored));
+    });
+    const saved = await updateProfile((p) => withSavedFilter(p, 'Mine', { ...blank, modality: 'CT' }));
+    expect(puts).toEqual(['"1"', '"2"']);
+    expect(saved.savedFilters?.map((f) => f.name)).toEqual(['Old', 'From the other station', 'Mine']);
+    expect(stored.savedFilters?.map((f) => f.name)).toEqual(['Old', 'From the other station', 'Mine']);
   });
 });

@@ -1,6 +1,8 @@
 // GET/PUT/DELETE /api/profile: the logged-in user's own console profile (profile/profile.ts).
-// Any role that can log in reads and writes its own; there is no route to anyone else's. Changes
-// are recorded by the audit hook (http/audit.ts) like the user's other changes to their account.
+// Any role that can log in reads and writes its own; there is no route to anyone else's. GET gives
+// an ETag; a PUT with If-Match is refused (412) when the profile changed since, so that two
+// stations of the same user do not overwrite each other's changes. Changes are recorded by the
+// audit hook (http/audit.ts) like the user's other changes to their account.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { IndexDatabase } from '../index/schema.js';
@@ -39,7 +41,7 @@ export function registerProfileRoutes(app: FastifyInstance, db: Kysely<IndexData
         });
       }
       if (!stored) return noAccount(reply);
-      return answer(stored);
+      return reply.header('ETag', stored.etag).header('Cache-Control', 'no-store').send(answer(stored));
     });
 
     api.put('/profile', { config: { access: 'authenticated' }, bodyLimit: MAX_PROFILE_BYTES }, async (request, reply) => {
@@ -58,11 +60,19 @@ export function registerProfileRoutes(app: FastifyInstance, db: Kysely<IndexData
         request.log.info({ event: 'profile-refused', username: username(request), fields: error.fields }, 'profile refused');
         return reply.code(400).type('application/json').send({ error: 'Bad Request', message: error.message, fields: error.fields });
       }
-      const stored = await profiles.put(username(request), profile);
-      if (!stored) return noAccount(reply);
+      const ifMatch = request.headers['if-match'];
+      const stored = await profiles.put(username(request), profile, typeof ifMatch === 'string' ? ifMatch.trim() : undefined);
+      if (stored === 'no-account') return noAccount(reply);
+      if (stored === 'changed-meanwhile') {
+        request.auditObjects = { summary: { profile: 'not replaced: changed meanwhile' } };
+        return reply.code(412).type('application/json').send({
+          error: 'Precondition Failed',
+          message: 'your profile was changed elsewhere since it was read (If-Match); read it again (GET /api/profile) and redo the change',
+        });
+      }
       request.auditObjects = { summary: { profile: 'replaced' } };
       request.log.info({ event: 'profile-saved', username: username(request) }, 'console profile saved');
-      return answer(stored);
+      return reply.header('ETag', stored.etag).send(answer(stored));
     });
 
     api.delete('/profile', { config: { access: 'authenticated' } }, async (request, reply) => {

@@ -162,6 +162,54 @@ describe('GET/PUT/DELETE /api/profile', () => {
     expect((await call(user, 'GET')).body).toEqual({ version: 1 });
   });
 
+  it('refuses with 412 a PUT whose If-Match names a state that changed meanwhile (two stations)', async () => {
+    const user = await loire.createUser(['radiologist']);
+    const put = (body: unknown, ifMatch?: string) => fetch(`${loire.httpUrl}/api/profile`, {
+      method: 'PUT', body: JSON.stringify(body),
+      headers: { ...user.httpHeaders, 'content-type': 'application/json', ...(ifMatch ? { 'if-match': ifMatch } : {}) },
+    });
+    const read = async () => {
+      const response = await fetch(`${loire.httpUrl}/api/profile`, { headers: user.httpHeaders });
+      return { etag: response.headers.get('etag')!, body: (await response.json()) as ProfileAnswer };
+    };
+    const defaults = await read();
+    expect(defaults.etag).toBe('"0"');
+    // Two stations read the defaults, and both save from them at once: one wins, one is told.
+    const [a, b] = await Promise.all([put({ version: 1, layout: '1x2' }, defaults.etag), put({ version: 1, layout: '2x2' }, defaults.etag)]);
+    expect([a.status, b.status].sort()).toEqual([200, 412]);
+    const winner = a.status === 200 ? a : b;
+    const loser = a.status === 200 ? b : a;
+    expect(((await loser.json()) as { message: string }).message).toMatch(/changed elsewhere.*read it again/);
+    const won = (await winner.json()) as ProfileAnswer;
+    const now = await read();
+    expect(now.body.layout).toBe(won.layout);
+    expect(now.etag).toBe(winner.headers.get('etag'));
+    expect(now.etag).not.toBe(defaults.etag);
+    // From the current state, the next save goes through and moves the tag on; the old tag is refused.
+    const next = await put({ version: 1, layout: '3x3' }, now.etag);
+    expect(next.status).toBe(200);
+    await next.arrayBuffer();
+    const stale = await put({ version: 1, layout: '4x4' }, now.etag);
+    expect(stale.status).toBe(412);
+    await stale.arrayBuffer();
+    expect((await read()).body.layout).toBe('3x3');
+    // A tag that was never given is refused too; without If-Match the last save wins.
+    const forged = await put({ version: 1, layout: '4x4' }, '"99-1"');
+    expect(forged.status).toBe(412);
+    await forged.arrayBuffer();
+    const blind = await put({ version: 1, layout: '1x1' });
+    expect(blind.status).toBe(200);
+    await blind.arrayBuffer();
+    expect((await read()).body.layout).toBe('1x1');
+    // After a reset, the defaults' tag applies again, and a tag from before the reset does not.
+    const before = (await read()).etag;
+    await call(user, 'DELETE');
+    const afterReset = await put({ version: 1, layout: '2x1' }, before);
+    expect(afterReset.status).toBe(412);
+    await afterReset.arrayBuffer();
+    expect((await put({ version: 1, layout: '2x1' }, '"0"')).status).toBe(200);
+  });
+
   it('DELETE goes back to the defaults, for this user only', async () => {
     await call(radiologist, 'PUT', profile);
     await call(clinician, 'PUT', { version: 1, layout: '1x2' });

@@ -158,14 +158,30 @@ export function parseProfile(input: unknown): ProfileDocument {
 
 type ProfileTables = {
   account: { pk: number; username: string };
-  user_profile: { account_fk: number; version: number; document: string; updated_at: string };
+  user_profile: { account_fk: number; version: number; revision: number; document: string; updated_at: string };
 };
 
 export interface StoredProfile {
   profile: ProfileDocument;
   /** When it was last saved (ISO 8601); absent for the defaults. */
   updatedAt?: string;
+  /**
+   * Names this state of the profile (an HTTP entity tag, quotes included): a client sends it back
+   * in If-Match so that its change does not overwrite one made meanwhile at another station.
+   */
+  etag: string;
 }
+
+/** The entity tag of the defaults: an account that saved nothing, or reset its profile. */
+export const DEFAULTS_ETAG = '"0"';
+
+/** The save counter and the time: a profile reset and saved again never gets back an old tag. */
+function etagOf(revision: number, updatedAt: string): string {
+  return `"${revision}-${Date.parse(updatedAt)}"`;
+}
+
+/** What `put` answers: the stored profile, or why nothing was stored. */
+export type PutResult = StoredProfile | 'no-account' | 'changed-meanwhile';
 
 /** Profiles in the index database, by username. */
 export class ProfileStore {
@@ -184,23 +200,50 @@ export class ProfileStore {
   async get(username: string): Promise<StoredProfile | undefined> {
     const pk = await this.accountPk(username);
     if (pk === undefined) return undefined;
-    const row = await this.db.selectFrom('user_profile').select(['document', 'updated_at']).where('account_fk', '=', pk).executeTakeFirst();
-    if (!row) return { profile: DEFAULT_PROFILE };
+    const row = await this.db.selectFrom('user_profile').select(['document', 'revision', 'updated_at']).where('account_fk', '=', pk).executeTakeFirst();
+    if (!row) return { profile: DEFAULT_PROFILE, etag: DEFAULTS_ETAG };
     // Stored documents were parsed when written; parsing again keeps a hand-edited row from reaching the console unchecked.
-    return { profile: parseProfile(JSON.parse(row.document)), updatedAt: row.updated_at };
+    return { profile: parseProfile(JSON.parse(row.document)), updatedAt: row.updated_at, etag: etagOf(row.revision, row.updated_at) };
   }
 
-  /** Replaces the account's profile; false when there is no such account. */
-  async put(username: string, profile: ProfileDocument): Promise<StoredProfile | undefined> {
+  /**
+   * Replaces the account's profile. With `ifMatch` (an entity tag from `get`), only when the
+   * profile is still in that state, checked and written in one statement: of two stations saving
+   * from the same state, one wins and the other is told.
+   */
+  async put(username: string, profile: ProfileDocument, ifMatch?: string): Promise<PutResult> {
     const pk = await this.accountPk(username);
-    if (pk === undefined) return undefined;
+    if (pk === undefined) return 'no-account';
     const updatedAt = this.now().toISOString();
     const document = JSON.stringify(profile);
-    await this.db.insertInto('user_profile')
-      .values({ account_fk: pk, version: profile.version, document, updated_at: updatedAt })
-      .onConflict((oc) => oc.column('account_fk').doUpdateSet({ version: profile.version, document, updated_at: updatedAt }))
-      .execute();
-    return { profile, updatedAt };
+    const values = { version: profile.version, document, updated_at: updatedAt };
+    let row: { revision: number; updated_at: string } | undefined;
+    if (ifMatch === undefined) {
+      row = await this.db.insertInto('user_profile')
+        .values({ account_fk: pk, revision: 1, ...values })
+        .onConflict((oc) => oc.column('account_fk').doUpdateSet((eb) => ({ ...values, revision: eb('user_profile.revision', '+', 1) })))
+        .returning(['revision', 'updated_at'])
+        .executeTakeFirst();
+    } else if (ifMatch === DEFAULTS_ETAG) {
+      row = await this.db.insertInto('user_profile')
+        .values({ account_fk: pk, revision: 1, ...values })
+        .onConflict((oc) => oc.column('account_fk').doNothing())
+        .returning(['revision', 'updated_at'])
+        .executeTakeFirst();
+    } else {
+      const expected = /^"(\d{1,15})-(\d{1,15})"$/.exec(ifMatch);
+      if (!expected) return 'changed-meanwhile';
+      const current = await this.db.selectFrom('user_profile').select(['revision', 'updated_at']).where('account_fk', '=', pk).executeTakeFirst();
+      if (!current || etagOf(current.revision, current.updated_at) !== ifMatch) return 'changed-meanwhile';
+      // The WHERE repeats the check: a save between the read above and this update makes it change nothing.
+      row = await this.db.updateTable('user_profile')
+        .set((eb) => ({ ...values, revision: eb('revision', '+', 1) }))
+        .where('account_fk', '=', pk).where('revision', '=', current.revision).where('updated_at', '=', current.updated_at)
+        .returning(['revision', 'updated_at'])
+        .executeTakeFirst();
+    }
+    if (!row) return 'changed-meanwhile';
+    return { profile, updatedAt: row.updated_at, etag: etagOf(Number(row.revision), row.updated_at) };
   }
 
   /** Forgets the account's profile (back to the defaults); true when there was one. */

@@ -14,6 +14,8 @@ export function userProfilesSchema(dialect: IndexDialect): Migration {
         .addColumn('account_fk', 'bigint', (c) => c.primaryKey().references('account.pk').onDelete('cascade'))
         // The document's own version (profile/profile.ts PROFILE_VERSION), kept apart for migrations of the format.
         .addColumn('version', 'integer', (c) => c.notNull())
+        // Counts the saves: with updated_at, the entity tag that If-Match compares (no lost update between stations).
+        .addColumn('revision', 'integer', (c) => c.notNull())
         .addColumn('document', text, (c) => c.notNull())
         .addColumn('updated_at', text, (c) => c.notNull())
         .execute();
