@@ -1,6 +1,8 @@
 // The console's calls to Loire: the account API (/api) and DICOMweb (/dicom-web), same origin,
 // authenticated by the session cookie that POST /api/login sets.
 import type { DicomJsonDataset } from './dicom-json';
+import type { HangingProtocol } from './hanging-protocols';
+import type { WindowPreset } from './presets';
 
 export const DICOMWEB = '/dicom-web';
 
@@ -113,4 +115,134 @@ export function seriesMetadata(studyUid: string, seriesUid: string): Promise<Dic
 
 export function seriesThumbnailUrl(studyUid: string, seriesUid: string): string {
   return `${DICOMWEB}/studies/${encodeURIComponent(studyUid)}/series/${encodeURIComponent(seriesUid)}/thumbnail?viewport=96,96`;
+}
+
+// --- the user's console profile (GET/PUT/DELETE /api/profile), kept on the server per account ---
+
+/** The study-list fields a saved filter keeps (a StudyQuery without paging). */
+export type FilterFields = Omit<StudyQuery, 'limit' | 'offset'>;
+
+export interface SavedFilter { name: string; query: Partial<FilterFields> }
+
+export type MouseButton = 'primary' | 'middle' | 'secondary' | 'wheel' | 'shift-primary' | 'ctrl-primary';
+
+/**
+ * The profile document (version 1). Every field but `version` is optional: the console uses its
+ * own default for a field the user never set. The server refuses unknown fields and oversized
+ * documents (400 naming the field, 413), see the server's profile/profile.ts.
+ */
+export interface ConsoleProfile {
+  version: 1;
+  /** Rows x columns, e.g. "2x2". */
+  layout?: string;
+  hangingProtocols?: HangingProtocol[];
+  windowPresets?: WindowPreset[];
+  /** Tool ids in toolbar order. */
+  toolbar?: string[];
+  mouseBindings?: Partial<Record<MouseButton, string>>;
+  /** Action id → key, e.g. { nextSeries: 'ArrowRight' }. */
+  shortcuts?: Record<string, string>;
+  /** Study-list column ids in display order. */
+  studyListColumns?: string[];
+  savedFilters?: SavedFilter[];
+  /** Set by the server: when the profile was last saved. */
+  updatedAt?: string;
+}
+
+export const EMPTY_PROFILE: ConsoleProfile = { version: 1 };
+
+/** The profile and its entity tag (for If-Match when saving a change to it). */
+async function readProfile(): Promise<{ profile: ConsoleProfile; etag: string | undefined }> {
+  const response = await fetch('/api/profile', { credentials: 'same-origin', cache: 'no-store' });
+  if (!response.ok) throw await failure(response, 'Reading your profile');
+  return { profile: (await response.json()) as ConsoleProfile, etag: response.headers.get('ETag') ?? undefined };
+}
+
+export async function getProfile(): Promise<ConsoleProfile> {
+  return (await readProfile()).profile;
+}
+
+/** Replaces the whole profile (only if it is still in state `ifMatch`, when given); answers what the server kept. */
+export async function saveProfile(profile: ConsoleProfile, ifMatch?: string): Promise<ConsoleProfile> {
+  const { updatedAt: _serverOwned, ...document } = profile;
+  const response = await fetch('/api/profile', {
+    method: 'PUT', credentials: 'same-origin', body: JSON.stringify(document),
+    headers: { 'Content-Type': 'application/json', ...(ifMatch ? { 'If-Match': ifMatch } : {}) },
+  });
+  if (!response.ok) throw await failure(response, 'Saving your profile');
+  return (await response.json()) as ConsoleProfile;
+}
+
+/** Back to the defaults. */
+export async function resetProfile(): Promise<void> {
+  const response = await fetch('/api/profile', { method: 'DELETE', credentials: 'same-origin' });
+  if (!response.ok) throw await failure(response, 'Resetting your profile');
+}
+
+/**
+ * Reads the profile as the server has it now, applies `change` and saves the result only if nobody
+ * saved in between (If-Match); if somebody did (another station of the same user), starts again
+ * from their version, so that neither change is lost.
+ */
+export async function updateProfile(change: (profile: ConsoleProfile) => ConsoleProfile): Promise<ConsoleProfile> {
+  for (let attempt = 1; ; attempt++) {
+    const { profile, etag } = await readProfile();
+    try {
+      return await saveProfile(change(profile), etag);
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 412) || attempt >= 3) throw error;
+    }
+  }
+}
+
+/** Adds a saved filter, replacing one of the same name; only the non-empty fields are kept. */
+export function withSavedFilter(profile: ConsoleProfile, name: string, fields: FilterFields): ConsoleProfile {
+  const query: Partial<FilterFields> = {};
+  for (const [key, value] of Object.entries(fields) as [keyof FilterFields, string][]) if (value.trim() !== '') query[key] = value.trim();
+  const others = (profile.savedFilters ?? []).filter((f) => f.name !== name);
+  return { ...profile, savedFilters: [...others, { name, query }] };
+}
+
+export function withoutSavedFilter(profile: ConsoleProfile, name: string): ConsoleProfile {
+  return { ...profile, savedFilters: (profile.savedFilters ?? []).filter((f) => f.name !== name) };
+}
+
+/** Adds one of the user's own hanging protocols, replacing one with the same id (a protocol saved again). */
+export function withHangingProtocol(profile: ConsoleProfile, protocol: HangingProtocol): ConsoleProfile {
+  const others = (profile.hangingProtocols ?? []).filter((p) => p.id !== protocol.id);
+  return { ...profile, hangingProtocols: [...others, protocol] };
+}
+
+export function withoutHangingProtocol(profile: ConsoleProfile, id: string): ConsoleProfile {
+  return { ...profile, hangingProtocols: (profile.hangingProtocols ?? []).filter((p) => p.id !== id) };
+}
+
+// --- patient history ---
+
+/** QIDO-RS query for every study of one patient (PS3.18 10.6.1.2), with what the history shows. */
+export function patientStudiesParams(patientId: string): URLSearchParams {
+  const params = new URLSearchParams({ PatientID: patientId });
+  params.append('includefield', '00081030'); // StudyDescription
+  params.append('includefield', '00201206'); // NumberOfStudyRelatedSeries
+  params.append('includefield', '00201208'); // NumberOfStudyRelatedInstances
+  params.set('limit', '200');
+  return params;
+}
+
+function studyMoment(d: DicomJsonDataset): string {
+  const value = (tag: string) => String((d[tag]?.Value?.[0] as string | undefined) ?? '');
+  return `${value('00080020').padEnd(8, '0')}${value('00080030').padEnd(6, '0')}`;
+}
+
+/**
+ * Every study of the patient, newest first (by Study Date and Time; undated last). A Patient ID
+ * holding "*" or "?" would be a wildcard in QIDO: the answer is kept to exact matches.
+ */
+export async function patientStudies(patientId: string): Promise<DicomJsonDataset[]> {
+  const found = await dicomJson(`${DICOMWEB}/studies?${patientStudiesParams(patientId)}`, 'Listing the patient\'s studies');
+  return newestFirst(found.filter((d) => String(d['00100020']?.Value?.[0] ?? '') === patientId));
+}
+
+export function newestFirst(studies: readonly DicomJsonDataset[]): DicomJsonDataset[] {
+  return [...studies].sort((a, b) => studyMoment(b).localeCompare(studyMoment(a)));
 }

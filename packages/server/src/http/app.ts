@@ -9,6 +9,7 @@ import { userAuthentication } from '../audit/builders.js';
 import { Outcome } from '../audit/event.js';
 import { registerAuditHook, registerAuditRoutes } from './audit.js';
 import { registerConsole } from './console.js';
+import { registerProfileRoutes } from './profile-routes.js';
 import { registerReportRoutes } from './report-routes.js';
 import { createDicomwebContext } from '../dicomweb/context.js';
 import { registerDicomweb } from '../dicomweb/plugin.js';
@@ -75,6 +76,7 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
   });
   registerAccountRoutes(app, security);
   registerOidcRoutes(app, security, deps.archive.config.security.oidc);
+  registerProfileRoutes(app, deps.archive.index.db);
   const dicomweb = createDicomwebContext(deps.archive);
   await registerDicomweb(app, dicomweb);
   registerWadoUri(app, dicomweb); // WADO-URI at the root path older clients expect (PS3.18 §9)

@@ -6,6 +6,7 @@ import pg from 'pg';
 import { initialSchema } from './migrations/0001-initial-schema.js';
 import { accountsSchema } from './migrations/0002-accounts.js';
 import { auditSchema } from './migrations/0003-audit.js';
+import { userProfilesSchema } from './migrations/0004-user-profiles.js';
 import type { IndexDatabase } from './schema.js';
 import type { IndexDialect } from './sql-dialect.js';
 import { withStatementCache } from './statement-cache.js';
@@ -112,6 +113,7 @@ function migrationsFor(dialect: IndexDialect): Record<string, Migration> {
     '0001-initial-schema': initialSchema(dialect),
     '0002-accounts': accountsSchema(dialect),
     '0003-audit': auditSchema(dialect),
+    '0004-user-profiles': userProfilesSchema(dialect),
   };
 }
 
