@@ -6,20 +6,17 @@
 // Data: pydicom's CT_small (patient 1CT1) and MR_small (patient 4MR1), and a prior of the CT patient
 // derived here by pydicom (new Study/Series/SOP Instance UIDs, an earlier Study Date).
 import { execFile } from 'node:child_process';
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createReadStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  launchBrowser, loginThroughForm, openConsolePage, requireBuiltConsole, SCREENSHOTS, TEST_TIMEOUT, type ConsolePage,
+} from '../testing/browser.js';
 import { startTestLoire, type TestLoire } from '../testing/loire.js';
-import { repoRoot, samplePath } from '../testing/samples.js';
-import { defaultConsoleDir } from './console.js';
-
-const CHROMIUM = process.env.LOIRE_CHROMIUM ?? '/usr/bin/chromium';
-const SCREENSHOTS = path.join(repoRoot, 'docs/screenshots');
-const UI_TIMEOUT = Number(process.env.LOIRE_TEST_UI_TIMEOUT ?? 120_000);
-const TEST_TIMEOUT = 4 * UI_TIMEOUT;
+import { samplePath } from '../testing/samples.js';
 
 interface Written { file: string; studyUid: string; patientId: string; studyDate: string }
 
@@ -50,18 +47,15 @@ describe('the study list: saved filters, columns and patient history, in Chromiu
   let loire: TestLoire;
   let browser: Browser;
   let page: Page;
+  let consolePage: ConsolePage;
   let tmp: string;
   let files: { current: Written; prior: Written; other: Written };
-  const failures: string[] = [];
-  let loggedIn = false;
 
   const rowsShown = async () => page.locator('table.studies[data-state="ready"] tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-study-uid')));
   const profile = async () => (await (await fetch(`${loire.httpUrl}/api/profile`, { headers: loire.httpHeaders })).json()) as Record<string, unknown>;
 
   beforeAll(async () => {
-    if (!existsSync(path.join(defaultConsoleDir(), 'index.html'))) {
-      throw new Error('the console is not built: run "npm install" or "npm run build -w @loire/console" first');
-    }
+    requireBuiltConsole();
     loire = await startTestLoire();
     tmp = mkdtempSync(path.join(os.tmpdir(), 'loire-studylist-'));
     files = await prepareFiles(tmp, samplePath('pydicom-test-files/CT_small.dcm'), samplePath('pydicom-test-files/MR_small.dcm'));
@@ -73,21 +67,11 @@ describe('the study list: saved filters, columns and patient history, in Chromiu
       for await (const chunk of createReadStream(file)) await incoming.write(chunk as Buffer);
       await incoming.end();
     }
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist'] });
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.setDefaultTimeout(UI_TIMEOUT);
-    page.on('pageerror', (error) => failures.push(`page error: ${error.message}`));
-    page.on('response', (response) => {
-      if (response.status() >= 400 && loggedIn) failures.push(`HTTP ${response.status()} ${response.url()}`);
-    });
+    browser = await launchBrowser();
+    consolePage = await openConsolePage(browser);
+    page = consolePage.page;
     mkdirSync(SCREENSHOTS, { recursive: true });
-
-    await page.goto(`${loire.httpUrl}/`);
-    await page.locator('input[name="username"]').fill('admin');
-    await page.locator('input[name="password"]').fill(loire.adminPassword);
-    await page.locator('input[name="password"]').press('Enter');
-    await page.locator('[data-testid="user"]').waitFor();
-    loggedIn = true;
+    await loginThroughForm(consolePage, loire);
   }, 10 * 60_000);
 
   afterAll(async () => {
@@ -175,6 +159,6 @@ describe('the study list: saved filters, columns and patient history, in Chromiu
     await page.locator('.studylist-saved[data-state="ready"][data-filters=""]').waitFor();
     expect(await page.locator('.studylist-saved-filter').count()).toBe(0);
     expect((await profile()).savedFilters).toEqual([]);
-    expect(failures).toEqual([]);
+    expect(consolePage.errors).toEqual([]);
   }, TEST_TIMEOUT);
 });
