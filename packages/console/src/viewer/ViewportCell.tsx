@@ -70,8 +70,19 @@ export function ViewportCell({ index, engine, loader, series, progress, patient,
     const events = [Enums.Events.STACK_NEW_IMAGE, Enums.Events.VOI_MODIFIED, Enums.Events.CAMERA_MODIFIED, Enums.Events.IMAGE_RENDERED];
     for (const event of events) element.addEventListener(event, onChange);
     element.addEventListener(Enums.Events.IMAGE_RENDERED, onRendered);
-    const observer = new ResizeObserver(() => engine.resize(true, true));
-    observer.observe(element);
+    // The viewport gets whole CSS pixels: with a fractional size (a grid cell's share of the
+    // screen) the canvas's device pixels and its CSS box differ by a fraction of a pixel, and
+    // mouse positions would map to the image slightly off.
+    const panel = element.parentElement!;
+    const observer = new ResizeObserver(() => {
+      const box = panel.getBoundingClientRect();
+      const style = getComputedStyle(panel);
+      const borders = (a: string, b: string) => (parseFloat(style.getPropertyValue(a)) || 0) + (parseFloat(style.getPropertyValue(b)) || 0);
+      element.style.width = `${Math.max(0, Math.floor(box.width - borders('border-left-width', 'border-right-width')))}px`;
+      element.style.height = `${Math.max(0, Math.floor(box.height - borders('border-top-width', 'border-bottom-width')))}px`;
+      engine.resize(true, true);
+    });
+    observer.observe(panel);
     setEnabled(true);
     return () => {
       setEnabled(false);
