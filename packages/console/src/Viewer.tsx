@@ -104,6 +104,8 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
     const next = cellCount(layoutById(id));
     setLayoutId(id);
     setActive((a) => (a < next ? a : 0));
+    // A viewport that goes away stops its cine: it must not start again if the layout grows back.
+    setCines((c) => Object.fromEntries(Object.entries(c).map(([i, v]) => [i, Number(i) < next ? v : { ...v, playing: false }])));
     setCells((c) => {
       const shown = new Set(c.slice(0, next).filter(Boolean));
       const waiting = series.filter((s) => !NON_IMAGE_MODALITIES.has(s.modality) && !shown.has(s.uid));

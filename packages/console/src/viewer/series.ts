@@ -4,7 +4,8 @@
 import { imageLoader } from '@cornerstonejs/core';
 import { wadors } from '@cornerstonejs/dicom-image-loader';
 import { DICOMWEB, seriesMetadata } from '../api';
-import { numbers, text, Tag, type DicomJsonDataset } from '../dicom-json';
+import { text, Tag, type DicomJsonDataset } from '../dicom-json';
+import { recommendedFrameRate } from './frameRate';
 
 /** Objects with no pixels (reports, presentation states, key object selections, documents). */
 export const NON_IMAGE_MODALITIES = new Set(['SR', 'PR', 'KO', 'DOC', 'REG', 'SEG', 'RWV']);
@@ -35,26 +36,6 @@ export interface Stack {
   multiFrame: boolean;
   /** Frames per second the object recommends, when it says. */
   frameRate: number | undefined;
-}
-
-const CineTag = {
-  RecommendedDisplayFrameRate: '00082144',
-  CineRate: '00180040',
-  FrameTime: '00181063',
-} as const;
-
-/**
- * The frame rate an object asks for: Recommended Display Frame Rate, else Cine Rate, else
- * 1000 / Frame Time (ms) (PS3.3 C.7.6.5, C.8.5.6.1.5).
- */
-export function recommendedFrameRate(instance: DicomJsonDataset): number | undefined {
-  const recommended = numbers(instance, CineTag.RecommendedDisplayFrameRate)[0];
-  if (recommended && recommended > 0) return recommended;
-  const cine = numbers(instance, CineTag.CineRate)[0];
-  if (cine && cine > 0) return cine;
-  const frameTime = numbers(instance, CineTag.FrameTime)[0];
-  if (frameTime && frameTime > 0) return Math.round((1000 / frameTime) * 10) / 10;
-  return undefined;
 }
 
 export function describeError(error: unknown): string {
