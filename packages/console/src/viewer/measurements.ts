@@ -1,8 +1,8 @@
 // The measurements on screen, read from Cornerstone's annotation state: the values its tools
 // computed (length, angle, ROI statistics in the modality's unit, probe value), in one shape
 // for the measurements panel.
-import { cache } from '@cornerstonejs/core';
 import { annotation as annotationApi, AngleTool, EllipticalROITool, LengthTool, ProbeTool, RectangleROITool } from '@cornerstonejs/tools';
+import { stackPixelValue } from './stackProbe';
 
 export type MeasurementKind = 'length' | 'angle' | 'ellipse' | 'rectangle' | 'probe';
 
@@ -57,7 +57,7 @@ export function readMeasurements(positions: ReadonlyMap<string, number>): Measur
         m.angle = finite(stats.angle);
         if (m.angle === undefined) continue;
       } else if (kind === 'probe') {
-        m.value = finite(stats.value) ?? probeFallback(a.metadata?.referencedImageId, stats.index);
+        m.value = finite(stats.value) ?? stackPixelValue(a.metadata?.referencedImageId, stats.index);
         m.modalityUnit = word(stats.modalityUnit) ?? (stats.Modality === 'CT' ? 'HU' : undefined);
         if (m.value === undefined) continue;
       } else {
@@ -77,15 +77,3 @@ export function readMeasurements(positions: ReadonlyMap<string, number>): Measur
   return found;
 }
 
-/**
- * The probed pixel's value when the Probe tool found none: Cornerstone 5.14's Probe reads a
- * stack image at depth k = slice index, outside the one-slice image beyond the first slice. The
- * value is read from the same cached image (modality LUT applied by the loader) at depth 0.
- */
-function probeFallback(imageId: string | undefined, index: unknown): number | undefined {
-  if (!imageId || !Array.isArray(index) || index.length < 2) return undefined;
-  const [i, j] = index as number[];
-  const image = cache.getImage(imageId);
-  if (!image || i === undefined || j === undefined || i < 0 || j < 0 || i >= image.columns || j >= image.rows) return undefined;
-  return finite(image.voxelManager?.getAtIJK(i, j, 0));
-}

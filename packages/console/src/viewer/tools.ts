@@ -1,9 +1,10 @@
 // The tools of the viewer: which tool the left mouse button drives (chosen in the toolbar or by
 // key), the fixed bindings of the other buttons, and the one tool group all viewports share.
 import {
-  AngleTool, EllipticalROITool, Enums as ToolEnums, LengthTool, PanTool, ProbeTool, RectangleROITool,
+  AngleTool, EllipticalROITool, Enums as ToolEnums, LengthTool, PanTool, RectangleROITool,
   StackScrollTool, ToolGroupManager, WindowLevelTool, ZoomTool, type Types as ToolTypes,
 } from '@cornerstonejs/tools';
+import { StackProbeTool } from './stackProbe';
 
 export const TOOL_GROUP_ID = 'loire-tools';
 
@@ -19,10 +20,10 @@ export const LEFT_TOOLS: readonly LeftToolDefinition[] = [
   { id: 'angle', label: 'Angle', title: 'Angle (three clicks)', toolName: AngleTool.toolName, key: 'a', measures: true },
   { id: 'ellipse', label: 'Ellipse', title: 'Elliptical ROI: mean, SD, area', toolName: EllipticalROITool.toolName, key: 'e', measures: true },
   { id: 'rectangle', label: 'Rect', title: 'Rectangle ROI: mean, SD, area', toolName: RectangleROITool.toolName, key: 'b', measures: true },
-  { id: 'probe', label: 'Probe', title: 'Probe: the pixel value at a point', toolName: ProbeTool.toolName, key: 'x', measures: true },
+  { id: 'probe', label: 'Probe', title: 'Probe: the pixel value at a point', toolName: StackProbeTool.toolName, key: 'x', measures: true },
 ];
 
-export const ALL_TOOLS = [WindowLevelTool, PanTool, ZoomTool, StackScrollTool, LengthTool, AngleTool, EllipticalROITool, RectangleROITool, ProbeTool];
+export const ALL_TOOLS = [WindowLevelTool, PanTool, ZoomTool, StackScrollTool, LengthTool, AngleTool, EllipticalROITool, RectangleROITool, StackProbeTool];
 
 const { Primary, Auxiliary, Secondary, Wheel } = ToolEnums.MouseBindings;
 
