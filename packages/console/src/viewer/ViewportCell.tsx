@@ -123,7 +123,7 @@ export function ViewportCell({ index, engine, loader, series, progress, patient,
   useEffect(() => {
     const element = elementRef.current;
     if (!element || !playing) return;
-    toolUtilities.cine.playClip(element, { framesPerSecond: cine.fps, loop: true, viewportId: id } as never);
+    toolUtilities.cine.playClip(element, { framesPerSecond: cine.fps, loop: true });
     return () => toolUtilities.cine.stopClip(element, { stopDynamicCine: true, viewportId: id });
   }, [playing, cine.fps, id]);
 
