@@ -302,8 +302,10 @@ describe('the reading console viewer (layouts, orientation, measurements, cine) 
     await page.locator('.viewport-panel[data-viewport-index="3"][data-slice="3"]').waitFor();
     expect((await viewportState(page, 1)).slice).toBe('1');
     expect((await viewportState(page, 0)).slice).toBe('1');
-    // Each viewport publishes its own geometry: same series, different sizes give the same image at other places.
+    // Each viewport publishes its own geometry: viewports 2 and 4 show the same series in
+    // cells of the same size, but 4 has a different slice, so its state is its own.
     expect((await viewportState(page, 3)).indexToCanvas).not.toBe('');
+    expect((await viewportState(page, 1)).slice).not.toBe((await viewportState(page, 3)).slice);
     await page.waitForFunction(() => [...document.querySelectorAll<HTMLElement>('.viewport-panel')].every((p) => p.dataset.state === 'ready'));
     await page.screenshot({ path: path.join(SCREENSHOTS, 'viewer-layout-2x2.png') });
     await page.locator('select[name="layout"]').selectOption('1x1');
