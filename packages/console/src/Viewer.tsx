@@ -1,195 +1,77 @@
-// The viewer: series thumbnails, one Cornerstone3D stack viewport loaded over WADO-RS (wadors:
-// image ids built from the series /metadata and fetched from /frames), window/level presets,
-// zoom, pan, length measurement, and an overlay of patient/study/series/slice/W-L.
-//
-// The viewport element exposes its state in data-* attributes (data-state, data-slice,
-// data-window-width/center, data-index-to-canvas): what the overlay shows, in a form that the
-// acceptance test and other tooling can wait on and read.
-import { useCallback, useEffect, useRef, useState } from 'react';
-import { Enums, RenderingEngine, eventTarget, imageLoader, utilities, type StackViewport, type Types } from '@cornerstonejs/core';
-import { wadors } from '@cornerstonejs/dicom-image-loader';
-import {
-  Enums as ToolEnums, LengthTool, PanTool, StackScrollTool, ToolGroupManager, WindowLevelTool, ZoomTool,
-  annotation as annotationApi,
-} from '@cornerstonejs/tools';
-import { DICOMWEB, searchSeries, seriesMetadata, seriesThumbnailUrl, studyHeader } from './api';
+// The viewer: series thumbnails, a grid of Cornerstone3D stack viewports (1×1 to 3×3) loaded
+// over WADO-RS, one of them active (tools, presets, keys and thumbnail clicks act on it), the
+// toolbar, and the measurements panel. Each part lives in ./viewer; this module holds the page's
+// state (layout, which series each viewport shows, cine) and the rendering engine they share.
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import { RenderingEngine, eventTarget, utilities, type StackViewport } from '@cornerstonejs/core';
+import { Enums as ToolEnums, ToolGroupManager, annotation as annotationApi } from '@cornerstonejs/tools';
+import { searchSeries, studyHeader } from './api';
 import { initCornerstone } from './cornerstone';
-import { formatDate, numbers, text, Tag, type DicomJsonDataset } from './dicom-json';
+import type { DicomJsonDataset } from './dicom-json';
 import type { Navigate } from './main';
 import { CT_PRESETS, type WindowPreset } from './presets';
+import { cellCount, layoutById } from './viewer/layouts';
+import { readMeasurements, type Measurement } from './viewer/measurements';
+import { MeasurementsPanel } from './viewer/MeasurementsPanel';
+import { SeriesPanel } from './viewer/SeriesPanel';
+import { describeError, NON_IMAGE_MODALITIES, SeriesLoader, seriesEntries, type Progress, type SeriesEntry, type Stack } from './viewer/series';
+import { CINE_KEY, IMAGE_ACTIONS, Toolbar, type ImageAction } from './viewer/Toolbar';
+import { createToolGroup, LEFT_TOOLS, selectLeftTool, TOOL_GROUP_ID, type LeftTool } from './viewer/tools';
+import { ENGINE_ID, ViewportCell, viewportId, type Cine } from './viewer/ViewportCell';
 
-const ENGINE_ID = 'loire-engine';
-const VIEWPORT_ID = 'loire-stack';
-const TOOL_GROUP_ID = 'loire-tools';
-/** Objects with no pixels (reports, presentation states, key object selections, documents). */
-const NON_IMAGE_MODALITIES = new Set(['SR', 'PR', 'KO', 'DOC', 'REG', 'SEG', 'RWV']);
+/** Frame rate of a stack that does not say its own. */
+const DEFAULT_FPS = 10;
+const MAX_CELLS = 9;
+const ANNOTATION_EVENTS = [ToolEnums.Events.ANNOTATION_COMPLETED, ToolEnums.Events.ANNOTATION_MODIFIED, ToolEnums.Events.ANNOTATION_REMOVED];
 
-type LeftTool = 'windowLevel' | 'pan' | 'zoom' | 'length';
-const LEFT_TOOLS: { id: LeftTool; label: string; toolName: string; key: string }[] = [
-  { id: 'windowLevel', label: 'W/L', toolName: WindowLevelTool.toolName, key: 'w' },
-  { id: 'pan', label: 'Pan', toolName: PanTool.toolName, key: 'p' },
-  { id: 'zoom', label: 'Zoom', toolName: ZoomTool.toolName, key: 'z' },
-  { id: 'length', label: 'Length', toolName: LengthTool.toolName, key: 'l' },
-];
-
-interface SeriesEntry {
-  uid: string;
-  number: string;
-  modality: string;
-  description: string;
-  instances: number;
-}
-
-interface Progress { loaded: number; total: number; error: string }
-
-interface ViewState {
-  slice: number;
-  slices: number;
-  windowWidth: number;
-  windowCenter: number;
-  zoom: number;
-  indexToCanvas: string;
-  position: string;
-}
-
-interface Measurement { uid: string; slice: number; value: number; unit: string }
-
-function describe(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  if (error && typeof error === 'object') {
-    const e = error as { error?: { status?: number; statusText?: string; message?: string }; message?: string; status?: number };
-    if (e.error?.status) return `HTTP ${e.error.status}${e.error.statusText ? ` ${e.error.statusText}` : ''}`;
-    if (e.message) return e.message;
-    if (e.error?.message) return e.error.message;
-  }
-  return String(error);
-}
+interface CellCine { playing: boolean; fps: number | undefined; stackFps: number | undefined; frames: number }
 
 export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Navigate }) {
-  const elementRef = useRef<HTMLDivElement>(null);
-  const engineRef = useRef<RenderingEngine | null>(null);
-  const metadataRef = useRef(new Map<string, DicomJsonDataset>());
-  const loadTokenRef = useRef(0);
-  const [engineReady, setEngineReady] = useState(false);
+  const [engine, setEngine] = useState<RenderingEngine | undefined>();
   const [fatal, setFatal] = useState('');
   const [patient, setPatient] = useState<DicomJsonDataset | undefined>();
   const [series, setSeries] = useState<SeriesEntry[]>([]);
-  const [activeSeries, setActiveSeries] = useState('');
   const [progress, setProgress] = useState<Record<string, Progress>>({});
-  const [viewState, setViewState] = useState<ViewState | undefined>();
+  const [layoutId, setLayoutId] = useState('1x1');
+  /** The series each viewport shows, by viewport index ('' for none). */
+  const [cells, setCells] = useState<string[]>(() => Array<string>(MAX_CELLS).fill(''));
+  const [active, setActive] = useState(0);
   const [leftTool, setLeftTool] = useState<LeftTool>('windowLevel');
+  const [presets, setPresets] = useState<Record<number, string>>({});
+  const [cines, setCines] = useState<Record<number, CellCine>>({});
   const [measurements, setMeasurements] = useState<Measurement[]>([]);
-  const [preset, setPreset] = useState('');
-  /** Frames drawn so far: lets a watcher wait for the picture that follows a change. */
-  const [renders, setRenders] = useState(0);
-  const [renderedSlice, setRenderedSlice] = useState(0);
 
-  const viewport = useCallback((): StackViewport | undefined => {
-    return engineRef.current?.getViewport(VIEWPORT_ID) as StackViewport | undefined;
-  }, []);
+  const loader = useMemo(() => new SeriesLoader(studyUid, (uid, update) =>
+    setProgress((p) => ({ ...p, [uid]: { ...(p[uid] ?? { loaded: 0, total: 0, error: '' }), ...update } }))), [studyUid]);
+  const layout = layoutById(layoutId);
+  const count = cellCount(layout);
 
-  // The overlay and data-* attributes follow the viewport after every change.
-  const refresh = useCallback(() => {
-    const vp = viewport();
-    if (!vp || vp.getImageIds().length === 0) return;
-    const { voiRange } = vp.getProperties();
-    const wl = voiRange ? utilities.windowLevel.toWindowLevel(voiRange.lower, voiRange.upper) : { windowWidth: 0, windowCenter: 0 };
-    let indexToCanvas = '';
-    let position = '';
-    const data = vp.getImageData();
-    if (data) {
-      // Pixel (column i, row j) centre in patient space: origin + i·Δc·row direction + j·Δr·column direction.
-      const { origin, spacing, direction } = data;
-      const toCanvas = (i: number, j: number) => vp.worldToCanvas([0, 1, 2].map((k) =>
-        origin[k]! + i * spacing[0] * direction[k]! + j * spacing[1] * direction[3 + k]!) as Types.Point3);
-      const o = toCanvas(0, 0);
-      const c = toCanvas(1, 0);
-      const r = toCanvas(0, 1);
-      indexToCanvas = [o[0], o[1], c[0] - o[0], c[1] - o[1], r[0] - o[0], r[1] - o[1]].map((v) => v.toFixed(4)).join(',');
-    }
-    const imageId = vp.getCurrentImageId();
-    const instance = imageId ? metadataRef.current.get(imageId) : undefined;
-    if (instance) {
-      const ipp = numbers(instance, Tag.ImagePositionPatient);
-      const thickness = text(instance, Tag.SliceThickness);
-      if (ipp.length === 3) position = `Pos ${ipp[2]!.toFixed(1)} mm${thickness ? `  Thk ${Number(thickness).toFixed(1)} mm` : ''}`;
-    }
-    setViewState({
-      slice: vp.getCurrentImageIdIndex() + 1,
-      slices: vp.getImageIds().length,
-      windowWidth: Math.round(wl.windowWidth),
-      windowCenter: Math.round(wl.windowCenter),
-      zoom: vp.getZoom(),
-      indexToCanvas,
-      position,
-    });
-  }, [viewport]);
+  const viewportAt = useCallback((index: number) => engine?.getViewport(viewportId(index)) as StackViewport | undefined, [engine]);
 
-  const refreshMeasurements = useCallback(() => {
-    const element = elementRef.current;
-    if (!element) return;
-    const vp = viewport();
-    const ids = vp?.getImageIds() ?? [];
-    const found: Measurement[] = [];
-    for (const a of annotationApi.state.getAnnotations(LengthTool.toolName, element) ?? []) {
-      const stats = Object.values((a.data as { cachedStats?: Record<string, { length?: number; unit?: string }> }).cachedStats ?? {})[0];
-      if (stats?.length === undefined || !Number.isFinite(stats.length)) continue;
-      const imageId = a.metadata?.referencedImageId ?? '';
-      found.push({ uid: a.annotationUID ?? '', slice: ids.indexOf(imageId) + 1, value: stats.length, unit: stats.unit ?? 'mm' });
-    }
-    setMeasurements(found);
-  }, [viewport]);
-
-  // Cornerstone: rendering engine, stack viewport and tool group, created once for this page.
+  // Cornerstone: one rendering engine and one tool group for the page; the cells add their viewports.
   useEffect(() => {
-    const element = elementRef.current!;
     let disposed = false;
-    let observer: ResizeObserver | undefined;
-    const onChange = () => refresh();
-    const onRendered = () => {
-      setRenders((n) => n + 1);
-      const vp = engineRef.current?.getViewport(VIEWPORT_ID) as StackViewport | undefined;
-      if (vp) setRenderedSlice(vp.getCurrentImageIdIndex() + 1);
-    };
-    const onAnnotation = () => refreshMeasurements();
+    let created: RenderingEngine | undefined;
+    const onAnnotation = () => setMeasurements(readMeasurements(loader.positions));
     initCornerstone().then(() => {
       if (disposed) return;
-      const engine = new RenderingEngine(ENGINE_ID);
-      engineRef.current = engine;
-      engine.enableElement({ viewportId: VIEWPORT_ID, type: Enums.ViewportType.STACK, element, defaultOptions: { background: [0, 0, 0] as Types.Point3 } });
-      ToolGroupManager.destroyToolGroup(TOOL_GROUP_ID);
-      const group = ToolGroupManager.createToolGroup(TOOL_GROUP_ID)!;
-      for (const tool of [WindowLevelTool, PanTool, ZoomTool, StackScrollTool, LengthTool]) group.addTool(tool.toolName);
-      group.addViewport(VIEWPORT_ID, ENGINE_ID);
-      group.setToolActive(WindowLevelTool.toolName, { bindings: [{ mouseButton: ToolEnums.MouseBindings.Primary }] });
-      group.setToolActive(PanTool.toolName, { bindings: [{ mouseButton: ToolEnums.MouseBindings.Auxiliary }] });
-      group.setToolActive(ZoomTool.toolName, { bindings: [{ mouseButton: ToolEnums.MouseBindings.Secondary }] });
-      group.setToolActive(StackScrollTool.toolName, { bindings: [{ mouseButton: ToolEnums.MouseBindings.Wheel }] });
-      group.setToolPassive(LengthTool.toolName);
-      for (const event of [Enums.Events.STACK_NEW_IMAGE, Enums.Events.VOI_MODIFIED, Enums.Events.CAMERA_MODIFIED, Enums.Events.IMAGE_RENDERED]) {
-        element.addEventListener(event, onChange);
-      }
-      element.addEventListener(Enums.Events.IMAGE_RENDERED, onRendered);
-      for (const event of [ToolEnums.Events.ANNOTATION_COMPLETED, ToolEnums.Events.ANNOTATION_MODIFIED, ToolEnums.Events.ANNOTATION_REMOVED]) {
-        eventTarget.addEventListener(event, onAnnotation);
-      }
-      observer = new ResizeObserver(() => engine.resize(true, true));
-      observer.observe(element);
-      setEngineReady(true);
-    }, (error: unknown) => setFatal(`The image display could not start (${describe(error)}). This browser may lack WebGL or WebAssembly.`));
+      created = new RenderingEngine(ENGINE_ID);
+      createToolGroup();
+      for (const event of ANNOTATION_EVENTS) eventTarget.addEventListener(event, onAnnotation);
+      setEngine(created);
+    }, (error: unknown) => setFatal(`The image display could not start (${describeError(error)}). This browser may lack WebGL or WebAssembly.`));
     return () => {
       disposed = true;
-      observer?.disconnect();
-      for (const event of [ToolEnums.Events.ANNOTATION_COMPLETED, ToolEnums.Events.ANNOTATION_MODIFIED, ToolEnums.Events.ANNOTATION_REMOVED]) {
-        eventTarget.removeEventListener(event, onAnnotation);
-      }
+      for (const event of ANNOTATION_EVENTS) eventTarget.removeEventListener(event, onAnnotation);
+      // Measurements belong to the study on screen.
+      annotationApi.state.removeAllAnnotations();
       ToolGroupManager.destroyToolGroup(TOOL_GROUP_ID);
-      engineRef.current?.destroy();
-      engineRef.current = null;
+      created?.destroy();
+      setEngine(undefined);
     };
-  }, [refresh, refreshMeasurements]);
+  }, [loader]);
 
-  // The study: its header and series (QIDO-RS), then the first image series in the viewport.
+  // The study: its header and series (QIDO-RS), then the first image series in the first viewport.
   useEffect(() => {
     if (!studyUid) {
       setFatal('No study given: open a study from the study list, or use /viewer?StudyInstanceUIDs=<Study Instance UID>.');
@@ -203,238 +85,169 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
     })().then(([header, found]) => {
       if (cancelled) return;
       setPatient(header[0]);
-      const entries = found.map((s) => ({
-        uid: text(s, Tag.SeriesInstanceUID),
-        number: text(s, Tag.SeriesNumber),
-        modality: text(s, Tag.Modality),
-        description: text(s, Tag.SeriesDescription),
-        instances: Number(text(s, Tag.NumberOfSeriesRelatedInstances)) || 0,
-      })).sort((a, b) => (Number(a.number) || 0) - (Number(b.number) || 0));
+      const entries = seriesEntries(found);
       setSeries(entries);
       const first = entries.find((s) => !NON_IMAGE_MODALITIES.has(s.modality)) ?? entries[0];
-      if (first) setActiveSeries(first.uid);
+      if (first) setCells((c) => c.map((uid, i) => (i === 0 && !uid ? first.uid : uid)));
     }, (error: Error) => { if (!cancelled) setFatal(error.message); });
     return () => { cancelled = true; };
   }, [studyUid]);
 
-  // Loads the active series into the viewport, then every slice into the cache (progress shown).
-  useEffect(() => {
-    const vp = engineReady ? viewport() : undefined;
-    if (!vp || !activeSeries) return;
-    const token = ++loadTokenRef.current;
-    const current = () => token === loadTokenRef.current;
-    const report = (update: Partial<Progress>) =>
-      setProgress((p) => ({ ...p, [activeSeries]: { ...(p[activeSeries] ?? { loaded: 0, total: 0, error: '' }), ...update } }));
-    report({ loaded: 0, total: 0, error: '' });
-    (async () => {
-      let instances: DicomJsonDataset[];
-      try {
-        instances = await seriesMetadata(studyUid, activeSeries);
-      } catch (error) {
-        if (current()) report({ error: describe(error) });
-        return;
-      }
-      const base = `wadors:${window.location.origin}${DICOMWEB}/studies/${encodeURIComponent(studyUid)}/series/${encodeURIComponent(activeSeries)}/instances/`;
-      const images: { imageId: string; instance: number; frame: number }[] = [];
-      for (const instance of instances) {
-        if (!instance['00280010']) continue; // no Rows: not an image (report, document)
-        const sop = text(instance, Tag.SOPInstanceUID);
-        const frames = Math.max(1, Number(text(instance, Tag.NumberOfFrames)) || 1);
-        for (let frame = 1; frame <= frames; frame++) {
-          const imageId = `${base}${encodeURIComponent(sop)}/frames/${frame}`;
-          // Multi-frame: the loader derives each frame's metadata from frame 1's entry.
-          if (frame === 1) wadors.metaDataManager.add(imageId, instance as never);
-          metadataRef.current.set(imageId, instance);
-          images.push({ imageId, instance: Number(text(instance, Tag.InstanceNumber)) || 0, frame });
-        }
-      }
-      if (!current()) return;
-      if (images.length === 0) {
-        report({ error: 'this series holds no images (a report or document): nothing to display' });
-        return;
-      }
-      // Slices in Instance Number order (PS3.3 C.7.6.1.1.1), frames in frame order.
-      images.sort((a, b) => a.instance - b.instance || a.frame - b.frame);
-      const ids = images.map((i) => i.imageId);
-      report({ total: ids.length });
-      setPreset('');
-      try {
-        await vp.setStack(ids, 0);
-      } catch (error) {
-        if (current()) report({ error: `slice 1 could not be displayed: ${describe(error)}` });
-        return;
-      }
-      vp.render();
-      refresh();
-      refreshMeasurements();
-      let loaded = 0;
-      let failure = '';
-      await Promise.all(ids.map((id, index) =>
-        imageLoader.loadAndCacheImage(id).then(() => {
-          loaded++;
-        }, (error: unknown) => {
-          failure ||= `slice ${index + 1} could not be loaded: ${describe(error)}`;
-        }).finally(() => {
-          if (current()) report({ loaded, error: failure });
-        })));
-    })();
-  }, [engineReady, activeSeries, studyUid, viewport, refresh, refreshMeasurements]);
+  const showSeries = useCallback((index: number, uid: string) => {
+    setCells((c) => c.map((u, i) => (i === index ? uid : u)));
+    setPresets((p) => ({ ...p, [index]: '' }));
+    setCines((c) => ({ ...c, [index]: { playing: false, fps: undefined, stackFps: undefined, frames: 0 } }));
+  }, []);
+
+  // A larger layout fills its new viewports with the image series not shown yet, in order.
+  const chooseLayout = useCallback((id: string) => {
+    const next = cellCount(layoutById(id));
+    setLayoutId(id);
+    setActive((a) => (a < next ? a : 0));
+    // A viewport that goes away stops its cine: it must not start again if the layout grows back.
+    setCines((c) => Object.fromEntries(Object.entries(c).map(([i, v]) => [i, Number(i) < next ? v : { ...v, playing: false }])));
+    setCells((c) => {
+      const shown = new Set(c.slice(0, next).filter(Boolean));
+      const waiting = series.filter((s) => !NON_IMAGE_MODALITIES.has(s.modality) && !shown.has(s.uid));
+      return c.map((uid, i) => (i < next && !uid ? (waiting.shift()?.uid ?? '') : uid));
+    });
+  }, [series]);
+
+  const onStack = useCallback((index: number, stack: Stack) => {
+    setCines((c) => ({ ...c, [index]: { playing: false, fps: c[index]?.fps, stackFps: stack.frameRate, frames: stack.imageIds.length } }));
+  }, []);
+
+  const cineOf = (index: number): Cine & { available: boolean } => {
+    const c = cines[index];
+    return { playing: Boolean(c?.playing), fps: c?.fps ?? c?.stackFps ?? DEFAULT_FPS, available: (c?.frames ?? 0) > 1 };
+  };
+
+  const toggleCine = useCallback(() => {
+    setCines((c) => {
+      const current = c[active];
+      if (!current || current.frames < 2) return c;
+      return { ...c, [active]: { ...current, playing: !current.playing } };
+    });
+  }, [active]);
+
+  const setFps = useCallback((fps: number) => {
+    setCines((c) => ({ ...c, [active]: { ...(c[active] ?? { playing: false, stackFps: undefined, frames: 0 }), fps } }));
+  }, [active]);
 
   const selectTool = useCallback((tool: LeftTool) => {
     const group = ToolGroupManager.getToolGroup(TOOL_GROUP_ID);
     if (!group) return;
-    for (const t of LEFT_TOOLS) {
-      if (t.id === tool) continue;
-      if (t.id === 'length') group.setToolPassive(t.toolName);
-      else if (t.id === 'pan') group.setToolActive(t.toolName, { bindings: [{ mouseButton: ToolEnums.MouseBindings.Auxiliary }] });
-      else if (t.id === 'zoom') group.setToolActive(t.toolName, { bindings: [{ mouseButton: ToolEnums.MouseBindings.Secondary }] });
-      else group.setToolPassive(t.toolName);
-    }
-    const chosen = LEFT_TOOLS.find((t) => t.id === tool)!;
-    group.setToolActive(chosen.toolName, { bindings: [{ mouseButton: ToolEnums.MouseBindings.Primary }] });
+    selectLeftTool(group, tool);
     setLeftTool(tool);
   }, []);
 
   const applyPreset = useCallback((p: WindowPreset) => {
-    const vp = viewport();
-    if (!vp) return;
+    const vp = viewportAt(active);
+    if (!vp || vp.getImageIds().length === 0) return;
     vp.setProperties({ voiRange: utilities.windowLevel.toLowHighRange(p.width, p.center) });
     vp.render();
-    setPreset(p.id);
-  }, [viewport]);
+    setPresets((x) => ({ ...x, [active]: p.id }));
+  }, [viewportAt, active]);
 
-  const reset = useCallback(() => {
-    const vp = viewport();
-    if (!vp) return;
-    vp.resetCamera();
-    vp.resetProperties();
+  // Orientation and grey scale through the viewport's own camera and properties.
+  const imageAction = useCallback((action: ImageAction) => {
+    const vp = viewportAt(active);
+    if (!vp || vp.getImageIds().length === 0) return;
+    const camera = vp.getCamera();
+    switch (action) {
+      case 'rotate':
+        vp.setViewPresentation({ rotation: ((vp.getViewPresentation().rotation ?? 0) + 90) % 360 });
+        break;
+      case 'flipH':
+        vp.setCamera({ flipHorizontal: !camera.flipHorizontal });
+        break;
+      case 'flipV':
+        vp.setCamera({ flipVertical: !camera.flipVertical });
+        break;
+      case 'invert':
+        vp.setProperties({ invert: !vp.getProperties().invert });
+        break;
+      case 'reset':
+        vp.resetProperties();
+        vp.setViewPresentation({ rotation: 0, flipHorizontal: false, flipVertical: false });
+        vp.resetCamera();
+        setPresets((x) => ({ ...x, [active]: '' }));
+        break;
+    }
     vp.render();
-    setPreset('');
-  }, [viewport]);
+  }, [viewportAt, active]);
 
   const scrollBy = useCallback((delta: number) => {
-    const vp = viewport();
+    const vp = viewportAt(active);
     if (!vp) return;
-    const count = vp.getImageIds().length;
-    if (count === 0) return;
-    const next = Math.min(count - 1, Math.max(0, vp.getCurrentImageIdIndex() + delta));
+    const total = vp.getImageIds().length;
+    if (total === 0) return;
+    const next = Math.min(total - 1, Math.max(0, vp.getCurrentImageIdIndex() + delta));
     if (next !== vp.getCurrentImageIdIndex()) void vp.setImageIdIndex(next);
-  }, [viewport]);
+  }, [viewportAt, active]);
 
-  // Keyboard: arrows scroll, Page Up/Down by 10, Home/End; tools and presets by key.
+  const clearMeasurements = useCallback(() => {
+    annotationApi.state.removeAllAnnotations();
+    setMeasurements([]);
+    engine?.render();
+  }, [engine]);
+
+  // Keyboard: arrows scroll, Page Up/Down by 10, Home/End; tools, presets and actions by key.
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
-      if (event.target instanceof HTMLInputElement || event.target instanceof HTMLSelectElement || event.ctrlKey || event.metaKey || event.altKey) return;
-      const count = viewport()?.getImageIds().length ?? 0;
-      const moves: Record<string, number> = { ArrowDown: 1, ArrowRight: 1, ArrowUp: -1, ArrowLeft: -1, PageDown: 10, PageUp: -10, Home: -count, End: count };
+      const target = event.target;
+      if (target instanceof HTMLInputElement || target instanceof HTMLSelectElement || event.ctrlKey || event.metaKey || event.altKey) return;
+      // Space and Enter on a button press that button.
+      if (target instanceof HTMLButtonElement && (event.key === ' ' || event.key === 'Enter')) return;
+      const total = viewportAt(active)?.getImageIds().length ?? 0;
+      const moves: Record<string, number> = { ArrowDown: 1, ArrowRight: 1, ArrowUp: -1, ArrowLeft: -1, PageDown: 10, PageUp: -10, Home: -total, End: total };
       if (event.key in moves) {
         event.preventDefault();
         scrollBy(moves[event.key]!);
+        return;
+      }
+      if (event.key === CINE_KEY) {
+        event.preventDefault();
+        toggleCine();
         return;
       }
       const tool = LEFT_TOOLS.find((t) => t.key === event.key);
       if (tool) return selectTool(tool.id);
       const p = CT_PRESETS.find((x) => x.key === event.key);
       if (p) return applyPreset(p);
-      if (event.key === 'r') reset();
+      const action = IMAGE_ACTIONS.find((a) => a.key === event.key);
+      if (action) imageAction(action.id);
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, [viewport, scrollBy, selectTool, applyPreset, reset]);
+  }, [viewportAt, active, scrollBy, selectTool, applyPreset, imageAction, toggleCine]);
 
-  const active = progress[activeSeries];
-  const activeEntry = series.find((s) => s.uid === activeSeries);
-  const state = fatal || active?.error ? 'error' : active && active.total > 0 && active.loaded === active.total && viewState ? 'ready' : 'loading';
-  const instance = viewState ? metadataRef.current.get(viewport()?.getCurrentImageId() ?? '') : undefined;
-  const p = patient;
+  const byUid = new Map(series.map((s) => [s.uid, s]));
 
   return (
     <div className="viewer">
-      <aside className="series-panel" aria-label="Series">
-        <button type="button" className="back" onClick={() => navigate('/')}>← Study list</button>
-        {series.map((s) => {
-          const pr = progress[s.uid];
-          return (
-            <button type="button" key={s.uid} className={`series${s.uid === activeSeries ? ' active' : ''}`} data-series-uid={s.uid} onClick={() => setActiveSeries(s.uid)}>
-              {NON_IMAGE_MODALITIES.has(s.modality)
-                ? <div className="thumb-placeholder">{s.modality}</div>
-                : <img src={seriesThumbnailUrl(studyUid, s.uid)} alt="" width={96} height={96} />}
-              <span className="series-label">#{s.number} {s.modality} · {s.instances} im.</span>
-              <span className="series-label">{s.description}</span>
-              {pr && pr.total > 0 && pr.loaded < pr.total && !pr.error && (
-                <progress max={pr.total} value={pr.loaded} aria-label={`Loading series ${s.number}`} />
-              )}
-              {pr?.error && <span className="error">{pr.error}</span>}
-            </button>
-          );
-        })}
-      </aside>
+      <SeriesPanel
+        studyUid={studyUid} series={series} activeSeries={cells[active] ?? ''} progress={progress}
+        onBack={() => navigate('/')} onChoose={(uid) => showSeries(active, uid)}
+      />
       <section className="viewport-area">
-        <div className="toolbar" role="toolbar">
-          {LEFT_TOOLS.map((t) => (
-            <button type="button" key={t.id} aria-pressed={leftTool === t.id} data-tool={t.id} title={`${t.label} (${t.key})`} onClick={() => selectTool(t.id)}>{t.label}</button>
-          ))}
-          <span className="separator" />
-          {CT_PRESETS.map((x) => (
-            <button type="button" key={x.id} aria-pressed={preset === x.id} data-preset={x.id} title={`${x.label}: W ${x.width} L ${x.center} (${x.key})`} onClick={() => applyPreset(x)}>{x.label}</button>
-          ))}
-          <span className="separator" />
-          <button type="button" onClick={reset} title="Reset (r)">Reset</button>
+        <Toolbar
+          leftTool={leftTool} onTool={selectTool} preset={presets[active] ?? ''} onPreset={applyPreset} onAction={imageAction}
+          layout={layoutId} onLayout={chooseLayout} cine={cineOf(active)} onCine={toggleCine} onFps={setFps}
+        />
+        <div className="viewport-grid" data-layout={layoutId} style={{ gridTemplateRows: `repeat(${layout.rows}, minmax(0, 1fr))`, gridTemplateColumns: `repeat(${layout.columns}, minmax(0, 1fr))` }}>
+          {Array.from({ length: count }, (_, index) => {
+            const uid = cells[index] ?? '';
+            return (
+              <ViewportCell
+                key={index} index={index} engine={engine} loader={loader} series={byUid.get(uid)} progress={uid ? progress[uid] : undefined}
+                patient={patient} active={index === active} fatal={fatal} cine={cineOf(index)}
+                onSelect={setActive} onDropSeries={showSeries} onStack={onStack}
+              />
+            );
+          })}
         </div>
-        <div
-          className="viewport-panel"
-          data-state={state}
-          data-slice={viewState?.slice ?? ''}
-          data-slices={viewState?.slices ?? ''}
-          data-window-width={viewState?.windowWidth ?? ''}
-          data-window-center={viewState?.windowCenter ?? ''}
-          data-index-to-canvas={viewState?.indexToCanvas ?? ''}
-          data-loaded={active?.loaded ?? 0}
-          data-renders={renders}
-          data-rendered-slice={renderedSlice}
-        >
-          <div ref={elementRef} className="viewport-host" onContextMenu={(e) => e.preventDefault()} />
-          {viewState && viewState.slices > 1 && (
-            <input
-              type="range" className="stack-scrollbar" aria-label="Slice" min={1} max={viewState.slices} value={viewState.slice}
-              onChange={(e) => scrollBy(Number(e.target.value) - viewState.slice)}
-            />
-          )}
-          {viewState && (
-            <div className="overlay" aria-live="off">
-              <div className="tl">
-                <div data-overlay="patient">{p ? text(p, Tag.PatientName) : ''}</div>
-                <div>{p ? `ID ${text(p, Tag.PatientID)}` : ''}</div>
-                <div>{p ? `${formatDate(text(p, Tag.PatientBirthDate))} ${text(p, Tag.PatientSex)}` : ''}</div>
-              </div>
-              <div className="tr">
-                <div>{p ? text(p, Tag.StudyDescription) : ''}</div>
-                <div>{p ? formatDate(text(p, Tag.StudyDate)) : ''}</div>
-                <div data-overlay="series">Se {activeEntry?.number} {activeEntry?.description}</div>
-              </div>
-              <div className="bl">
-                <div data-overlay="slice">Im {viewState.slice}/{viewState.slices}</div>
-                <div>{viewState.position}</div>
-                <div>{instance ? text(instance, Tag.Modality) : ''}</div>
-              </div>
-              <div className="br">
-                <div data-overlay="window">W {viewState.windowWidth} L {viewState.windowCenter}</div>
-                <div>Zoom {viewState.zoom.toFixed(2)}</div>
-              </div>
-            </div>
-          )}
-          {state === 'loading' && active && active.total > 0 && (
-            <div className="loading-banner">Loading {active.loaded}/{active.total}</div>
-          )}
-          {(fatal || active?.error) && <div className="error banner" role="alert">{fatal || `Series ${activeEntry?.number ?? ''}: ${active?.error}`}</div>}
-        </div>
-        <div className="measurements" aria-label="Measurements">
-          {measurements.length === 0 ? <span className="hint">Length tool (l): drag on the image to measure.</span> : measurements.map((m, i) => (
-            <span key={m.uid} className="measurement" data-length-mm={m.unit === 'mm' ? m.value.toFixed(3) : ''}>
-              Length {i + 1} (Im {m.slice}): {m.value.toFixed(1)} {m.unit}
-            </span>
-          ))}
-        </div>
+        <MeasurementsPanel measurements={measurements} onClear={clearMeasurements} />
       </section>
     </div>
   );

@@ -2,9 +2,8 @@
 // workers with its WASM codecs) and the tools the viewer binds to mouse buttons.
 import { init as initCore } from '@cornerstonejs/core';
 import { init as initLoader } from '@cornerstonejs/dicom-image-loader';
-import {
-  addTool, init as initTools, LengthTool, PanTool, StackScrollTool, WindowLevelTool, ZoomTool,
-} from '@cornerstonejs/tools';
+import { addTool, init as initTools } from '@cornerstonejs/tools';
+import { ALL_TOOLS } from './viewer/tools';
 
 let ready: Promise<void> | undefined;
 
@@ -14,7 +13,7 @@ export function initCornerstone(): Promise<void> {
     // Two decoders at most: a reading station also runs the rest of the page.
     initLoader({ maxWebWorkers: Math.min(2, Math.max(1, navigator.hardwareConcurrency || 1)) });
     initTools();
-    for (const tool of [WindowLevelTool, PanTool, ZoomTool, StackScrollTool, LengthTool]) addTool(tool);
+    for (const tool of ALL_TOOLS) addTool(tool);
   })();
   return ready;
 }
