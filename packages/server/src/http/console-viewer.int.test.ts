@@ -7,24 +7,24 @@
 // console.int.test.ts. The page publishes each viewport's state in data-* attributes on its
 // .viewport-panel[data-viewport-index] (data-state="ready" once its series is loaded).
 import { execFile } from 'node:child_process';
-import { createReadStream, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  launchBrowser, loginThroughForm, openConsolePage, requireBuiltConsole, SCREENSHOTS, storeDirectory, storeFiles, UI_TIMEOUT, type ConsolePage,
+} from '../testing/browser.js';
+import { canvasToIndex, compareWithReference, floats, parseAffine, readCanvas } from '../testing/canvas-reference.js';
 import { startTestLoire, type TestLoire } from '../testing/loire.js';
-import { repoRoot, samplePath } from '../testing/samples.js';
-import { defaultConsoleDir } from './console.js';
+import { samplePath } from '../testing/samples.js';
 
 const HEAD_CT = 'ct-series/philips-head-ct-std-brain-1mm';
 /** One study, two series (sagittal T2 and axial): fills viewports with different series. */
 const MR_PRIOR = 'mr-series/furuhashi-lspine-mr-20180113-prior';
 /** US multi-frame, 34 frames, with Recommended Display Frame Rate / Cine Rate / Frame Time. */
 const US_CINE = 'modalities/us-multiframe/Issue16.dcm';
-const CHROMIUM = process.env.LOIRE_CHROMIUM ?? '/usr/bin/chromium';
-const SCREENSHOTS = path.join(repoRoot, 'docs/screenshots');
-/** Generous: the machine may be shared and Chromium renders WebGL in software (SwiftShader). */
-const UI_TIMEOUT = Number(process.env.LOIRE_TEST_UI_TIMEOUT ?? 120_000);
+/** More UI waits per test than elsewhere: layouts, tools and cine each wait several times. */
 const TEST_TIMEOUT = 6 * UI_TIMEOUT;
 
 interface Reference {
@@ -67,77 +67,8 @@ print(json.dumps({'ct': ct, 'mr': {'studyUid': mr_study, 'series': [{'uid': k, '
   return JSON.parse(stdout) as Reference;
 }
 
-function floats(base64: string): Float32Array {
-  const bytes = Buffer.from(base64, 'base64');
-  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-}
-
-/** VOI LUT function LINEAR (PS3.3 C.11.2.1.2.1) to 8 bits. */
-function windowed(value: number, width: number, center: number): number {
-  const low = center - 0.5 - (width - 1) / 2;
-  const high = center - 0.5 + (width - 1) / 2;
-  if (value <= low) return 0;
-  if (value > high) return 255;
-  return ((value - (center - 0.5)) / (width - 1) + 0.5) * 255;
-}
-
-/** The affine map from pixel index (column i, row j) to canvas CSS pixels that each viewport publishes. */
-interface IndexToCanvas { ox: number; oy: number; cx: number; cy: number; rx: number; ry: number }
-
-function parseAffine(text: string): IndexToCanvas {
-  const [ox, oy, cx, cy, rx, ry] = text.split(',').map(Number) as [number, number, number, number, number, number];
-  return { ox, oy, cx, cy, rx, ry };
-}
-
-function canvasToIndex(a: IndexToCanvas, x: number, y: number): [number, number] {
-  const det = a.cx * a.ry - a.rx * a.cy;
-  const dx = x - a.ox;
-  const dy = y - a.oy;
-  return [(dx * a.ry - a.rx * dy) / det, (a.cx * dy - dx * a.cy) / det];
-}
-
-interface CanvasPixels { width: number; height: number; cssWidth: number; cssHeight: number; gray: Buffer }
-
 function panel(page: Page, index: number): Locator {
   return page.locator(`.viewport-panel[data-viewport-index="${index}"]`);
-}
-
-async function readCanvas(page: Page, index = 0): Promise<CanvasPixels> {
-  const result = await panel(page, index).locator('.viewport-host canvas').evaluate((canvas: HTMLCanvasElement) => {
-    const context = canvas.getContext('2d');
-    if (!context) throw new Error('the viewport canvas has no 2D context');
-    const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
-    let gray = '';
-    for (let i = 0; i < data.length; i += 4) gray += String.fromCharCode(data[i]!);
-    return { width: canvas.width, height: canvas.height, cssWidth: canvas.clientWidth, cssHeight: canvas.clientHeight, gray: btoa(gray) };
-  });
-  return { ...result, gray: Buffer.from(result.gray, 'base64') };
-}
-
-/**
- * Compares the canvas with the slice rendered here through the published index → canvas map:
- * for each canvas pixel over the image, the HU bilinearly interpolated there, then windowed.
- * Returns the mean and the 99th percentile of |canvas − reference| in grey levels.
- */
-function compareWithReference(canvas: CanvasPixels, affine: IndexToCanvas, hu: Float32Array, cols: number, rows: number, width: number, center: number) {
-  const scale = canvas.width / canvas.cssWidth;
-  const differences: number[] = [];
-  for (let y = 0; y < canvas.height; y += 2) {
-    for (let x = 0; x < canvas.width; x += 2) {
-      const [i, j] = canvasToIndex(affine, (x + 0.5) / scale, (y + 0.5) / scale);
-      if (!(i >= 1 && j >= 1 && i <= cols - 2 && j <= rows - 2)) continue;
-      const i0 = Math.floor(i);
-      const j0 = Math.floor(j);
-      const fi = i - i0;
-      const fj = j - j0;
-      const at = (c: number, r: number) => hu[r * cols + c]!;
-      const value = (at(i0, j0) * (1 - fi) + at(i0 + 1, j0) * fi) * (1 - fj) + (at(i0, j0 + 1) * (1 - fi) + at(i0 + 1, j0 + 1) * fi) * fj;
-      differences.push(Math.abs(canvas.gray[y * canvas.width + x]! - windowed(value, width, center)));
-    }
-  }
-  differences.sort((a, b) => a - b);
-  const mean = differences.reduce((s, v) => s + v, 0) / differences.length;
-  return { samples: differences.length, mean, p99: differences[Math.floor(differences.length * 0.99)]! };
 }
 
 async function viewportState(page: Page, index = 0) {
@@ -176,7 +107,7 @@ async function waitForPicture(page: Page, hu: Float32Array, cols: number, rows: 
   const until = Date.now() + UI_TIMEOUT;
   for (;;) {
     const state = await viewportState(page);
-    const result = compareWithReference(await readCanvas(page), parseAffine(state.indexToCanvas!), hu, cols, rows, Number(state.windowWidth), Number(state.windowCenter));
+    const result = compareWithReference(await readCanvas(panel(page, 0).locator('.viewport-host canvas')), parseAffine(state.indexToCanvas!), hu, cols, rows, Number(state.windowWidth), Number(state.windowCenter));
     if (result.mean <= 1 || Date.now() > until) return result;
     await page.waitForTimeout(250);
   }
@@ -204,14 +135,7 @@ describe('the reading console viewer (layouts, orientation, measurements, cine) 
   let browser: Browser;
   let page: Page;
   let ref: Reference;
-  const pageErrors: string[] = [];
-  let loggedIn = false;
-
-  async function ingest(file: string): Promise<void> {
-    const incoming = await loire.server.archive.ingest.beginPart10({ door: 'import', from: file });
-    for await (const chunk of createReadStream(file)) await incoming.write(chunk as Buffer);
-    await incoming.end();
-  }
+  let consolePage: ConsolePage;
 
   async function openStudy(studyUid: string): Promise<void> {
     await page.goto(`${loire.httpUrl}/viewer?StudyInstanceUIDs=${studyUid}`);
@@ -219,39 +143,16 @@ describe('the reading console viewer (layouts, orientation, measurements, cine) 
   }
 
   beforeAll(async () => {
-    if (!existsSync(path.join(defaultConsoleDir(), 'index.html'))) {
-      throw new Error('the console is not built: run "npm install" or "npm run build -w @loire/console" first');
-    }
+    requireBuiltConsole();
     loire = await startTestLoire();
-    for (const dir of [HEAD_CT, MR_PRIOR]) {
-      for (const name of readdirSync(samplePath(dir))) await ingest(path.join(samplePath(dir), name));
-    }
-    await ingest(samplePath(US_CINE));
+    for (const dir of [HEAD_CT, MR_PRIOR]) await storeDirectory(loire, samplePath(dir));
+    await storeFiles(loire, [samplePath(US_CINE)]);
     ref = await pydicomReference();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist'],
-    });
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.setDefaultTimeout(UI_TIMEOUT);
-    page.on('pageerror', (error) => {
-      if (process.env.LOIRE_TEST_BROWSER_LOG) process.stderr.write(`[browser page error] ${error.stack ?? error.message}\n`);
-      pageErrors.push(`page error: ${error.message}`);
-    });
-    page.on('console', (message) => {
-      if (process.env.LOIRE_TEST_BROWSER_LOG) process.stderr.write(`[browser ${message.type()}] ${message.text()}\n`);
-      if (message.type() === 'error' && loggedIn && !message.text().startsWith('Failed to load resource')) pageErrors.push(`console: ${message.text()}`);
-    });
-    page.on('response', (response) => {
-      if (response.status() >= 400 && loggedIn) pageErrors.push(`HTTP ${response.status()} ${response.url()}`);
-    });
+    browser = await launchBrowser();
+    consolePage = await openConsolePage(browser);
+    page = consolePage.page;
     mkdirSync(SCREENSHOTS, { recursive: true });
-    await page.goto(`${loire.httpUrl}/login`);
-    await page.locator('input[name="username"]').fill('admin');
-    await page.locator('input[name="password"]').fill(loire.adminPassword);
-    await page.locator('input[name="password"]').press('Enter');
-    await page.locator('[data-testid="user"]').waitFor();
-    loggedIn = true;
+    await loginThroughForm(consolePage, loire);
   }, 10 * 60_000);
 
   afterAll(async () => {
@@ -341,7 +242,7 @@ describe('the reading console viewer (layouts, orientation, measurements, cine) 
     expect(Math.abs(rotated.ry)).toBeLessThan(1e-3);
     // And the canvas shows the slice as the rotated map says (same tolerance as the unrotated
     // acceptance test: mean ≤ 1 grey level, 99 % within 3), and not as the old map says.
-    const canvas = await readCanvas(page);
+    const canvas = await readCanvas(panel(page, 0).locator('.viewport-host canvas'));
     const width = Number(state.windowWidth);
     const center = Number(state.windowCenter);
     const asRotated = compareWithReference(canvas, rotated, hu, cols, rows, width, center);
@@ -371,12 +272,12 @@ describe('the reading console viewer (layouts, orientation, measurements, cine) 
     expect(restored.mean, JSON.stringify(restored)).toBeLessThanOrEqual(1);
 
     // Invert: each grey level g becomes 255 − g.
-    const plain = await readCanvas(page);
+    const plain = await readCanvas(panel(page, 0).locator('.viewport-host canvas'));
     renders = Number((await viewportState(page)).renders);
     await page.keyboard.press('i');
     await page.locator('.viewport-panel[data-invert="true"]').waitFor();
     await nextRender(page, renders);
-    const inverted = await readCanvas(page);
+    const inverted = await readCanvas(panel(page, 0).locator('.viewport-host canvas'));
     // Over the image only: the background around it stays black.
     const map = parseAffine((await viewportState(page)).indexToCanvas!);
     const ratio = plain.width / plain.cssWidth;
@@ -591,7 +492,7 @@ describe('the reading console viewer (layouts, orientation, measurements, cine) 
   }, TEST_TIMEOUT);
 
   it('logged no error in the page', () => {
-    expect(pageErrors).toEqual([]);
+    expect(consolePage.errors).toEqual([]);
   });
 });
 

@@ -7,22 +7,20 @@
 // point elsewhere). The page tells when it is ready through data-* attributes on the viewport
 // (data-state="ready" once every slice of the series is loaded): the test waits on those.
 import { execFile } from 'node:child_process';
-import { createReadStream, existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  launchBrowser, openConsolePage, requireBuiltConsole, SCREENSHOTS, storeDirectory, TEST_TIMEOUT, UI_TIMEOUT, type ConsolePage,
+} from '../testing/browser.js';
+import { canvasToIndex, compareWithReference, floats, parseAffine, readCanvas } from '../testing/canvas-reference.js';
 import { startTestLoire, type TestLoire } from '../testing/loire.js';
-import { repoRoot, samplePath } from '../testing/samples.js';
+import { samplePath } from '../testing/samples.js';
 import { CONSOLE_CSP, defaultConsoleDir } from './console.js';
 
 const SERIES = 'ct-series/philips-head-ct-std-brain-1mm';
-const CHROMIUM = process.env.LOIRE_CHROMIUM ?? '/usr/bin/chromium';
-const SCREENSHOTS = path.join(repoRoot, 'docs/screenshots');
-/** Generous: the machine may be shared and Chromium renders WebGL in software (SwiftShader). */
-const UI_TIMEOUT = Number(process.env.LOIRE_TEST_UI_TIMEOUT ?? 120_000);
-/** Per test: a few UI waits each. */
-const TEST_TIMEOUT = 4 * UI_TIMEOUT;
 
 interface Reference {
   studyUid: string;
@@ -55,78 +53,6 @@ print(json.dumps({
   return JSON.parse(stdout) as Reference;
 }
 
-function floats(base64: string): Float32Array {
-  const bytes = Buffer.from(base64, 'base64');
-  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-}
-
-/** VOI LUT function LINEAR (PS3.3 C.11.2.1.2.1) to 8 bits. */
-function windowed(value: number, width: number, center: number): number {
-  const low = center - 0.5 - (width - 1) / 2;
-  const high = center - 0.5 + (width - 1) / 2;
-  if (value <= low) return 0;
-  if (value > high) return 255;
-  return ((value - (center - 0.5)) / (width - 1) + 0.5) * 255;
-}
-
-/** The affine map from pixel index (column i, row j) to canvas CSS pixels that the viewer publishes. */
-interface IndexToCanvas { ox: number; oy: number; cx: number; cy: number; rx: number; ry: number }
-
-function parseAffine(text: string): IndexToCanvas {
-  const [ox, oy, cx, cy, rx, ry] = text.split(',').map(Number) as [number, number, number, number, number, number];
-  return { ox, oy, cx, cy, rx, ry };
-}
-
-function canvasToIndex(a: IndexToCanvas, x: number, y: number): [number, number] {
-  const det = a.cx * a.ry - a.rx * a.cy;
-  const dx = x - a.ox;
-  const dy = y - a.oy;
-  return [(dx * a.ry - a.rx * dy) / det, (a.cx * dy - dx * a.cy) / det];
-}
-
-interface CanvasPixels { width: number; height: number; cssWidth: number; cssHeight: number; gray: Buffer }
-
-async function readCanvas(page: Page): Promise<CanvasPixels> {
-  const result = await page.evaluate(() => {
-    const canvas = document.querySelector<HTMLCanvasElement>('.viewport-host canvas');
-    if (!canvas) throw new Error('no canvas in the viewport');
-    const context = canvas.getContext('2d');
-    if (!context) throw new Error('the viewport canvas has no 2D context');
-    const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
-    let gray = '';
-    for (let i = 0; i < data.length; i += 4) gray += String.fromCharCode(data[i]!);
-    return { width: canvas.width, height: canvas.height, cssWidth: canvas.clientWidth, cssHeight: canvas.clientHeight, gray: btoa(gray) };
-  });
-  return { ...result, gray: Buffer.from(result.gray, 'base64') };
-}
-
-/**
- * Compares the canvas with the slice rendered here: for each canvas pixel over the image, the
- * slice's HU bilinearly interpolated at that place (as the GPU samples the texture), then windowed.
- * Returns the mean and the 99th percentile of |canvas − reference| in grey levels.
- */
-function compareWithReference(canvas: CanvasPixels, affine: IndexToCanvas, hu: Float32Array, ref: Reference, width: number, center: number) {
-  const scale = canvas.width / canvas.cssWidth;
-  const differences: number[] = [];
-  for (let y = 0; y < canvas.height; y += 2) {
-    for (let x = 0; x < canvas.width; x += 2) {
-      const [i, j] = canvasToIndex(affine, (x + 0.5) / scale, (y + 0.5) / scale);
-      // Inside the image by a pixel, so that every sample has four neighbours.
-      if (!(i >= 1 && j >= 1 && i <= ref.cols - 2 && j <= ref.rows - 2)) continue;
-      const i0 = Math.floor(i);
-      const j0 = Math.floor(j);
-      const fi = i - i0;
-      const fj = j - j0;
-      const at = (c: number, r: number) => hu[r * ref.cols + c]!;
-      const value = (at(i0, j0) * (1 - fi) + at(i0 + 1, j0) * fi) * (1 - fj) + (at(i0, j0 + 1) * (1 - fi) + at(i0 + 1, j0 + 1) * fi) * fj;
-      differences.push(Math.abs(canvas.gray[y * canvas.width + x]! - windowed(value, width, center)));
-    }
-  }
-  differences.sort((a, b) => a - b);
-  const mean = differences.reduce((s, v) => s + v, 0) / differences.length;
-  return { samples: differences.length, mean, p99: differences[Math.floor(differences.length * 0.99)]! };
-}
-
 async function viewportState(page: Page) {
   return page.locator('.viewport-panel').evaluate((e: HTMLElement) => ({ ...e.dataset }));
 }
@@ -136,44 +62,20 @@ describe('the reading console in Chromium', () => {
   let browser: Browser;
   let page: Page;
   let ref: Reference;
-  const pageErrors: string[] = [];
-  /** Before login, the page's session check and the wrong password answer 401: expected, not errors. */
-  let loggedIn = false;
+  let consolePage: ConsolePage;
 
   beforeAll(async () => {
-    if (!existsSync(path.join(defaultConsoleDir(), 'index.html'))) {
-      throw new Error('the console is not built: run "npm install" or "npm run build -w @loire/console" first');
-    }
+    requireBuiltConsole();
     const started = performance.now();
     loire = await startTestLoire();
     const dir = samplePath(SERIES);
-    for (const name of readdirSync(dir)) {
-      const file = path.join(dir, name);
-      const incoming = await loire.server.archive.ingest.beginPart10({ door: 'import', from: file });
-      for await (const chunk of createReadStream(file)) await incoming.write(chunk as Buffer);
-      await incoming.end();
-    }
+    await storeDirectory(loire, dir);
     ref = await pydicomReference(dir);
     console.info(`stored ${readdirSync(dir).length} files and read the reference in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      // WebGL without a GPU: SwiftShader, which Chromium otherwise keeps for trusted pages only.
-      args: ['--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist'],
-    });
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.setDefaultTimeout(UI_TIMEOUT);
-    page.on('pageerror', (error) => {
-      if (process.env.LOIRE_TEST_BROWSER_LOG) process.stderr.write(`[browser page error] ${error.stack ?? error.message}\n`);
-      pageErrors.push(`page error: ${error.message}`);
-    });
-    page.on('console', (message) => {
-      if (process.env.LOIRE_TEST_BROWSER_LOG) process.stderr.write(`[browser ${message.type()}] ${message.text()}\n`);
-      // A failed load is recorded below with its URL.
-      if (message.type() === 'error' && loggedIn && !message.text().startsWith('Failed to load resource')) pageErrors.push(`console: ${message.text()}`);
-    });
-    page.on('response', (response) => {
-      if (response.status() >= 400 && loggedIn) pageErrors.push(`HTTP ${response.status()} ${response.url()}`);
-    });
+    browser = await launchBrowser();
+    // Before login, the page's session check and the wrong password answer 401: expected, not errors.
+    consolePage = await openConsolePage(browser);
+    page = consolePage.page;
     mkdirSync(SCREENSHOTS, { recursive: true });
   }, 10 * 60_000);
 
@@ -231,7 +133,7 @@ describe('the reading console in Chromium', () => {
     await page.locator('input[name="password"]').press('Enter');
     await page.locator('[data-testid="user"]').waitFor();
     expect(await page.locator('[data-testid="user"]').textContent()).toBe('admin');
-    loggedIn = true;
+    consolePage.watching = true;
   }, TEST_TIMEOUT);
 
   it('finds the study by patient name, accent-insensitively, and opens it by URL', async () => {
@@ -280,10 +182,10 @@ describe('the reading console in Chromium', () => {
     await expectText(page.locator('[data-overlay="window"]'), 'W 80 L 40');
     await page.screenshot({ path: path.join(SCREENSHOTS, 'viewer-brain.png') });
 
-    const canvas = await readCanvas(page);
+    const canvas = await readCanvas(page.locator('.viewport-host canvas').first());
     const affine = parseAffine(state.indexToCanvas!);
-    const slice35 = compareWithReference(canvas, affine, floats(ref.slice35), ref, width, center);
-    const slice1 = compareWithReference(canvas, affine, floats(ref.slice1), ref, width, center);
+    const slice35 = compareWithReference(canvas, affine, floats(ref.slice35), ref.cols, ref.rows, width, center);
+    const slice1 = compareWithReference(canvas, affine, floats(ref.slice1), ref.cols, ref.rows, width, center);
     // Tolerance: mean |difference| ≤ 1 grey level and 99 % of pixels within 3 over the image
     // (8-bit rounding, and the GPU's float precision in interpolation at sharp edges; measured
     // here: mean 0.01, 99th percentile 0). Slice 1 rendered the same way is far off (mean ~35):
@@ -302,13 +204,13 @@ describe('the reading console in Chromium', () => {
     await expectText(page.locator('[data-overlay="window"]'), 'W 1500 L -600');
     // The canvas holds the new window once a frame has been drawn after the change.
     await page.waitForFunction((n) => Number(document.querySelector<HTMLElement>('.viewport-panel')?.dataset.renders) > n, rendersBefore);
-    const after = await readCanvas(page);
+    const after = await readCanvas(page.locator('.viewport-host canvas').first());
     const state = await viewportState(page);
-    const lung = compareWithReference(after, parseAffine(state.indexToCanvas!), floats(ref.slice35), ref, 1500, -600);
+    const lung = compareWithReference(after, parseAffine(state.indexToCanvas!), floats(ref.slice35), ref.cols, ref.rows, 1500, -600);
     console.info('lung window against its reference:', lung);
     expect(lung.mean, JSON.stringify(lung)).toBeLessThanOrEqual(1);
     expect(lung.p99, JSON.stringify(lung)).toBeLessThanOrEqual(3);
-    const brain = compareWithReference(after, parseAffine(state.indexToCanvas!), floats(ref.slice35), ref, 80, 40);
+    const brain = compareWithReference(after, parseAffine(state.indexToCanvas!), floats(ref.slice35), ref.cols, ref.rows, 80, 40);
     expect(brain.mean).toBeGreaterThan(10);
     await page.screenshot({ path: path.join(SCREENSHOTS, 'viewer-lung.png') });
   }, TEST_TIMEOUT);
@@ -355,7 +257,7 @@ describe('the reading console in Chromium', () => {
   }, TEST_TIMEOUT);
 
   it('logged no error in the page', () => {
-    expect(pageErrors).toEqual([]);
+    expect(consolePage.errors).toEqual([]);
   });
 
   it('says so when a study link names a study that Loire does not hold', async () => {

@@ -67,14 +67,18 @@ export async function loginThroughForm(console: ConsolePage, loire: TestLoire, u
   console.watching = true;
 }
 
-/** Stores every file of a sample directory through ingest; returns the Study Instance UIDs seen. */
-export async function storeDirectory(loire: TestLoire, dir: string): Promise<Set<string>> {
+/** Stores files through ingest; returns the Study Instance UIDs seen. */
+export async function storeFiles(loire: TestLoire, files: readonly string[]): Promise<Set<string>> {
   const studies = new Set<string>();
-  for (const name of readdirSync(dir)) {
-    const file = path.join(dir, name);
+  for (const file of files) {
     const incoming = await loire.server.archive.ingest.beginPart10({ door: 'import', from: file });
     for await (const chunk of createReadStream(file)) await incoming.write(chunk as Buffer);
     studies.add((await incoming.end()).studyInstanceUid);
   }
   return studies;
+}
+
+/** Stores every file of a sample directory through ingest; returns the Study Instance UIDs seen. */
+export function storeDirectory(loire: TestLoire, dir: string): Promise<Set<string>> {
+  return storeFiles(loire, readdirSync(dir).map((name) => path.join(dir, name)));
 }
