@@ -2,13 +2,12 @@
 // opens as axial, sagittal and coronal views that are non-empty and orthogonal; MIP over a slab
 // makes the views brighter; and the lumbar spine's axial series (five oblique stacks in one
 // series) is refused with the reason rather than reconstructed into a misleading volume.
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Locator } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  launchBrowser, loginThroughForm, openConsolePage, requireBuiltConsole, SCREENSHOTS, storeDirectory, TEST_TIMEOUT, type ConsolePage,
+  launchBrowser, openConsolePage, requireBuiltConsole, SCREENSHOTS, storeDirectory, TEST_TIMEOUT, type ConsolePage,
 } from '../testing/browser.js';
 import { startTestLoire, type TestLoire } from '../testing/loire.js';
 import { samplePath } from '../testing/samples.js';
@@ -42,9 +41,7 @@ describe('the console in MPR', () => {
     const series = await loire.server.archive.index.findAll({ level: 'SERIES', identifier: { '0020000D': { vr: 'UI', Value: [brainStudy] }, '0020000E': { vr: 'UI' } } });
     brainSeries = String(series[0]!['0020000E']!.Value![0]);
     browser = await launchBrowser();
-    consolePage = await openConsolePage(browser);
-    await loginThroughForm(consolePage, loire);
-    mkdirSync(SCREENSHOTS, { recursive: true });
+    consolePage = await openConsolePage(browser, loire);
   }, 10 * 60_000);
 
   afterAll(async () => {

@@ -6,14 +6,14 @@
 // Data: pydicom's CT_small (patient 1CT1) and MR_small (patient 4MR1), and a prior of the CT patient
 // derived here by pydicom (new Study/Series/SOP Instance UIDs, an earlier Study Date).
 import { execFile } from 'node:child_process';
-import { createReadStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  launchBrowser, loginThroughForm, openConsolePage, requireBuiltConsole, SCREENSHOTS, TEST_TIMEOUT, type ConsolePage,
+  launchBrowser, openConsolePage, requireBuiltConsole, SCREENSHOTS, storeFiles, TEST_TIMEOUT, type ConsolePage,
 } from '../testing/browser.js';
 import { startTestLoire, type TestLoire } from '../testing/loire.js';
 import { samplePath } from '../testing/samples.js';
@@ -62,16 +62,10 @@ describe('the study list: saved filters, columns and patient history, in Chromiu
     expect(files.prior.patientId).toBe(files.current.patientId);
     expect(files.other.patientId).not.toBe(files.current.patientId);
     expect(files.prior.studyDate < files.current.studyDate).toBe(true);
-    for (const { file } of [files.current, files.prior, files.other]) {
-      const incoming = await loire.server.archive.ingest.beginPart10({ door: 'import', from: file });
-      for await (const chunk of createReadStream(file)) await incoming.write(chunk as Buffer);
-      await incoming.end();
-    }
+    await storeFiles(loire, [files.current.file, files.prior.file, files.other.file]);
     browser = await launchBrowser();
-    consolePage = await openConsolePage(browser);
+    consolePage = await openConsolePage(browser, loire);
     page = consolePage.page;
-    mkdirSync(SCREENSHOTS, { recursive: true });
-    await loginThroughForm(consolePage, loire);
   }, 10 * 60_000);
 
   afterAll(async () => {

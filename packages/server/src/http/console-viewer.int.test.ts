@@ -7,13 +7,12 @@
 // console.int.test.ts. The page publishes each viewport's state in data-* attributes on its
 // .viewport-panel[data-viewport-index] (data-state="ready" once its series is loaded).
 import { execFile } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  launchBrowser, loginThroughForm, openConsolePage, requireBuiltConsole, SCREENSHOTS, storeDirectory, storeFiles, UI_TIMEOUT, type ConsolePage,
+  launchBrowser, openConsolePage, requireBuiltConsole, SCREENSHOTS, storeDirectory, storeFiles, UI_TIMEOUT, type ConsolePage,
 } from '../testing/browser.js';
 import { canvasToIndex, compareWithReference, floats, parseAffine, readCanvas } from '../testing/canvas-reference.js';
 import { startTestLoire, type TestLoire } from '../testing/loire.js';
@@ -149,10 +148,8 @@ describe('the reading console viewer (layouts, orientation, measurements, cine) 
     await storeFiles(loire, [samplePath(US_CINE)]);
     ref = await pydicomReference();
     browser = await launchBrowser();
-    consolePage = await openConsolePage(browser);
+    consolePage = await openConsolePage(browser, loire);
     page = consolePage.page;
-    mkdirSync(SCREENSHOTS, { recursive: true });
-    await loginThroughForm(consolePage, loire);
   }, 10 * 60_000);
 
   afterAll(async () => {

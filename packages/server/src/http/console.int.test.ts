@@ -7,7 +7,7 @@
 // point elsewhere). The page tells when it is ready through data-* attributes on the viewport
 // (data-state="ready" once every slice of the series is loaded): the test waits on those.
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
@@ -76,7 +76,6 @@ describe('the reading console in Chromium', () => {
     // Before login, the page's session check and the wrong password answer 401: expected, not errors.
     consolePage = await openConsolePage(browser);
     page = consolePage.page;
-    mkdirSync(SCREENSHOTS, { recursive: true });
   }, 10 * 60_000);
 
   afterAll(async () => {

@@ -1,7 +1,7 @@
 // The reading console in real headless Chromium, for the console's acceptance tests: one browser
 // per test file, a 1280x800 page that records its errors, login through the form, and samples
 // stored straight through ingest.
-import { createReadStream, existsSync, readdirSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { defaultConsoleDir } from '../http/console.js';
@@ -37,7 +37,9 @@ export interface ConsolePage {
   watching: boolean;
 }
 
-export async function openConsolePage(browser: Browser): Promise<ConsolePage> {
+/** A page ready for screenshots (docs/screenshots); logged in through the form when `loginTo` is given. */
+export async function openConsolePage(browser: Browser, loginTo?: TestLoire): Promise<ConsolePage> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   page.setDefaultTimeout(UI_TIMEOUT);
   const state: ConsolePage = { page, errors: [], watching: false };
@@ -53,6 +55,7 @@ export async function openConsolePage(browser: Browser): Promise<ConsolePage> {
   page.on('response', (response) => {
     if (response.status() >= 400 && state.watching) state.errors.push(`HTTP ${response.status()} ${response.url()}`);
   });
+  if (loginTo) await loginThroughForm(state, loginTo);
   return state;
 }
 
