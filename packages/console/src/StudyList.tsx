@@ -10,6 +10,7 @@ import {
 } from './api';
 import { formatDate, formatTime, text, texts, Tag, type DicomJsonDataset } from './dicom-json';
 import type { Navigate } from './main';
+import { NON_IMAGE_MODALITIES } from './viewer/series';
 
 const PAGE_SIZE = 25;
 const MODALITIES = ['', 'CT', 'MR', 'CR', 'DX', 'MG', 'US', 'XA', 'NM', 'PT', 'RF', 'OT', 'SC', 'SR', 'DOC'];
@@ -306,12 +307,10 @@ interface HistoryStudy {
   thumbnail?: string;
 }
 
-/** Series that are not images (reports, presentation states, key-object selections) make no thumbnail. */
-const NON_IMAGE_MODALITIES = new Set(['SR', 'PR', 'KO', 'DOC', 'RTSTRUCT', 'RTPLAN', 'RTDOSE', 'REG', 'SEG']);
-
 async function representativeThumbnail(studyUid: string): Promise<string | undefined> {
   const series = await searchSeries(studyUid);
   const images = series
+    // Series that are not images (reports, presentation states, key-object selections) make no thumbnail.
     .filter((s) => !NON_IMAGE_MODALITIES.has(text(s, Tag.Modality)))
     .sort((a, b) => (Number(text(a, Tag.SeriesNumber)) || 0) - (Number(text(b, Tag.SeriesNumber)) || 0));
   const first = images[0];

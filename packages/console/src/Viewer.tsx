@@ -5,7 +5,7 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { RenderingEngine, eventTarget, utilities, type StackViewport } from '@cornerstonejs/core';
 import { Enums as ToolEnums, ToolGroupManager, annotation as annotationApi } from '@cornerstonejs/tools';
-import { searchSeries, studyHeader } from './api';
+import { searchSeries, studyHeader, studyInstanceClasses } from './api';
 import { initCornerstone } from './cornerstone';
 import type { DicomJsonDataset } from './dicom-json';
 import type { Navigate } from './main';
@@ -13,8 +13,9 @@ import { CT_PRESETS, type WindowPreset } from './presets';
 import { cellCount, layoutById } from './viewer/layouts';
 import { readMeasurements, type Measurement } from './viewer/measurements';
 import { MeasurementsPanel } from './viewer/MeasurementsPanel';
+import { DocumentPanel } from './viewer/DocumentPanel';
 import { SeriesPanel } from './viewer/SeriesPanel';
-import { describeError, NON_IMAGE_MODALITIES, SeriesLoader, seriesEntries, type Progress, type SeriesEntry, type Stack } from './viewer/series';
+import { describeError, SeriesLoader, seriesEntries, type Progress, type SeriesEntry, type Stack } from './viewer/series';
 import { CINE_KEY, IMAGE_ACTIONS, Toolbar, type ImageAction } from './viewer/Toolbar';
 import { createToolGroup, LEFT_TOOLS, selectLeftTool, TOOL_GROUP_ID, type LeftTool } from './viewer/tools';
 import { ENGINE_ID, ViewportCell, viewportId, type Cine } from './viewer/ViewportCell';
@@ -40,6 +41,8 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
   const [presets, setPresets] = useState<Record<number, string>>({});
   const [cines, setCines] = useState<Record<number, CellCine>>({});
   const [measurements, setMeasurements] = useState<Measurement[]>([]);
+  /** A series without images (report, PDF) shown beside the viewports. */
+  const [documentSeries, setDocumentSeries] = useState('');
 
   const loader = useMemo(() => new SeriesLoader(studyUid, (uid, update) =>
     setProgress((p) => ({ ...p, [uid]: { ...(p[uid] ?? { loaded: 0, total: 0, error: '' }), ...update } }))), [studyUid]);
@@ -81,14 +84,15 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
     (async () => {
       const header = await studyHeader(studyUid);
       if (header.length === 0) throw new Error(`Study ${studyUid} is not in Loire (or you may not see it).`);
-      return [header, await searchSeries(studyUid)] as const;
-    })().then(([header, found]) => {
+      return [header, ...await Promise.all([searchSeries(studyUid), studyInstanceClasses(studyUid)])] as const;
+    })().then(([header, found, instances]) => {
       if (cancelled) return;
       setPatient(header[0]);
-      const entries = seriesEntries(found);
+      const entries = seriesEntries(found, instances);
       setSeries(entries);
-      const first = entries.find((s) => !NON_IMAGE_MODALITIES.has(s.modality)) ?? entries[0];
+      const first = entries.find((s) => !s.document);
       if (first) setCells((c) => c.map((uid, i) => (i === 0 && !uid ? first.uid : uid)));
+      else if (entries[0]) setDocumentSeries(entries[0].uid); // a study of reports or documents only
     }, (error: Error) => { if (!cancelled) setFatal(error.message); });
     return () => { cancelled = true; };
   }, [studyUid]);
@@ -108,7 +112,7 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
     setCines((c) => Object.fromEntries(Object.entries(c).map(([i, v]) => [i, Number(i) < next ? v : { ...v, playing: false }])));
     setCells((c) => {
       const shown = new Set(c.slice(0, next).filter(Boolean));
-      const waiting = series.filter((s) => !NON_IMAGE_MODALITIES.has(s.modality) && !shown.has(s.uid));
+      const waiting = series.filter((s) => !s.document && !shown.has(s.uid));
       return c.map((uid, i) => (i < next && !uid ? (waiting.shift()?.uid ?? '') : uid));
     });
   }, [series]);
@@ -224,11 +228,28 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
 
   const byUid = new Map(series.map((s) => [s.uid, s]));
 
+  // Series without images open beside the viewports as documents, never in a viewport.
+  const chooseSeries = useCallback((uid: string) => {
+    if (byUid.get(uid)?.document || progress[uid]?.documentOnly) setDocumentSeries(uid);
+    else showSeries(active, uid);
+  }, [byUid, progress, showSeries, active]);
+  useEffect(() => {
+    const documents = Object.entries(progress).filter(([, p]) => p.documentOnly).map(([uid]) => uid);
+    if (documents.length === 0 || !cells.some((uid) => documents.includes(uid))) return;
+    setDocumentSeries(cells.find((uid) => documents.includes(uid))!);
+    setCells((c) => c.map((uid) => (documents.includes(uid) ? '' : uid)));
+  }, [progress, cells]);
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => { if (event.key === 'Escape') setDocumentSeries(''); };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+
   return (
     <div className="viewer">
       <SeriesPanel
         studyUid={studyUid} series={series} activeSeries={cells[active] ?? ''} progress={progress}
-        onBack={() => navigate('/')} onChoose={(uid) => showSeries(active, uid)}
+        onBack={() => navigate('/')} onChoose={chooseSeries}
       />
       <section className="viewport-area">
         <Toolbar
@@ -249,6 +270,12 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
         </div>
         <MeasurementsPanel measurements={measurements} onClear={clearMeasurements} />
       </section>
+      {documentSeries && (
+        <DocumentPanel
+          key={documentSeries} studyUid={studyUid} seriesUid={documentSeries} description={byUid.get(documentSeries)?.description ?? ''}
+          onClose={() => setDocumentSeries('')}
+        />
+      )}
     </div>
   );
 }

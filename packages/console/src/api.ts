@@ -246,3 +246,10 @@ export async function patientStudies(patientId: string): Promise<DicomJsonDatase
 export function newestFirst(studies: readonly DicomJsonDataset[]): DicomJsonDataset[] {
   return [...studies].sort((a, b) => studyMoment(b).localeCompare(studyMoment(a)));
 }
+
+/** Every instance of a study with its series and SOP class (QIDO-RS), to tell image series from documents. */
+export function studyInstanceClasses(studyUid: string): Promise<DicomJsonDataset[]> {
+  const params = new URLSearchParams({ includefield: '0020000E' });
+  params.append('includefield', '00080016');
+  return dicomJson(`${DICOMWEB}/studies/${encodeURIComponent(studyUid)}/instances?${params}`, 'Listing the instances');
+}

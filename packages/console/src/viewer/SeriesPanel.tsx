@@ -1,7 +1,7 @@
 // The study's series as thumbnails: click (or Enter) loads one into the active viewport; drag
 // one onto any viewport to load it there. Each shows its loading progress.
 import { seriesThumbnailUrl } from '../api';
-import { NON_IMAGE_MODALITIES, type Progress, type SeriesEntry } from './series';
+import type { Progress, SeriesEntry } from './series';
 import { SERIES_DRAG_TYPE } from './ViewportCell';
 
 interface SeriesPanelProps {
@@ -31,8 +31,8 @@ export function SeriesPanel({ studyUid, series, activeSeries, progress, onBack, 
             }}
             onClick={() => onChoose(s.uid)}
           >
-            {NON_IMAGE_MODALITIES.has(s.modality)
-              ? <div className="thumb-placeholder">{s.modality}</div>
+            {s.document
+              ? <div className="thumb-placeholder">{s.modality || 'DOC'}</div>
               : <img src={seriesThumbnailUrl(studyUid, s.uid)} alt="" width={96} height={96} draggable={false} />}
             <span className="series-label">#{s.number} {s.modality} · {s.instances} im.</span>
             <span className="series-label">{s.description}</span>

@@ -10,6 +10,7 @@ import { Overlay } from './Overlay';
 import { describeError, type Progress, type SeriesEntry, type SeriesLoader, type Stack } from './series';
 import { TOOL_GROUP_ID } from './tools';
 import { readViewState, type ViewState } from './viewState';
+import { ensureVisibleWindow } from './voi';
 
 export const ENGINE_ID = 'loire-engine';
 export const SERIES_DRAG_TYPE = 'application/x-loire-series';
@@ -108,6 +109,7 @@ export function ViewportCell({ index, engine, loader, series, progress, patient,
       if (!current) return;
       await vp.setStack(stack.imageIds, 0);
       if (!current) return;
+      ensureVisibleWindow(vp);
       vp.render();
       refresh();
       onStack(index, stack);

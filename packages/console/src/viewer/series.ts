@@ -2,13 +2,27 @@
 // wadors: image ids built from its /metadata (one id per frame), and the loading of every frame
 // into Cornerstone's cache with progress. Shared by every viewport that shows the series.
 import { imageLoader } from '@cornerstonejs/core';
-import { wadors } from '@cornerstonejs/dicom-image-loader';
-import { DICOMWEB, seriesMetadata } from '../api';
 import { text, Tag, type DicomJsonDataset } from '../dicom-json';
+import { expectedPixelValues, loadSeriesImages } from '../series-images';
 import { recommendedFrameRate } from './frameRate';
 
 /** Objects with no pixels (reports, presentation states, key object selections, documents). */
-export const NON_IMAGE_MODALITIES = new Set(['SR', 'PR', 'KO', 'DOC', 'REG', 'SEG', 'RWV']);
+export const NON_IMAGE_MODALITIES = new Set(['SR', 'PR', 'KO', 'DOC', 'REG', 'SEG', 'RWV', 'RTSTRUCT', 'RTPLAN']);
+
+/**
+ * Storage classes without pixels to show in a viewport (PS3.4 B.5), by UID prefix: structured
+ * reports and key object selections, encapsulated documents (PDF, CDA, STL…), presentation
+ * states, waveforms, RT structure sets, plans and records, raw data, registrations, segmentations.
+ */
+const DOCUMENT_CLASS_PREFIXES = [
+  '1.2.840.10008.5.1.4.1.1.88.', '1.2.840.10008.5.1.4.1.1.104.', '1.2.840.10008.5.1.4.1.1.11.', '1.2.840.10008.5.1.4.1.1.9.',
+  '1.2.840.10008.5.1.4.1.1.481.3', '1.2.840.10008.5.1.4.1.1.481.5', '1.2.840.10008.5.1.4.1.1.481.6', '1.2.840.10008.5.1.4.1.1.481.7',
+  '1.2.840.10008.5.1.4.1.1.481.8', '1.2.840.10008.5.1.4.1.1.481.9', '1.2.840.10008.5.1.4.1.1.66',
+];
+
+export function isDocumentClass(sopClassUid: string): boolean {
+  return DOCUMENT_CLASS_PREFIXES.some((prefix) => sopClassUid.startsWith(prefix));
+}
 
 export interface SeriesEntry {
   uid: string;
@@ -16,19 +30,42 @@ export interface SeriesEntry {
   modality: string;
   description: string;
   instances: number;
+  /** No image to show in a viewport: it opens as a document beside them. */
+  document: boolean;
 }
 
-export function seriesEntries(found: DicomJsonDataset[]): SeriesEntry[] {
-  return found.map((s) => ({
-    uid: text(s, Tag.SeriesInstanceUID),
-    number: text(s, Tag.SeriesNumber),
-    modality: text(s, Tag.Modality),
-    description: text(s, Tag.SeriesDescription),
-    instances: Number(text(s, Tag.NumberOfSeriesRelatedInstances)) || 0,
-  })).sort((a, b) => (Number(a.number) || 0) - (Number(b.number) || 0));
+/**
+ * The study's series in Series Number order; `instances` (uid and SOP class of each instance of
+ * the study) tells documents from images better than the modality (a PDF is often "OT").
+ */
+export function seriesEntries(found: DicomJsonDataset[], instances: DicomJsonDataset[] = []): SeriesEntry[] {
+  const classes = new Map<string, string[]>();
+  for (const instance of instances) {
+    const uid = text(instance, Tag.SeriesInstanceUID);
+    classes.set(uid, [...(classes.get(uid) ?? []), text(instance, '00080016')]);
+  }
+  return found.map((s) => {
+    const uid = text(s, Tag.SeriesInstanceUID);
+    const modality = text(s, Tag.Modality);
+    const known = classes.get(uid) ?? [];
+    return {
+      uid,
+      number: text(s, Tag.SeriesNumber),
+      modality,
+      description: text(s, Tag.SeriesDescription),
+      instances: Number(text(s, Tag.NumberOfSeriesRelatedInstances)) || 0,
+      document: known.length > 0 ? known.every(isDocumentClass) : NON_IMAGE_MODALITIES.has(modality),
+    };
+  }).sort((a, b) => (Number(a.number) || 0) - (Number(b.number) || 0));
 }
 
-export interface Progress { loaded: number; total: number; error: string }
+export interface Progress {
+  loaded: number;
+  total: number;
+  error: string;
+  /** The series holds no images (a report, a PDF): shown as a document rather than in a viewport. */
+  documentOnly?: boolean;
+}
 
 export interface Stack {
   imageIds: string[];
@@ -76,34 +113,18 @@ export class SeriesLoader {
 
   private async buildStack(seriesUid: string): Promise<Stack> {
     this.onProgress(seriesUid, { loaded: 0, total: 0, error: '' });
-    const instances = await seriesMetadata(this.studyUid, seriesUid);
-    const base = `wadors:${window.location.origin}${DICOMWEB}/studies/${encodeURIComponent(this.studyUid)}/series/${encodeURIComponent(seriesUid)}/instances/`;
-    const images: { imageId: string; instance: number; frame: number }[] = [];
-    let multiFrame = false;
-    let frameRate: number | undefined;
-    for (const instance of instances) {
-      if (!instance['00280010']) continue; // no Rows: not an image (report, document)
-      const sop = text(instance, Tag.SOPInstanceUID);
-      const frames = Math.max(1, Number(text(instance, Tag.NumberOfFrames)) || 1);
-      if (frames > 1) {
-        multiFrame = true;
-        frameRate ??= recommendedFrameRate(instance);
-      }
-      for (let frame = 1; frame <= frames; frame++) {
-        const imageId = `${base}${encodeURIComponent(sop)}/frames/${frame}`;
-        // Multi-frame: the loader derives each frame's metadata from frame 1's entry.
-        if (frame === 1) wadors.metaDataManager.add(imageId, instance as never);
-        this.metadata.set(imageId, instance);
-        images.push({ imageId, instance: Number(text(instance, Tag.InstanceNumber)) || 0, frame });
-      }
+    const { images, imageIds } = await loadSeriesImages(this.studyUid, seriesUid);
+    if (images.length === 0) {
+      this.onProgress(seriesUid, { documentOnly: true });
+      throw new Error('this series holds no images (a report or document): it opens beside the images');
     }
-    if (images.length === 0) throw new Error('this series holds no images (a report or document): nothing to display');
-    // Slices in Instance Number order (PS3.3 C.7.6.1.1.1), frames in frame order.
-    images.sort((a, b) => a.instance - b.instance || a.frame - b.frame);
-    const imageIds = images.map((i) => i.imageId);
-    imageIds.forEach((id, index) => this.positions.set(id, index + 1));
+    const multiFrameInstance = images.find((i) => (Number(text(i.instance, Tag.NumberOfFrames)) || 1) > 1)?.instance;
+    for (const [index, image] of images.entries()) {
+      this.metadata.set(image.imageId, image.instance);
+      this.positions.set(image.imageId, index + 1);
+    }
     this.onProgress(seriesUid, { total: imageIds.length });
-    return { imageIds, multiFrame, frameRate };
+    return { imageIds, multiFrame: multiFrameInstance !== undefined, frameRate: multiFrameInstance ? recommendedFrameRate(multiFrameInstance) : undefined };
   }
 
   /** Loads every frame of a series into the cache, once, reporting progress. */
@@ -113,7 +134,14 @@ export class SeriesLoader {
     let loaded = 0;
     let failure = '';
     for (const [index, id] of imageIds.entries()) {
-      imageLoader.loadAndCacheImage(id).then(() => {
+      imageLoader.loadAndCacheImage(id).then((image) => {
+        // A damaged object may decode to fewer values than its rows and columns need: say so
+        // rather than draw a blank or garbled image.
+        const expected = expectedPixelValues(this.metadata.get(id)!);
+        if (image.getPixelData().length < expected) {
+          failure ||= `slice ${index + 1} is damaged: its pixel data holds ${image.getPixelData().length} values, its rows and columns need ${expected}`;
+          return;
+        }
         loaded++;
       }, (error: unknown) => {
         failure ||= `slice ${index + 1} could not be loaded: ${describeError(error)}`;

@@ -21,6 +21,8 @@ export const CONSOLE_CSP = [
   "style-src 'self' 'unsafe-inline'",
   "connect-src 'self'",
   "font-src 'self' data:",
+  // Encapsulated PDF reports are shown from a blob: URL the page makes of their bytes.
+  "frame-src 'self' blob:",
   "object-src 'none'",
   "frame-ancestors 'none'",
   "base-uri 'none'",
