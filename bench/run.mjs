@@ -22,9 +22,10 @@ import { REPO_ROOT } from './lib/targets.mjs';
 import { FULL_INDEX_INGEST_MIN_RATIO, runQueryScenario } from './query.mjs';
 import { dicomwebTable, dicomwebVerdicts, runDicomwebScenario } from './dicomweb.mjs';
 import { runSecurityScenario, securityTable, securityVerdicts } from './security.mjs';
+import { consoleTable, consoleVerdicts, runConsoleScenario } from './console.mjs';
 import { FRAME_CONCURRENCY, HEAD_CT_DIR, runFramesScenario, runSeriesScenario, wadoTable, wadoVerdicts } from './wado.mjs';
 
-const SCENARIOS = ['ingest-ct', 'ingest-small', 'query-1m', 'security-overhead', 'dicomweb', 'wado-series', 'wado-frames'];
+const SCENARIOS = ['ingest-ct', 'ingest-small', 'query-1m', 'security-overhead', 'dicomweb', 'wado-series', 'wado-frames', 'console'];
 /** Series metadata requests timed per target in the dicomweb scenario. */
 const METADATA_REQUESTS = 30;
 const TARGET_NAMES = ['storescp', 'orthanc', 'loire'];
@@ -96,6 +97,7 @@ function rerunCommand(scenario) {
     dicomweb: `--small ${counts.small} --instances ${counts.instances} --queries ${counts.queries}`,
     'wado-series': `--series ${counts.series} --rounds ${counts.rounds}`,
     'wado-frames': `--rounds ${counts.rounds}`,
+    console: `--rounds ${counts.rounds}`,
   }[scenario];
   return `npm run build && node bench/run.mjs --scenario ${scenario} ${sizes}`;
 }
@@ -107,6 +109,7 @@ const titles = {
   'security-overhead': `ingest of ${counts.small.toLocaleString('en')} small instances, C-FIND and QIDO-RS, with audit and authentication off and on`,
   dicomweb: `WADO-RS metadata of a 500-instance series, QIDO-RS study search with ${counts.instances.toLocaleString('en')} instances indexed`,
   'wado-series': `WADO-RS retrieve of a ${counts.series}-instance CT series against the disk's read bandwidth`,
+  console: 'the reading console in headless Chromium: the 70-slice head CT opened, loaded and scrolled; the 170-slice MR in MPR',
   'wado-frames': `WADO-RS frames of the 70-slice head CT (${HEAD_CT_DIR}), ${FRAME_CONCURRENCY} requests in flight, against Orthanc + DICOMweb`,
 };
 
@@ -168,6 +171,14 @@ try {
         'The series is retrieved as stored (transfer-syntax=*) by curl, alternately with a read of the same stored files by dd ' +
         'with O_DIRECT (the disk itself) and by plain reads that the page cache may serve; the best round of each is shown. ' +
         'The goal is judged against the O_DIRECT figure; Loire reads through the page cache, like any server.');
+    } else if (scenario === 'console') {
+      if (!targets.includes('loire') || unavailable.has('loire')) continue;
+      const rows = await runConsoleScenario({ workRoot, rounds: counts.rounds, log });
+      report(scenario, consoleTable(rows), consoleVerdicts(rows),
+        'Chromium renders WebGL in software here (SwiftShader: no GPU on the benchmark machine). Each round logs in ' +
+        'in a fresh browser context and opens the study by clicking its row in the study list; times are the page\'s ' +
+        'own clock from the click. Scrolling steps one slice per key press and waits for each slice\'s picture. ' +
+        'The memory is the resident size of the renderer and GPU processes once the MPR volume is loaded.');
     } else if (scenario === 'wado-frames') {
       const { rows, accept } = await runFramesScenario({ workRoot, rounds: counts.rounds, targets, log });
       report(scenario, wadoTable(rows), wadoVerdicts(rows),

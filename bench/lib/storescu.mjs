@@ -44,12 +44,12 @@ export function storescuLogReader() {
  * Runs one storescu process on one directory (recursively scanned, so no argument-length limit).
  * A target that stops answering must not hang the whole benchmark: past `timeoutMs` the
  * process is killed and its run reported as failed.
- * @param {{ port: number, calledAe: string, dir: string, timeoutMs: number }} p
+ * @param {{ port: number, calledAe: string, dir: string, timeoutMs: number, pattern: string }} p
  * @returns {Promise<SenderLog & { exitCode: number | null, exitedAt: number }>}
  */
-function sendDirectory({ port, calledAe, dir, timeoutMs }) {
+function sendDirectory({ port, calledAe, dir, timeoutMs, pattern }) {
   return new Promise((resolve, reject) => {
-    const args = ['-v', '-aet', BENCH_AE, '-aec', calledAe, '+sd', '+r', '+sp', '*.dcm', '-nh', '127.0.0.1', String(port), dir];
+    const args = ['-v', '-aet', BENCH_AE, '-aec', calledAe, '+sd', '+r', '+sp', pattern, '-nh', '127.0.0.1', String(port), dir];
     const child = spawn('storescu', args, { env: benchEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
     const reader = storescuLogReader();
     const timer = setTimeout(() => {
@@ -75,11 +75,11 @@ function sendDirectory({ port, calledAe, dir, timeoutMs }) {
  * The clock starts at the first "Requesting Association" (after storescu has scanned its input
  * files, which costs the same for every target) and stops when the last storescu exits (after
  * its A-RELEASE, so every C-STORE response has come back).
- * @param {{ port: number, calledAe: string, dirs: string[], timeoutMs?: number }} p
+ * @param {{ port: number, calledAe: string, dirs: string[], timeoutMs?: number, pattern?: string }} p  pattern: file names sent (default *.dcm)
  */
-export async function sendDirectories({ port, calledAe, dirs, timeoutMs = 15 * 60_000 }) {
+export async function sendDirectories({ port, calledAe, dirs, timeoutMs = 15 * 60_000, pattern = '*.dcm' }) {
   const spawnedAt = performance.now();
-  const runs = await Promise.all(dirs.map((dir) => sendDirectory({ port, calledAe, dir, timeoutMs })));
+  const runs = await Promise.all(dirs.map((dir) => sendDirectory({ port, calledAe, dir, timeoutMs, pattern })));
   const starts = runs.map((r) => r.requestedAt).filter((t) => t !== null);
   const firstRequest = starts.length > 0 ? Math.min(...starts) : spawnedAt;
   const lastExit = Math.max(...runs.map((r) => r.exitedAt));
