@@ -1,0 +1,47 @@
+// The patient's other studies, newest first (date, modalities, description), each opening onto
+// its series thumbnails: a prior's series loads into a viewport like one of the study's own.
+// "Compare with prior" puts the active series beside the newest prior's most similar series.
+import { useState } from 'react';
+import { formatDate } from '../dicom-json';
+import type { PriorStudy } from './priors';
+import type { Progress } from './series';
+import { SeriesButton } from './SeriesPanel';
+
+interface PriorsPanelProps {
+  priors: PriorStudy[];
+  error: string;
+  activeSeries: string;
+  progress: Record<string, Progress>;
+  onChoose: (seriesUid: string) => void;
+  onCompare: () => void;
+}
+
+export function PriorsPanel({ priors, error, activeSeries, progress, onChoose, onCompare }: PriorsPanelProps) {
+  const [open, setOpen] = useState<Record<string, boolean>>({});
+  return (
+    <section className="priors" aria-label="Priors" data-priors={priors.length}>
+      <h3 className="series-label">Priors</h3>
+      {error && <span className="error">{error}</span>}
+      {priors.length === 0 && !error && <span className="series-label">No other study of this patient</span>}
+      {priors.length > 0 && (
+        <button type="button" data-action="compare-prior" title="The active series beside the newest prior's most similar series" onClick={onCompare}>
+          Compare with prior
+        </button>
+      )}
+      {priors.map((p) => (
+        <div key={p.uid} className="prior" data-prior-study-uid={p.uid} data-study-date={p.date}>
+          <button
+            type="button" className="prior-study" aria-expanded={Boolean(open[p.uid])}
+            onClick={() => setOpen((o) => ({ ...o, [p.uid]: !o[p.uid] }))}
+          >
+            <span className="series-label">{open[p.uid] ? '▾' : '▸'} {formatDate(p.date)} · {p.modalities.join('/') || p.series.map((s) => s.modality).join('/')}</span>
+            <span className="series-label">{p.description}</span>
+          </button>
+          {open[p.uid] && p.series.map((s) => (
+            <SeriesButton key={s.uid} studyUid={p.uid} series={s} active={s.uid === activeSeries} progress={progress[s.uid]} onChoose={onChoose} />
+          ))}
+        </div>
+      ))}
+    </section>
+  );
+}

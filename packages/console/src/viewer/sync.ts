@@ -1,0 +1,143 @@
+// Synchronised viewports, with Cornerstone3D's synchronizers: cells whose series share a Frame of
+// Reference UID scroll together (the image slice synchronizer moves the other viewport to the
+// image nearest the same patient position); cells the reader links by hand scroll together
+// keeping the offset in patient position they had when linked (a translation registered for the
+// pair); window/level and zoom/pan follow too when asked. Every group is rebuilt when it changes.
+import { metaData, utilities, type RenderingEngine, type StackViewport } from '@cornerstonejs/core';
+import { synchronizers, SynchronizerManager } from '@cornerstonejs/tools';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { ENGINE_ID, viewportId } from './ViewportCell';
+
+export const LINK_GROUP = 'link';
+
+/** What a cell shows, as far as synchronisation cares. */
+export interface SyncCell { index: number; seriesUid: string; frameOfReference: string }
+
+export interface SyncOptions { voi: boolean; zoomPan: boolean }
+
+/**
+ * The sync group of each cell: cells linked by hand form the group "link" (when two or more);
+ * the other cells sharing a frame of reference with at least one other form "for-N".
+ */
+export function syncGroups(cells: readonly SyncCell[], linked: ReadonlySet<number>): Map<number, string> {
+  const groups = new Map<number, string>();
+  const links = cells.filter((c) => linked.has(c.index));
+  if (links.length >= 2) for (const c of links) groups.set(c.index, LINK_GROUP);
+  const byFrame = new Map<string, number[]>();
+  for (const c of cells) {
+    if (groups.has(c.index) || !c.frameOfReference) continue;
+    byFrame.set(c.frameOfReference, [...(byFrame.get(c.frameOfReference) ?? []), c.index]);
+  }
+  let n = 0;
+  for (const members of byFrame.values()) {
+    if (members.length < 2) continue;
+    n++;
+    for (const index of members) groups.set(index, `for-${n}`);
+  }
+  return groups;
+}
+
+interface ImagePlane { imagePositionPatient?: number[]; frameOfReferenceUID?: string }
+
+function plane(imageId: string | undefined): ImagePlane | undefined {
+  return imageId ? (metaData.get('imagePlaneModule', imageId) as ImagePlane | undefined) : undefined;
+}
+
+/** The registration Cornerstone's slice synchronizer applies from `source` to `target`: a translation. */
+function register(target: string, source: string, translation: number[] | undefined): void {
+  const matrix = translation ? new Float32Array([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, translation[0]!, translation[1]!, translation[2]!, 1]) : undefined;
+  utilities.spatialRegistrationMetadataProvider.add([target, source], matrix as never);
+}
+
+function seriesUidOfImageId(imageId: string | undefined): string {
+  const match = /\/series\/([^/]+)\//.exec(imageId ?? '');
+  return match ? decodeURIComponent(match[1]!) : '';
+}
+
+export interface ViewportSync {
+  /** Each cell's group, '' when it scrolls alone. */
+  groupOf: (index: number) => string;
+  linked: (index: number) => boolean;
+  toggleLink: (index: number) => void;
+  options: SyncOptions;
+  setOptions: (options: SyncOptions) => void;
+  /** A cell's viewport has a new stack. */
+  stackLoaded: (index: number, imageIds: readonly string[]) => void;
+}
+
+/** Synchronisation of the cells on screen (`shown`: the series uid of each, '' for none). */
+export function useViewportSync(engine: RenderingEngine | undefined, shown: readonly string[]): ViewportSync {
+  const [stacks, setStacks] = useState<Record<number, SyncCell>>({});
+  /** Linked cells, with the series they showed when linked: another series ends the link. */
+  const [links, setLinks] = useState<Record<number, string>>({});
+  const [options, setOptions] = useState<SyncOptions>({ voi: false, zoomPan: false });
+  const created = useRef<string[]>([]);
+
+  const cells = useMemo(() => shown.flatMap((uid, index) => {
+    const s = stacks[index];
+    return uid && s && s.seriesUid === uid ? [s] : [];
+  }), [shown, stacks]);
+  const linkedSet = useMemo(() => new Set(cells.filter((c) => links[c.index] === c.seriesUid).map((c) => c.index)), [cells, links]);
+  const groups = useMemo(() => syncGroups(cells, linkedSet), [cells, linkedSet]);
+  const key = JSON.stringify([...groups.entries()].sort((a, b) => a[0] - b[0]));
+
+  const stackLoaded = useCallback((index: number, imageIds: readonly string[]) => {
+    const first = imageIds[0];
+    const cell = { index, seriesUid: seriesUidOfImageId(first), frameOfReference: plane(first)?.frameOfReferenceUID ?? '' };
+    setStacks((s) => ({ ...s, [index]: cell }));
+  }, []);
+
+  const viewport = useCallback((index: number) => engine?.getViewport(viewportId(index)) as StackViewport | undefined, [engine]);
+
+  // Linking registers, for every pair of linked cells, the offset between the images they show now.
+  const toggleLink = useCallback((index: number) => {
+    const uid = shown[index] ?? '';
+    const next = { ...links };
+    if (next[index]) delete next[index];
+    else if (uid) next[index] = uid;
+    const members = Object.keys(next).map(Number);
+    for (const a of [...members, index]) {
+      for (const b of [...members, index]) {
+        if (a === b) continue;
+        const pa = plane(viewport(a)?.getCurrentImageId())?.imagePositionPatient;
+        const pb = plane(viewport(b)?.getCurrentImageId())?.imagePositionPatient;
+        const both = next[a] && next[b] && pa && pb;
+        register(viewportId(a), viewportId(b), both ? [0, 1, 2].map((k) => pa[k]! - pb[k]!) : undefined);
+      }
+    }
+    setLinks(next);
+  }, [links, shown, viewport]);
+
+  // The synchronizers of the groups on screen, made again whenever a group or an option changes.
+  useEffect(() => {
+    if (!engine) return;
+    const members = new Map<string, number[]>();
+    for (const [index, group] of groups) members.set(group, [...(members.get(group) ?? []), index]);
+    const ids: string[] = [];
+    for (const [group, indexes] of members) {
+      const made = [synchronizers.createImageSliceSynchronizer(`loire-slice-${group}`)];
+      if (options.voi) made.push(synchronizers.createVOISynchronizer(`loire-voi-${group}`, { syncInvertState: true, syncColormap: false }));
+      if (options.zoomPan) made.push(synchronizers.createZoomPanSynchronizer(`loire-zoompan-${group}`));
+      for (const sync of made) {
+        for (const index of indexes) sync.add({ renderingEngineId: ENGINE_ID, viewportId: viewportId(index) });
+        ids.push(sync.id);
+      }
+    }
+    created.current = ids;
+    return () => {
+      for (const id of created.current) SynchronizerManager.destroySynchronizer(id);
+      created.current = [];
+    };
+    // `key` stands for `groups`.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [engine, key, options.voi, options.zoomPan]);
+
+  return {
+    groupOf: (index) => groups.get(index) ?? '',
+    linked: (index) => linkedSet.has(index),
+    toggleLink,
+    options,
+    setOptions,
+    stackLoaded,
+  };
+}
