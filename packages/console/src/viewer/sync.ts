@@ -3,12 +3,14 @@
 // image nearest the same patient position); cells the reader links by hand scroll together
 // keeping the offset in patient position they had when linked (a translation registered for the
 // pair); window/level and zoom/pan follow too when asked. Every group is rebuilt when it changes.
-import { metaData, utilities, type RenderingEngine, type StackViewport } from '@cornerstonejs/core';
-import { synchronizers, SynchronizerManager } from '@cornerstonejs/tools';
+import { Enums, metaData, utilities, type RenderingEngine, type StackViewport } from '@cornerstonejs/core';
+import { synchronizers, SynchronizerManager, type Synchronizer } from '@cornerstonejs/tools';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { ENGINE_ID, viewportId } from './ViewportCell';
 
 export const LINK_GROUP = 'link';
+/** After the driven viewport's last new image, when the others are brought to it (ms). */
+const CATCH_UP_MS = [300, 1200];
 
 /** What a cell shows, as far as synchronisation cares. */
 export interface SyncCell { index: number; seriesUid: string; frameOfReference: string }
@@ -49,6 +51,28 @@ function register(target: string, source: string, translation: number[] | undefi
   utilities.spatialRegistrationMetadataProvider.add([target, source], matrix as never);
 }
 
+/**
+ * The viewport the reader drives (the last one scrolled with the mouse or clicked, or the active
+ * one for keys) is never a target of the slice synchronizers: otherwise, while it moves fast, the
+ * others' late answers would pull it back to where it was a moment ago.
+ */
+function drivenIndex(event: Event): number | undefined {
+  const from = event.type === 'keydown' ? document.querySelector('.viewport-panel[data-active="true"]') : (event.target as Element | null)?.closest?.('.viewport-panel');
+  const index = Number((from as HTMLElement | null)?.dataset.viewportIndex);
+  return Number.isInteger(index) ? index : undefined;
+}
+
+function protectDriver(sliceSyncs: readonly Synchronizer[], driver: number | undefined): void {
+  for (const sync of sliceSyncs) {
+    for (const { viewportId: id } of sync.getTargetViewports()) sync.setOptions(id, { disabled: driver !== undefined && id === viewportId(driver) });
+  }
+}
+
+/** Synchronizer.fireEvent, typed private in 5.14 but the one way to run its callback again for a source. */
+function refire(sync: Synchronizer, source: { renderingEngineId: string; viewportId: string }, event: Event): void {
+  (sync as unknown as { fireEvent: (source: unknown, event: Event) => void }).fireEvent(source, event);
+}
+
 function seriesUidOfImageId(imageId: string | undefined): string {
   const match = /\/series\/([^/]+)\//.exec(imageId ?? '');
   return match ? decodeURIComponent(match[1]!) : '';
@@ -72,6 +96,20 @@ export function useViewportSync(engine: RenderingEngine | undefined, shown: read
   const [links, setLinks] = useState<Record<number, string>>({});
   const [options, setOptions] = useState<SyncOptions>({ voi: false, zoomPan: false });
   const created = useRef<string[]>([]);
+  const sliceSyncs = useRef<Synchronizer[]>([]);
+  const driver = useRef<number | undefined>(undefined);
+
+  useEffect(() => {
+    const onInput = (event: Event) => {
+      const index = drivenIndex(event);
+      if (index === undefined || index === driver.current) return;
+      driver.current = index;
+      protectDriver(sliceSyncs.current, index);
+    };
+    const kinds = ['pointerdown', 'wheel', 'keydown'];
+    for (const kind of kinds) document.addEventListener(kind, onInput, { capture: true, passive: true });
+    return () => { for (const kind of kinds) document.removeEventListener(kind, onInput, { capture: true }); };
+  }, []);
 
   const cells = useMemo(() => shown.flatMap((uid, index) => {
     const s = stacks[index];
@@ -114,8 +152,11 @@ export function useViewportSync(engine: RenderingEngine | undefined, shown: read
     const members = new Map<string, number[]>();
     for (const [index, group] of groups) members.set(group, [...(members.get(group) ?? []), index]);
     const ids: string[] = [];
+    sliceSyncs.current = [];
     for (const [group, indexes] of members) {
-      const made = [synchronizers.createImageSliceSynchronizer(`loire-slice-${group}`)];
+      const slice = synchronizers.createImageSliceSynchronizer(`loire-slice-${group}`);
+      sliceSyncs.current.push(slice);
+      const made = [slice];
       if (options.voi) made.push(synchronizers.createVOISynchronizer(`loire-voi-${group}`, { syncInvertState: true, syncColormap: false }));
       if (options.zoomPan) made.push(synchronizers.createZoomPanSynchronizer(`loire-zoompan-${group}`));
       for (const sync of made) {
@@ -124,9 +165,29 @@ export function useViewportSync(engine: RenderingEngine | undefined, shown: read
       }
     }
     created.current = ids;
+    protectDriver(sliceSyncs.current, driver.current);
+    // A synchronizer skips the events that come while it is still moving the others: once the
+    // driven viewport rests, the others are brought to its last image.
+    const timers: number[] = [];
+    const catchUp = (event: Event) => {
+      const index = drivenIndex(event) ?? Number((event.currentTarget as HTMLElement).closest<HTMLElement>('.viewport-panel')?.dataset.viewportIndex);
+      if (index !== driver.current) return;
+      for (const t of timers.splice(0)) window.clearTimeout(t);
+      const source = { renderingEngineId: ENGINE_ID, viewportId: viewportId(index) };
+      for (const delay of CATCH_UP_MS) {
+        timers.push(window.setTimeout(() => {
+          for (const sync of sliceSyncs.current) if (sync.hasSourceViewport(ENGINE_ID, source.viewportId)) refire(sync, source, event);
+        }, delay));
+      }
+    };
+    const elements = [...groups.keys()].flatMap((index) => { const e = viewport(index)?.element; return e ? [e] : []; });
+    for (const e of elements) e.addEventListener(Enums.Events.STACK_NEW_IMAGE, catchUp);
     return () => {
+      for (const t of timers) window.clearTimeout(t);
+      for (const e of elements) e.removeEventListener(Enums.Events.STACK_NEW_IMAGE, catchUp);
       for (const id of created.current) SynchronizerManager.destroySynchronizer(id);
       created.current = [];
+      sliceSyncs.current = [];
     };
     // `key` stands for `groups`.
     // eslint-disable-next-line react-hooks/exhaustive-deps
