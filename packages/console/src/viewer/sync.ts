@@ -111,6 +111,18 @@ export function useViewportSync(engine: RenderingEngine | undefined, shown: read
     return () => { for (const kind of kinds) document.removeEventListener(kind, onInput, { capture: true }); };
   }, []);
 
+  // A cell emptied, gone with the layout or showing another series loads its stack again before it syncs:
+  // until then it must not join a group, or its first image would move the others.
+  const shownKey = shown.join('|');
+  useEffect(() => {
+    setStacks((s) => {
+      const kept = Object.entries(s).filter(([index, cell]) => shown[Number(index)] === cell.seriesUid);
+      return kept.length === Object.keys(s).length ? s : Object.fromEntries(kept);
+    });
+    // `shownKey` stands for `shown`.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [shownKey]);
+
   const cells = useMemo(() => shown.flatMap((uid, index) => {
     const s = stacks[index];
     return uid && s && s.seriesUid === uid ? [s] : [];
