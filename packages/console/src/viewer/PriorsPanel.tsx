@@ -19,7 +19,7 @@ interface PriorsPanelProps {
 export function PriorsPanel({ priors, error, activeSeries, progress, onChoose, onCompare }: PriorsPanelProps) {
   const [open, setOpen] = useState<Record<string, boolean>>({});
   return (
-    <section className="priors" aria-label="Priors" data-priors={priors.length}>
+    <section className="priors" aria-label="Priors" data-priors={priors.length} style={{ display: 'flex', flexDirection: 'column', gap: 6 }}>
       <h3 className="series-label">Priors</h3>
       {error && <span className="error">{error}</span>}
       {priors.length === 0 && !error && <span className="series-label">No other study of this patient</span>}
@@ -29,12 +29,13 @@ export function PriorsPanel({ priors, error, activeSeries, progress, onChoose, o
         </button>
       )}
       {priors.map((p) => (
-        <div key={p.uid} className="prior" data-prior-study-uid={p.uid} data-study-date={p.date}>
+        <div key={p.uid} className="prior" data-prior-study-uid={p.uid} data-study-date={p.date} style={{ display: 'flex', flexDirection: 'column', gap: 6 }}>
           <button
-            type="button" className="prior-study" aria-expanded={Boolean(open[p.uid])}
+            type="button" className="prior-study" style={{ display: 'flex', flexDirection: 'column', alignItems: 'flex-start', gap: 2, padding: 4, fontSize: 12 }} aria-expanded={Boolean(open[p.uid])} title={`${p.date} ${p.description}`}
             onClick={() => setOpen((o) => ({ ...o, [p.uid]: !o[p.uid] }))}
           >
-            <span className="series-label">{open[p.uid] ? '▾' : '▸'} {formatDate(p.date)} · {p.modalities.join('/') || p.series.map((s) => s.modality).join('/')}</span>
+            <span className="series-label">{open[p.uid] ? '▾' : '▸'} {formatDate(p.date)}</span>
+            <span className="series-label">{p.modalities.join('/') || p.series.map((s) => s.modality).join('/')} · {p.series.length} series</span>
             <span className="series-label">{p.description}</span>
           </button>
           {open[p.uid] && p.series.map((s) => (

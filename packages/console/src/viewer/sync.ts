@@ -6,40 +6,21 @@
 import { Enums, metaData, utilities, type RenderingEngine, type StackViewport } from '@cornerstonejs/core';
 import { synchronizers, SynchronizerManager, type Synchronizer } from '@cornerstonejs/tools';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { syncGroups, type SyncCell } from './syncGroups';
 import { ENGINE_ID, viewportId } from './ViewportCell';
 
-export const LINK_GROUP = 'link';
 /** After the driven viewport's last new image, when the others are brought to it (ms). */
 const CATCH_UP_MS = [300, 1200];
 
-/** What a cell shows, as far as synchronisation cares. */
-export interface SyncCell { index: number; seriesUid: string; frameOfReference: string }
+interface ImagePlane { imagePositionPatient?: number[]; imageOrientationPatient?: number[]; frameOfReferenceUID?: string }
 
-export interface SyncOptions { voi: boolean; zoomPan: boolean }
-
-/**
- * The sync group of each cell: cells linked by hand form the group "link" (when two or more);
- * the other cells sharing a frame of reference with at least one other form "for-N".
- */
-export function syncGroups(cells: readonly SyncCell[], linked: ReadonlySet<number>): Map<number, string> {
-  const groups = new Map<number, string>();
-  const links = cells.filter((c) => linked.has(c.index));
-  if (links.length >= 2) for (const c of links) groups.set(c.index, LINK_GROUP);
-  const byFrame = new Map<string, number[]>();
-  for (const c of cells) {
-    if (groups.has(c.index) || !c.frameOfReference) continue;
-    byFrame.set(c.frameOfReference, [...(byFrame.get(c.frameOfReference) ?? []), c.index]);
-  }
-  let n = 0;
-  for (const members of byFrame.values()) {
-    if (members.length < 2) continue;
-    n++;
-    for (const index of members) groups.set(index, `for-${n}`);
-  }
-  return groups;
+/** The normal of an image plane, rounded so that nearly parallel planes compare equal. */
+function normalOf(p: ImagePlane | undefined): string {
+  const o = p?.imageOrientationPatient;
+  if (!o || o.length !== 6) return '';
+  const [rx, ry, rz, cx, cy, cz] = o as [number, number, number, number, number, number];
+  return [ry * cz - rz * cy, rz * cx - rx * cz, rx * cy - ry * cx].map((v) => Math.round(v * 10) / 10 || 0).join(',');
 }
-
-interface ImagePlane { imagePositionPatient?: number[]; frameOfReferenceUID?: string }
 
 function plane(imageId: string | undefined): ImagePlane | undefined {
   return imageId ? (metaData.get('imagePlaneModule', imageId) as ImagePlane | undefined) : undefined;
@@ -77,6 +58,8 @@ function seriesUidOfImageId(imageId: string | undefined): string {
   const match = /\/series\/([^/]+)\//.exec(imageId ?? '');
   return match ? decodeURIComponent(match[1]!) : '';
 }
+
+export interface SyncOptions { voi: boolean; zoomPan: boolean }
 
 export interface ViewportSync {
   /** Each cell's group, '' when it scrolls alone. */
@@ -133,7 +116,8 @@ export function useViewportSync(engine: RenderingEngine | undefined, shown: read
 
   const stackLoaded = useCallback((index: number, imageIds: readonly string[]) => {
     const first = imageIds[0];
-    const cell = { index, seriesUid: seriesUidOfImageId(first), frameOfReference: plane(first)?.frameOfReferenceUID ?? '' };
+    const p = plane(first);
+    const cell = { index, seriesUid: seriesUidOfImageId(first), frameOfReference: p?.frameOfReferenceUID ?? '', normal: normalOf(p) };
     setStacks((s) => ({ ...s, [index]: cell }));
   }, []);
 
