@@ -175,6 +175,22 @@ describe('comparison with priors in the reading console (priors, synchronised sc
     await page.locator(`.viewport-panel[data-viewport-index="1"][data-slice="${expected}"][data-rendered-slice="${expected}"]`).waitFor();
     await page.screenshot({ path: path.join(SCREENSHOTS, 'viewer-compare.png') });
 
+    // Window/level follows only when asked: the lung preset on today's series, then with W/L sync.
+    const priorWindow = (await cell(page, 1)).windowWidth;
+    expect(priorWindow).not.toBe('1500');
+    await page.keyboard.press('2');
+    await page.locator('.viewport-panel[data-viewport-index="0"][data-window-width="1500"]').waitFor();
+    expect((await cell(page, 1)).windowWidth).toBe(priorWindow);
+    await page.locator('input[name="sync-voi"]').check();
+    // Keys go to the viewer, not to the check box.
+    await panel(page, 0).click();
+    await page.keyboard.press('1');
+    await page.locator('.viewport-panel[data-viewport-index="0"][data-window-width="80"]').waitFor();
+    await page.keyboard.press('2');
+    await page.locator('.viewport-panel[data-viewport-index="1"][data-window-width="1500"][data-window-center="-600"]').waitFor();
+    await page.locator('input[name="sync-voi"]').uncheck();
+    await panel(page, 0).click();
+
     // The older prior, in its own frame of reference, into the second viewport: no automatic sync.
     await page.locator(`.prior[data-prior-study-uid="${other.studyUid}"] .prior-study`).click();
     await page.locator(`.series[data-series-uid="${other.seriesUid}"]`).dragTo(panel(page, 1));
