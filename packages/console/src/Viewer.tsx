@@ -136,7 +136,7 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
   }, [cells]);
   const hanging = useHangingProtocol({ studyUid, patient, series, apply: applyHanging });
   const sync = useViewportSync(engine, cells.slice(0, count));
-  const priorSeries = useMemo(() => priorOfSeries(hanging.priors), [hanging.priors]);
+  const priorSeries = useMemo(() => priorOfSeries(hanging.priors ?? []), [hanging.priors]);
 
   const onStack = useCallback((index: number, stack: Stack) => {
     sync.stackLoaded(index, stack.imageIds);
@@ -265,7 +265,7 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
         onBack={() => navigate('/')} onChoose={(uid) => showSeries(active, uid)}
       >
         <PriorsPanel
-          priors={hanging.priors} error={hanging.priorsError} activeSeries={cells[active] ?? ''} progress={progress}
+          priors={hanging.priors} error={hanging.priorsError} ready={hanging.ready} activeSeries={cells[active] ?? ''} progress={progress}
           onChoose={(uid) => showSeries(active, uid)} onCompare={() => hanging.compare(cells[active] ?? '')}
         />
       </SeriesPanel>
@@ -276,7 +276,7 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
         />
         <ReadingBar
           protocol={hanging.protocol} protocols={hanging.protocols} onProtocol={hanging.choose} saveMessage={hanging.saveMessage}
-          onSave={() => hanging.save(layoutId, cells.slice(0, count))} sync={sync.options} onSync={sync.setOptions}
+          onSave={() => hanging.save(layoutId, cells.slice(0, count))} canSave={hanging.ready} sync={sync.options} onSync={sync.setOptions}
         />
         <div className="viewport-grid" data-layout={layoutId} style={{ gridTemplateRows: `repeat(${layout.rows}, minmax(0, 1fr))`, gridTemplateColumns: `repeat(${layout.columns}, minmax(0, 1fr))` }}>
           {Array.from({ length: count }, (_, index) => {

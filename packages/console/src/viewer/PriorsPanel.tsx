@@ -8,23 +8,28 @@ import type { Progress } from './series';
 import { SeriesButton } from './SeriesPanel';
 
 interface PriorsPanelProps {
-  priors: PriorStudy[];
+  /** Undefined while they are being looked for. */
+  priors: PriorStudy[] | undefined;
   error: string;
+  /** The priors are described well enough to choose the series to compare. */
+  ready: boolean;
   activeSeries: string;
   progress: Record<string, Progress>;
   onChoose: (seriesUid: string) => void;
   onCompare: () => void;
 }
 
-export function PriorsPanel({ priors, error, activeSeries, progress, onChoose, onCompare }: PriorsPanelProps) {
+export function PriorsPanel({ priors: found, error, ready, activeSeries, progress, onChoose, onCompare }: PriorsPanelProps) {
+  const priors = found ?? [];
   const [open, setOpen] = useState<Record<string, boolean>>({});
   return (
-    <section className="priors" aria-label="Priors" data-priors={priors.length} style={{ display: 'flex', flexDirection: 'column', gap: 6 }}>
+    <section className="priors" aria-label="Priors" data-priors={found ? priors.length : ''} style={{ display: 'flex', flexDirection: 'column', gap: 6 }}>
       <h3 className="series-label">Priors</h3>
       {error && <span className="error">{error}</span>}
-      {priors.length === 0 && !error && <span className="series-label">No other study of this patient</span>}
+      {!found && <span className="series-label">Looking for other studies…</span>}
+      {found && priors.length === 0 && !error && <span className="series-label">No other study of this patient</span>}
       {priors.length > 0 && (
-        <button type="button" data-action="compare-prior" title="The active series beside the newest prior's most similar series" onClick={onCompare}>
+        <button type="button" data-action="compare-prior" disabled={!ready} title="The active series beside the newest prior's most similar series" onClick={onCompare}>
           Compare with prior
         </button>
       )}

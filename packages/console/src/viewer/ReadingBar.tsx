@@ -8,12 +8,14 @@ interface ReadingBarProps {
   protocols: HangingProtocol[];
   onProtocol: (id: string) => void;
   onSave: () => void;
+  /** Saving needs the study described (its series' modality, plane, description). */
+  canSave: boolean;
   saveMessage: string;
   sync: SyncOptions;
   onSync: (options: SyncOptions) => void;
 }
 
-export function ReadingBar({ protocol, protocols, onProtocol, onSave, saveMessage, sync, onSync }: ReadingBarProps) {
+export function ReadingBar({ protocol, protocols, onProtocol, onSave, canSave, saveMessage, sync, onSync }: ReadingBarProps) {
   return (
     <div className="toolbar reading-bar" role="toolbar" aria-label="Reading" data-protocol={protocol?.id ?? ''} data-protocol-name={protocol?.name ?? ''}>
       <label className="toolbar-field" title="Hanging protocol: the layout and the series of each viewport">
@@ -23,7 +25,7 @@ export function ReadingBar({ protocol, protocols, onProtocol, onSave, saveMessag
           {protocols.map((p) => <option key={p.id} value={p.id}>{p.name}</option>)}
         </select>
       </label>
-      <button type="button" data-action="save-protocol" title="Save the current layout and series choice as your own protocol for studies like this one" onClick={onSave}>
+      <button type="button" data-action="save-protocol" disabled={!canSave} title="Save the current layout and series choice as your own protocol for studies like this one" onClick={onSave}>
         Save as my protocol
       </button>
       {saveMessage && <span className="toolbar-field" data-save-message>{saveMessage}</span>}

@@ -23,7 +23,8 @@ interface Options {
 }
 
 export interface HangingProtocolState {
-  priors: PriorStudy[];
+  /** The patient's other studies, newest first; undefined while they are being looked for. */
+  priors: PriorStudy[] | undefined;
   priorsError: string;
   /** The protocol in use, once chosen. */
   protocol: HangingProtocol | undefined;
@@ -33,12 +34,14 @@ export interface HangingProtocolState {
   /** The active series beside the newest prior's most similar series. */
   compare: (seriesUid: string) => void;
   save: (layoutId: string, cells: readonly string[]) => void;
+  /** The study and its priors are described: comparing and saving can work. */
+  ready: boolean;
   /** What the last save did, for the reader. */
   saveMessage: string;
 }
 
 export function useHangingProtocol({ studyUid, patient, series, apply }: Options): HangingProtocolState {
-  const [priors, setPriors] = useState<PriorStudy[]>([]);
+  const [priors, setPriors] = useState<PriorStudy[] | undefined>();
   const [priorsError, setPriorsError] = useState('');
   const [infos, setInfos] = useState<{ current: StudyInfo; priors: StudyInfo[] } | undefined>();
   const [userProtocols, setUserProtocols] = useState<HangingProtocol[] | undefined>();
@@ -58,6 +61,8 @@ export function useHangingProtocol({ studyUid, patient, series, apply }: Options
     if (!patient || series.length === 0) return;
     let cancelled = false;
     setPriorsError('');
+    setPriors(undefined);
+    setInfos(undefined);
     loadPriors(patientId, studyUid).then(async (found) => {
       if (cancelled) return;
       setPriors(found);
@@ -69,6 +74,7 @@ export function useHangingProtocol({ studyUid, patient, series, apply }: Options
     }).catch((error: unknown) => {
       if (cancelled) return;
       setPriorsError(`The patient's other studies could not be listed (${describeError(error)}).`);
+      setPriors([]);
       setInfos({ current: { uid: studyUid, date: text(patient, Tag.StudyDate), series: [] }, priors: [] });
     });
     return () => { cancelled = true; };
@@ -120,5 +126,5 @@ export function useHangingProtocol({ studyUid, patient, series, apply }: Options
     }, (error: unknown) => setSaveMessage(`Not saved: ${describeError(error)}`));
   }, [infos]);
 
-  return { priors, priorsError, protocol, protocols, choose, compare, save, saveMessage };
+  return { priors, priorsError, protocol, protocols, choose, compare, save, saveMessage, ready: infos !== undefined };
 }
