@@ -214,10 +214,19 @@ describe('comparison with priors in the reading console (priors, synchronised sc
     await page.locator('.viewport-panel[data-viewport-index="0"][data-slice="45"][data-rendered-slice="45"]').waitFor();
     await page.locator(`.viewport-panel[data-viewport-index="1"][data-slice="${linkedAt + 5}"]`).waitFor();
 
-    // This layout as my own protocol: kept in the profile, and chosen when the study opens again.
+    // This layout as my own protocol: kept in the profile beside what was there, and chosen when the study opens again.
+    const saved = await page.evaluate(async () => (await fetch('/api/profile', {
+      method: 'PUT', credentials: 'same-origin', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ version: 1, layout: '2x2', savedFilters: [{ name: 'CT', query: { modality: 'CT' } }] }),
+    })).status);
+    expect(saved).toBe(200);
     await page.locator('[data-action="save-protocol"]').click();
     await page.locator('[data-save-message]', { hasText: 'Saved' }).waitFor();
-    const profile = await page.evaluate(async () => (await fetch('/api/profile', { credentials: 'same-origin' })).json() as Promise<{ hangingProtocols?: { id: string; name: string; layout: string; viewports: { prior?: number; like?: number }[] }[] }>);
+    const profile = await page.evaluate(async () => (await fetch('/api/profile', { credentials: 'same-origin' })).json() as Promise<{
+      layout?: string; savedFilters?: unknown[]; hangingProtocols?: { id: string; name: string; layout: string; viewports: { prior?: number; like?: number }[] }[];
+    }>);
+    expect(profile.layout).toBe('2x2');
+    expect(profile.savedFilters).toEqual([{ name: 'CT', query: { modality: 'CT' } }]);
     expect(profile.hangingProtocols).toHaveLength(1);
     const mine = profile.hangingProtocols![0]!;
     expect(mine.layout).toBe('1x2');
