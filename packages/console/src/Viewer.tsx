@@ -136,11 +136,12 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
   }, [cells]);
   const hanging = useHangingProtocol({ studyUid, patient, series, apply: applyHanging });
   const sync = useViewportSync(engine, cells.slice(0, count));
+  const { windowPreset } = hanging;
   const priorSeries = useMemo(() => priorOfSeries(hanging.priors ?? []), [hanging.priors]);
 
   const onStack = useCallback((index: number, stack: Stack) => {
     sync.stackLoaded(index, stack.imageIds);
-    const preset = CT_PRESETS.find((p) => p.id === hangingPresets.current[index]);
+    const preset = windowPreset(hangingPresets.current[index]);
     const vp = engine?.getViewport(viewportId(index)) as StackViewport | undefined;
     if (preset && vp) {
       delete hangingPresets.current[index];
@@ -149,7 +150,7 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
       setPresets((x) => ({ ...x, [index]: preset.id }));
     }
     setCines((c) => ({ ...c, [index]: { playing: false, fps: c[index]?.fps, stackFps: stack.frameRate, frames: stack.imageIds.length } }));
-  }, [sync.stackLoaded, engine]);
+  }, [sync.stackLoaded, windowPreset, engine]);
 
   const cineOf = (index: number): Cine & { available: boolean } => {
     const c = cines[index];

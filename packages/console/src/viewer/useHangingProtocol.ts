@@ -5,6 +5,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { getProfile, updateProfile, withHangingProtocol } from '../api';
 import { text, Tag, type DicomJsonDataset } from '../dicom-json';
+import { CT_PRESETS, type WindowPreset } from '../presets';
 import {
   assignViewports, chooseProtocol, comparablePriors, DEFAULT_HANGING_PROTOCOLS, type HangingProtocol, type StudyInfo,
 } from '../hanging-protocols';
@@ -36,6 +37,8 @@ export interface HangingProtocolState {
   save: (layoutId: string, cells: readonly string[]) => void;
   /** The study and its priors are described: comparing and saving can work. */
   ready: boolean;
+  /** A window preset a protocol names: the reader's own (profile) first, then the built-in ones. */
+  windowPreset: (id: string | undefined) => WindowPreset | undefined;
   /** What the last save did, for the reader. */
   saveMessage: string;
 }
@@ -45,6 +48,8 @@ export function useHangingProtocol({ studyUid, patient, series, apply }: Options
   const [priorsError, setPriorsError] = useState('');
   const [infos, setInfos] = useState<{ current: StudyInfo; priors: StudyInfo[] } | undefined>();
   const [userProtocols, setUserProtocols] = useState<HangingProtocol[] | undefined>();
+  /** A ref: the lookup stays the same function, so that viewports need not reload when the profile arrives. */
+  const userPresets = useRef<WindowPreset[]>([]);
   const [protocol, setProtocol] = useState<HangingProtocol | undefined>();
   const [saveMessage, setSaveMessage] = useState('');
   const hung = useRef('');
@@ -52,7 +57,11 @@ export function useHangingProtocol({ studyUid, patient, series, apply }: Options
 
   useEffect(() => {
     let cancelled = false;
-    getProfile().then((p) => { if (!cancelled) setUserProtocols(p.hangingProtocols ?? []); }, () => { if (!cancelled) setUserProtocols([]); });
+    getProfile().then((p) => {
+      if (cancelled) return;
+      setUserProtocols(p.hangingProtocols ?? []);
+      userPresets.current = p.windowPresets ?? [];
+    }, () => { if (!cancelled) setUserProtocols([]); });
     return () => { cancelled = true; };
   }, [studyUid]);
 
@@ -126,5 +135,7 @@ export function useHangingProtocol({ studyUid, patient, series, apply }: Options
     }, (error: unknown) => setSaveMessage(`Not saved: ${describeError(error)}`));
   }, [infos]);
 
-  return { priors, priorsError, protocol, protocols, choose, compare, save, saveMessage, ready: infos !== undefined };
+  const windowPreset = useCallback((id: string | undefined) => (id ? [...userPresets.current, ...CT_PRESETS].find((p) => p.id === id) : undefined), []);
+
+  return { priors, priorsError, protocol, protocols, choose, compare, save, saveMessage, ready: infos !== undefined, windowPreset };
 }

@@ -239,6 +239,16 @@ describe('comparison with priors in the reading console (priors, synchronised sc
     expect(await page.locator('select[name="protocol"] option:checked').textContent()).toBe(mine.name);
     await page.locator(`.viewport-panel[data-viewport-index="1"][data-series-uid="${other.seriesUid}"][data-state="ready"]`).waitFor();
 
+    // A protocol's window preset: the viewports it fills open at that window.
+    const withPreset = { ...mine, id: 'my-ct-lung', name: 'CT in lung window', priority: 50, windowPreset: 'lung' };
+    expect(await page.evaluate(async (protocol) => (await fetch('/api/profile', {
+      method: 'PUT', credentials: 'same-origin', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ version: 1, hangingProtocols: [protocol] }),
+    })).status, withPreset)).toBe(200);
+    await page.goto(`${loire.httpUrl}/viewer?StudyInstanceUIDs=${current.studyUid}`);
+    await page.locator('.reading-bar[data-protocol="my-ct-lung"]').waitFor();
+    for (const index of [0, 1]) await page.locator(`.viewport-panel[data-viewport-index="${index}"][data-window-width="1500"][data-window-center="-600"]`).waitFor();
+
     expect(consolePage.errors).toEqual([]);
   }, TEST_TIMEOUT);
 });
