@@ -11,6 +11,8 @@ import { ENGINE_ID, viewportId } from './ViewportCell';
 
 /** After the driven viewport's last new image, when the others are brought to it (ms). */
 const CATCH_UP_MS = [300, 1200];
+/** The most cells a layout has (3x3). */
+const MAX_CELLS = 9;
 
 interface ImagePlane { imagePositionPatient?: number[]; imageOrientationPatient?: number[]; frameOfReferenceUID?: string }
 
@@ -147,6 +149,10 @@ export function useViewportSync(engine: RenderingEngine | undefined, shown: read
     if (!engine) return;
     const members = new Map<string, number[]>();
     for (const [index, group] of groups) members.set(group, [...(members.get(group) ?? []), index]);
+    // A registration outlives its link only to mislead: cells no longer linked follow their frames of reference.
+    for (let a = 0; a < MAX_CELLS; a++) {
+      for (let b = 0; b < MAX_CELLS; b++) if (a !== b && !(linkedSet.has(a) && linkedSet.has(b))) register(viewportId(a), viewportId(b), undefined);
+    }
     const ids: string[] = [];
     sliceSyncs.current = [];
     for (const [group, indexes] of members) {
