@@ -2,10 +2,10 @@
 // over WADO-RS, one of them active (tools, presets, keys and thumbnail clicks act on it), the
 // toolbar, and the measurements panel. Each part lives in ./viewer; this module holds the page's
 // state (layout, which series each viewport shows, cine) and the rendering engine they share.
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { RenderingEngine, eventTarget, utilities, type StackViewport } from '@cornerstonejs/core';
 import { Enums as ToolEnums, ToolGroupManager, annotation as annotationApi } from '@cornerstonejs/tools';
-import { searchSeries, studyHeader, studyInstanceClasses } from './api';
+import { searchSeries, studyHeader, studyInstancesForHanging } from './api';
 import { initCornerstone } from './cornerstone';
 import type { DicomJsonDataset } from './dicom-json';
 import type { Navigate } from './main';
@@ -19,6 +19,11 @@ import { describeError, SeriesLoader, seriesEntries, type Progress, type SeriesE
 import { CINE_KEY, IMAGE_ACTIONS, Toolbar, type ImageAction } from './viewer/Toolbar';
 import { createToolGroup, LEFT_TOOLS, selectLeftTool, TOOL_GROUP_ID, type LeftTool } from './viewer/tools';
 import { ENGINE_ID, ViewportCell, viewportId, type Cine } from './viewer/ViewportCell';
+import { priorOfSeries, studyLoaders } from './viewer/priors';
+import { PriorsPanel } from './viewer/PriorsPanel';
+import { ReadingBar } from './viewer/ReadingBar';
+import { useViewportSync } from './viewer/sync';
+import { useHangingProtocol, type Hanging } from './viewer/useHangingProtocol';
 
 /** Frame rate of a stack that does not say its own. */
 const DEFAULT_FPS = 10;
@@ -44,8 +49,11 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
   /** A series without images (report, PDF) shown beside the viewports. */
   const [documentSeries, setDocumentSeries] = useState('');
 
-  const loader = useMemo(() => new SeriesLoader(studyUid, (uid, update) =>
-    setProgress((p) => ({ ...p, [uid]: { ...(p[uid] ?? { loaded: 0, total: 0, error: '' }), ...update } }))), [studyUid]);
+  const onProgress = useCallback((uid: string, update: Partial<Progress>) =>
+    setProgress((p) => ({ ...p, [uid]: { ...(p[uid] ?? { loaded: 0, total: 0, error: '' }), ...update } })), []);
+  const loader = useMemo(() => new SeriesLoader(studyUid, onProgress), [studyUid, onProgress]);
+  /** A prior's series load through a loader of their own study. */
+  const loaderFor = useMemo(() => studyLoaders(loader, onProgress), [loader, onProgress]);
   const layout = layoutById(layoutId);
   const count = cellCount(layout);
 
@@ -84,7 +92,7 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
     (async () => {
       const header = await studyHeader(studyUid);
       if (header.length === 0) throw new Error(`Study ${studyUid} is not in Loire (or you may not see it).`);
-      return [header, ...await Promise.all([searchSeries(studyUid), studyInstanceClasses(studyUid)])] as const;
+      return [header, ...await Promise.all([searchSeries(studyUid), studyInstancesForHanging(studyUid)])] as const;
     })().then(([header, found, instances]) => {
       if (cancelled) return;
       setPatient(header[0]);
@@ -117,9 +125,36 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
     });
   }, [series]);
 
+  // Hanging protocols: the protocol's layout, series and window presets (applied once each stack is in).
+  const hangingPresets = useRef<Record<number, string>>({});
+  const applyHanging = useCallback((h: Hanging) => {
+    const next = Array.from({ length: MAX_CELLS }, (_, i) => h.cells[i] ?? '');
+    // A cell that keeps its series keeps its stack, cine and window.
+    const kept = (i: string) => next[Number(i)] !== '' && next[Number(i)] === cells[Number(i)];
+    hangingPresets.current = Object.fromEntries(h.presets.map((p, i) => [i, p]));
+    setLayoutId(h.layoutId);
+    setActive(0);
+    setCells(next);
+    setPresets((x) => Object.fromEntries(Object.entries(x).filter(([i]) => kept(i))));
+    setCines((c) => Object.fromEntries(Object.entries(c).filter(([i]) => kept(i))));
+  }, [cells]);
+  const hanging = useHangingProtocol({ studyUid, patient, series, apply: applyHanging });
+  const sync = useViewportSync(engine, cells.slice(0, count));
+  const { windowPreset } = hanging;
+  const priorSeries = useMemo(() => priorOfSeries(hanging.priors ?? []), [hanging.priors]);
+
   const onStack = useCallback((index: number, stack: Stack) => {
+    sync.stackLoaded(index, stack.imageIds);
+    const preset = windowPreset(hangingPresets.current[index]);
+    const vp = engine?.getViewport(viewportId(index)) as StackViewport | undefined;
+    if (preset && vp) {
+      delete hangingPresets.current[index];
+      vp.setProperties({ voiRange: utilities.windowLevel.toLowHighRange(preset.width, preset.center) });
+      vp.render();
+      setPresets((x) => ({ ...x, [index]: preset.id }));
+    }
     setCines((c) => ({ ...c, [index]: { playing: false, fps: c[index]?.fps, stackFps: stack.frameRate, frames: stack.imageIds.length } }));
-  }, []);
+  }, [sync.stackLoaded, windowPreset, engine]);
 
   const cineOf = (index: number): Cine & { available: boolean } => {
     const c = cines[index];
@@ -250,20 +285,32 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
       <SeriesPanel
         studyUid={studyUid} series={series} activeSeries={cells[active] ?? ''} progress={progress}
         onBack={() => navigate('/')} onChoose={chooseSeries}
-      />
+      >
+        <PriorsPanel
+          priors={hanging.priors} error={hanging.priorsError} ready={hanging.ready} activeSeries={cells[active] ?? ''} progress={progress}
+          onChoose={(uid) => showSeries(active, uid)} onCompare={() => hanging.compare(cells[active] ?? '')}
+        />
+      </SeriesPanel>
       <section className="viewport-area">
         <Toolbar
           leftTool={leftTool} onTool={selectTool} preset={presets[active] ?? ''} onPreset={applyPreset} onAction={imageAction}
           layout={layoutId} onLayout={chooseLayout} cine={cineOf(active)} onCine={toggleCine} onFps={setFps}
         />
+        <ReadingBar
+          protocol={hanging.protocol} protocols={hanging.protocols} onProtocol={hanging.choose} saveMessage={hanging.saveMessage}
+          onSave={() => hanging.save(layoutId, cells.slice(0, count))} canSave={hanging.ready} sync={sync.options} onSync={sync.setOptions}
+        />
         <div className="viewport-grid" data-layout={layoutId} style={{ gridTemplateRows: `repeat(${layout.rows}, minmax(0, 1fr))`, gridTemplateColumns: `repeat(${layout.columns}, minmax(0, 1fr))` }}>
           {Array.from({ length: count }, (_, index) => {
             const uid = cells[index] ?? '';
+            const prior = priorSeries.get(uid);
             return (
               <ViewportCell
-                key={index} index={index} engine={engine} loader={loader} series={byUid.get(uid)} progress={uid ? progress[uid] : undefined}
-                patient={patient} active={index === active} fatal={fatal} cine={cineOf(index)}
+                key={index} index={index} engine={engine} loader={loaderFor(prior?.prior.uid)} series={byUid.get(uid) ?? prior?.series} progress={uid ? progress[uid] : undefined}
+                patient={prior?.prior.dataset ?? patient} active={index === active} fatal={fatal} cine={cineOf(index)}
                 onSelect={setActive} onDropSeries={showSeries} onStack={onStack}
+                studyUid={prior?.prior.uid ?? studyUid} syncGroup={sync.groupOf(index)} linked={sync.linked(index)}
+                onToggleLink={count > 1 ? sync.toggleLink : undefined}
               />
             );
           })}

@@ -247,9 +247,17 @@ export function newestFirst(studies: readonly DicomJsonDataset[]): DicomJsonData
   return [...studies].sort((a, b) => studyMoment(b).localeCompare(studyMoment(a)));
 }
 
-/** Every instance of a study with its series and SOP class (QIDO-RS), to tell image series from documents. */
-export function studyInstanceClasses(studyUid: string): Promise<DicomJsonDataset[]> {
-  const params = new URLSearchParams({ includefield: '0020000E' });
-  params.append('includefield', '00080016');
-  return dicomJson(`${DICOMWEB}/studies/${encodeURIComponent(studyUid)}/instances?${params}`, 'Listing the instances');
+// --- what the hanging protocols look at, per instance ---
+
+/**
+ * The instances of a study with the attributes hanging protocols and viewport synchronisation look
+ * at (QIDO-RS, instance level): orientation, frame of reference, view position, laterality, body
+ * part, and the SOP class (which tells image series from documents).
+ */
+export function studyInstancesForHanging(studyUid: string): Promise<DicomJsonDataset[]> {
+  const params = new URLSearchParams();
+  // Series Instance UID and Number, Modality, Series Description, Body Part Examined, View Position,
+  // Image Orientation (Patient), Frame of Reference UID, Laterality, Image Laterality, SOP Class UID.
+  for (const tag of ['0020000E', '00200011', '00080060', '0008103E', '00180015', '00185101', '00200037', '00200052', '00200060', '00200062', '00080016']) params.append('includefield', tag);
+  return dicomJson(`${DICOMWEB}/studies/${encodeURIComponent(studyUid)}/instances?${params}`, 'Reading the study\'s instances');
 }

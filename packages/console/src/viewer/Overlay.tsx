@@ -21,7 +21,7 @@ export function Overlay({ view, patient: p, series, instance }: OverlayProps) {
       </div>
       <div className="tr">
         <div>{p ? text(p, Tag.StudyDescription) : ''}</div>
-        <div>{p ? formatDate(text(p, Tag.StudyDate)) : ''}</div>
+        <div data-overlay="study-date">{p ? formatDate(text(p, Tag.StudyDate)) : ''}</div>
         <div data-overlay="series">Se {series?.number} {series?.description}</div>
       </div>
       <div className="bl">

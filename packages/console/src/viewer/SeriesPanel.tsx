@@ -1,5 +1,7 @@
 // The study's series as thumbnails: click (or Enter) loads one into the active viewport; drag
-// one onto any viewport to load it there. Each shows its loading progress.
+// one onto any viewport to load it there. Each shows its loading progress. Below them, the
+// patient's other studies (see PriorsPanel), given as children.
+import type { ReactNode } from 'react';
 import { seriesThumbnailUrl } from '../api';
 import type { Progress, SeriesEntry } from './series';
 import { SERIES_DRAG_TYPE } from './ViewportCell';
@@ -12,37 +14,51 @@ interface SeriesPanelProps {
   progress: Record<string, Progress>;
   onBack: () => void;
   onChoose: (seriesUid: string) => void;
+  children?: ReactNode;
 }
 
-export function SeriesPanel({ studyUid, series, activeSeries, progress, onBack, onChoose }: SeriesPanelProps) {
+interface SeriesButtonProps {
+  studyUid: string;
+  series: SeriesEntry;
+  active: boolean;
+  progress: Progress | undefined;
+  onChoose: (seriesUid: string) => void;
+}
+
+/** One series thumbnail: click to show in the active viewport, or drag onto a viewport. */
+export function SeriesButton({ studyUid, series: s, active, progress: pr, onChoose }: SeriesButtonProps) {
+  return (
+    <button
+      type="button" className={`series${active ? ' active' : ''}`} data-series-uid={s.uid} data-study-uid={studyUid}
+      title="Click to show in the active viewport, or drag onto a viewport"
+      draggable
+      onDragStart={(e) => {
+        e.dataTransfer.setData(SERIES_DRAG_TYPE, s.uid);
+        e.dataTransfer.effectAllowed = 'copy';
+      }}
+      onClick={() => onChoose(s.uid)}
+    >
+      {s.document
+        ? <div className="thumb-placeholder">{s.modality || 'DOC'}</div>
+        : <img src={seriesThumbnailUrl(studyUid, s.uid)} alt="" width={96} height={96} draggable={false} />}
+      <span className="series-label">#{s.number} {s.modality} · {s.instances} im.</span>
+      <span className="series-label">{s.description}</span>
+      {pr && pr.total > 0 && pr.loaded < pr.total && !pr.error && (
+        <progress max={pr.total} value={pr.loaded} aria-label={`Loading series ${s.number}`} />
+      )}
+      {pr?.error && <span className="error">{pr.error}</span>}
+    </button>
+  );
+}
+
+export function SeriesPanel({ studyUid, series, activeSeries, progress, onBack, onChoose, children }: SeriesPanelProps) {
   return (
     <aside className="series-panel" aria-label="Series">
       <button type="button" className="back" onClick={onBack}>← Study list</button>
-      {series.map((s) => {
-        const pr = progress[s.uid];
-        return (
-          <button
-            type="button" key={s.uid} className={`series${s.uid === activeSeries ? ' active' : ''}`} data-series-uid={s.uid}
-            title="Click to show in the active viewport, or drag onto a viewport"
-            draggable
-            onDragStart={(e) => {
-              e.dataTransfer.setData(SERIES_DRAG_TYPE, s.uid);
-              e.dataTransfer.effectAllowed = 'copy';
-            }}
-            onClick={() => onChoose(s.uid)}
-          >
-            {s.document
-              ? <div className="thumb-placeholder">{s.modality || 'DOC'}</div>
-              : <img src={seriesThumbnailUrl(studyUid, s.uid)} alt="" width={96} height={96} draggable={false} />}
-            <span className="series-label">#{s.number} {s.modality} · {s.instances} im.</span>
-            <span className="series-label">{s.description}</span>
-            {pr && pr.total > 0 && pr.loaded < pr.total && !pr.error && (
-              <progress max={pr.total} value={pr.loaded} aria-label={`Loading series ${s.number}`} />
-            )}
-            {pr?.error && <span className="error">{pr.error}</span>}
-          </button>
-        );
-      })}
+      {series.map((s) => (
+        <SeriesButton key={s.uid} studyUid={studyUid} series={s} active={s.uid === activeSeries} progress={progress[s.uid]} onChoose={onChoose} />
+      ))}
+      {children}
     </aside>
   );
 }

@@ -35,9 +35,16 @@ interface CellProps {
   onSelect: (index: number) => void;
   onDropSeries: (index: number, seriesUid: string) => void;
   onStack: (index: number, stack: Stack) => void;
+  /** The study of the series shown (a prior's, when it is not the study being read). */
+  studyUid?: string;
+  /** The synchronised group the cell belongs to ('' for none), and whether it is linked by hand. */
+  syncGroup?: string;
+  linked?: boolean;
+  /** Offers the manual link (when another viewport shows a series). */
+  onToggleLink?: (index: number) => void;
 }
 
-export function ViewportCell({ index, engine, loader, series, progress, patient, active, fatal, cine, onSelect, onDropSeries, onStack }: CellProps) {
+export function ViewportCell({ index, engine, loader, series, progress, patient, active, fatal, cine, onSelect, onDropSeries, onStack, studyUid, syncGroup, linked, onToggleLink }: CellProps) {
   const elementRef = useRef<HTMLDivElement>(null);
   const [enabled, setEnabled] = useState(false);
   const [view, setView] = useState<ViewState | undefined>();
@@ -155,6 +162,9 @@ export function ViewportCell({ index, engine, loader, series, progress, patient,
       data-viewport-index={index}
       data-active={active}
       data-series-uid={seriesUid}
+      data-study-uid={seriesUid ? studyUid ?? '' : ''}
+      data-sync-group={syncGroup ?? ''}
+      data-linked={Boolean(linked)}
       data-state={state}
       data-slice={view?.slice ?? ''}
       data-slices={view?.slices ?? ''}
@@ -183,6 +193,16 @@ export function ViewportCell({ index, engine, loader, series, progress, patient,
         />
       )}
       {view && <Overlay view={view} patient={patient} series={series} instance={instance} />}
+      {view && onToggleLink && (
+        <button
+          type="button" className="cell-link" data-action="link" aria-pressed={Boolean(linked)}
+          title={syncGroup && !linked ? 'Scrolls with the viewports of the same frame of reference; link to keep the current offset instead' : 'Link: scroll with the other linked viewports, keeping the current offset'}
+          style={{ position: 'absolute', bottom: 4, left: '50%', transform: 'translateX(-50%)', zIndex: 2 }}
+          onClick={() => onToggleLink(index)}
+        >
+          {linked ? '🔗 Linked' : syncGroup ? '⇅ Synced' : 'Link'}
+        </button>
+      )}
       {state === 'empty' && !fatal && <div className="empty-cell">Drag a series here, or select this viewport and click a series</div>}
       {state === 'loading' && progress && progress.total > 0 && (
         <div className="loading-banner">Loading {progress.loaded}/{progress.total}</div>

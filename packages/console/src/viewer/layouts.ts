@@ -7,6 +7,7 @@ export const LAYOUTS: readonly Layout[] = [
   { id: '2x1', rows: 2, columns: 1 },
   { id: '2x2', rows: 2, columns: 2 },
   { id: '2x3', rows: 2, columns: 3 },
+  { id: '2x4', rows: 2, columns: 4 },
   { id: '3x3', rows: 3, columns: 3 },
 ];
 

@@ -96,7 +96,7 @@ export class SeriesLoader {
   private readonly prefetched = new Set<string>();
 
   constructor(
-    private readonly studyUid: string,
+    readonly studyUid: string,
     private readonly onProgress: (seriesUid: string, update: Partial<Progress>) => void,
   ) {}
 
