@@ -14,6 +14,7 @@ import { cellCount, layoutById } from './viewer/layouts';
 import { readMeasurements, type Measurement } from './viewer/measurements';
 import { MeasurementsPanel } from './viewer/MeasurementsPanel';
 import { SeriesPanel } from './viewer/SeriesPanel';
+import { useStudyReports } from './viewer/useStudyReports';
 import { describeError, NON_IMAGE_MODALITIES, SeriesLoader, seriesEntries, type Progress, type SeriesEntry, type Stack } from './viewer/series';
 import { CINE_KEY, IMAGE_ACTIONS, Toolbar, type ImageAction } from './viewer/Toolbar';
 import { createToolGroup, LEFT_TOOLS, selectLeftTool, TOOL_GROUP_ID, type LeftTool } from './viewer/tools';
@@ -22,7 +23,7 @@ import { ENGINE_ID, ViewportCell, viewportId, type Cine } from './viewer/Viewpor
 /** Frame rate of a stack that does not say its own. */
 const DEFAULT_FPS = 10;
 const MAX_CELLS = 9;
-const ANNOTATION_EVENTS = [ToolEnums.Events.ANNOTATION_COMPLETED, ToolEnums.Events.ANNOTATION_MODIFIED, ToolEnums.Events.ANNOTATION_REMOVED];
+const ANNOTATION_EVENTS = [ToolEnums.Events.ANNOTATION_ADDED, ToolEnums.Events.ANNOTATION_COMPLETED, ToolEnums.Events.ANNOTATION_MODIFIED, ToolEnums.Events.ANNOTATION_REMOVED];
 
 interface CellCine { playing: boolean; fps: number | undefined; stackFps: number | undefined; frames: number }
 
@@ -113,9 +114,13 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
     });
   }, [series]);
 
+  const reports = useStudyReports({ studyUid, loader, engine, measurements, activeViewportId: viewportId(active), activeSeriesUid: cells[active] ?? '' });
+  const { placeStack } = reports;
+
   const onStack = useCallback((index: number, stack: Stack) => {
+    placeStack(stack);
     setCines((c) => ({ ...c, [index]: { playing: false, fps: c[index]?.fps, stackFps: stack.frameRate, frames: stack.imageIds.length } }));
-  }, []);
+  }, [placeStack]);
 
   const cineOf = (index: number): Cine & { available: boolean } => {
     const c = cines[index];
@@ -228,7 +233,7 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
     <div className="viewer">
       <SeriesPanel
         studyUid={studyUid} series={series} activeSeries={cells[active] ?? ''} progress={progress}
-        onBack={() => navigate('/')} onChoose={(uid) => showSeries(active, uid)}
+        onBack={() => navigate('/')} onChoose={(uid) => showSeries(active, uid)} keySeries={reports.keySeries}
       />
       <section className="viewport-area">
         <Toolbar
@@ -242,12 +247,12 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
               <ViewportCell
                 key={index} index={index} engine={engine} loader={loader} series={byUid.get(uid)} progress={uid ? progress[uid] : undefined}
                 patient={patient} active={index === active} fatal={fatal} cine={cineOf(index)}
-                onSelect={setActive} onDropSeries={showSeries} onStack={onStack}
+                onSelect={setActive} onDropSeries={showSeries} onStack={onStack} keyImageIds={reports.keyImageIds}
               />
             );
           })}
         </div>
-        <MeasurementsPanel measurements={measurements} onClear={clearMeasurements} />
+        <MeasurementsPanel measurements={reports.decorate(measurements)} onClear={clearMeasurements} reports={reports} />
       </section>
     </div>
   );

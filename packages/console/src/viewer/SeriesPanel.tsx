@@ -12,9 +12,11 @@ interface SeriesPanelProps {
   progress: Record<string, Progress>;
   onBack: () => void;
   onChoose: (seriesUid: string) => void;
+  /** Series holding a key image: their thumbnails say so. */
+  keySeries?: ReadonlySet<string>;
 }
 
-export function SeriesPanel({ studyUid, series, activeSeries, progress, onBack, onChoose }: SeriesPanelProps) {
+export function SeriesPanel({ studyUid, series, activeSeries, progress, onBack, onChoose, keySeries }: SeriesPanelProps) {
   return (
     <aside className="series-panel" aria-label="Series">
       <button type="button" className="back" onClick={onBack}>← Study list</button>
@@ -36,6 +38,7 @@ export function SeriesPanel({ studyUid, series, activeSeries, progress, onBack, 
               : <img src={seriesThumbnailUrl(studyUid, s.uid)} alt="" width={96} height={96} draggable={false} />}
             <span className="series-label">#{s.number} {s.modality} · {s.instances} im.</span>
             <span className="series-label">{s.description}</span>
+            {keySeries?.has(s.uid) && <span className="key-badge" data-key-images="true">★ Key images</span>}
             {pr && pr.total > 0 && pr.loaded < pr.total && !pr.error && (
               <progress max={pr.total} value={pr.loaded} aria-label={`Loading series ${s.number}`} />
             )}

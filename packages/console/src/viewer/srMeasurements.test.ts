@@ -36,8 +36,8 @@ describe('DICOM image coordinates (PS3.3 C.18.6.1.1: (0,0) the top left corner o
     const plane = planeOf(square)!;
     const world = imageToWorld(plane, [106.5, 256.5]);
     // Cornerstone computes in float32 (gl-matrix): equal to 1e-4 pixel.
-    close(utilities.worldToImageCoords('test:square', world as never), [106.5, 256.5], 4);
-    close(utilities.imageToWorldCoords('test:square', [12.25, 3]), imageToWorld(plane, [12.25, 3]), 4);
+    close(utilities.worldToImageCoords('test:square', world as never)!, [106.5, 256.5], 4);
+    close(utilities.imageToWorldCoords('test:square', [12.25, 3])!, imageToWorld(plane, [12.25, 3]), 4);
   });
 });
 
