@@ -18,6 +18,7 @@ import {
 } from './srMeasurements';
 
 export const KEY_IMAGE_KEY = 'k';
+const FRAME_OF_REFERENCE_UID = '00200052';
 
 export interface SaveStatus { state: 'idle' | 'loading' | 'saving' | 'saved' | 'error'; message: string }
 
@@ -136,15 +137,16 @@ export function useStudyReports({ studyUid, loader, engine, measurements, active
     for (const m of pending) {
       if (!isDrawable(m)) continue;
       const imageId = imageIds.current.get(imageKey(m.image)) ?? imageIds.current.get(imageKey({ sopInstanceUid: m.image.sopInstanceUid }));
-      const module = imageId ? metaData.get('imagePlaneModule', imageId) as (CornerstoneImagePlane & { frameOfReferenceUID?: string }) | undefined : undefined;
-      const plane = planeOf(module);
+      const plane = imageId ? planeOf(metaData.get('imagePlaneModule', imageId) as CornerstoneImagePlane | undefined) : undefined;
+      // Cornerstone groups annotations by Frame of Reference: the one of the viewport showing the image.
+      const frameOfReference = imageId ? text(loader.metadata.get(imageId) ?? {}, FRAME_OF_REFERENCE_UID) : '';
       const handles = plane ? annotationHandles(m.kind, m.points, plane) : undefined;
       if (!imageId || !plane || !handles) continue;
       annotationApi.state.addAnnotation({
         annotationUID: m.trackingUid,
         highlighted: false, isLocked: false, isVisible: true, invalidated: true,
         metadata: {
-          toolName: TOOL_OF_KIND[m.kind], referencedImageId: imageId, FrameOfReferenceUID: module?.frameOfReferenceUID ?? '',
+          toolName: TOOL_OF_KIND[m.kind], referencedImageId: imageId, FrameOfReferenceUID: frameOfReference,
           viewPlaneNormal: normalOf(plane), viewUp: plane.columnDirection.map((v) => -v) as [number, number, number],
         },
         data: {
@@ -156,13 +158,13 @@ export function useStudyReports({ studyUid, loader, engine, measurements, active
           // The saved values until the tool computes its own from the points.
           cachedStats: { [`imageId:${imageId}`]: statsOf(m) },
         },
-      } as never, module?.frameOfReferenceUID ?? '');
+      } as never, frameOfReference);
       placed.add(m.trackingUid);
     }
     if (placed.size === 0) return;
     setPending((p) => p.filter((m) => !placed.has(m.trackingUid)));
     engine?.render();
-  }, [pending, stacksVersion, engine]);
+  }, [pending, stacksVersion, engine, loader]);
 
   // The image the active viewport shows, followed as it scrolls.
   useEffect(() => {

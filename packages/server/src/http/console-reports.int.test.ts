@@ -185,10 +185,10 @@ describe('measurements and key images saved into the study', () => {
     expect(await measurement.getAttribute('data-author')).toBeTruthy();
     const trackingUid = (await apiGet<Measurements>(page, `/api/studies/${ref.studyUid}/measurements`)).current!.measurements[0]!.trackingUid;
     // Drawn on slice 35 only, where the tool measures its points again.
-    expect(await page.locator(`.viewport-host svg [data-id^="${trackingUid}::"]`).count()).toBe(0);
+    expect(await page.locator(`.viewport-host svg [data-id="${trackingUid}-line"]`).count()).toBe(0);
     await goToSlice(page, 35);
     // (attached: a horizontal line has no height, which Playwright calls hidden)
-    await page.locator(`.viewport-host svg [data-id^="${trackingUid}::line"]`).first().waitFor({ state: 'attached' });
+    await page.locator(`.viewport-host svg [data-id="${trackingUid}-line"]`).first().waitFor({ state: 'attached' });
     expect(Math.abs(Number(await measurement.getAttribute('data-length-mm')) - drawn.mm)).toBeLessThanOrEqual(0.001);
     expect(await page.locator('[data-action="save"]').isDisabled()).toBe(true);
   }, TEST_TIMEOUT);
