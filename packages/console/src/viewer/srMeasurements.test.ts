@@ -97,6 +97,11 @@ describe('annotations to the report and back', () => {
     const a = { kind: 'length' as const, image, points: [[1, 2], [3, 4]] as [number, number][] };
     expect(geometryKey(a)).toBe(geometryKey({ ...a, points: [[1.0000001, 2], [3, 4]] }));
     expect(geometryKey(a)).not.toBe(geometryKey({ ...a, points: [[1.01, 2], [3, 4]] }));
+    // A length's direction counts; a rectangle read from another writer may start at another corner.
+    expect(geometryKey(a)).not.toBe(geometryKey({ ...a, points: [[3, 4], [1, 2]] }));
+    const rectangle = { kind: 'rectangle' as const, image, points: [[10, 20], [50, 20], [50, 30], [10, 30], [10, 20]] as [number, number][] };
+    expect(geometryKey(rectangle)).toBe(geometryKey({ ...rectangle, points: [[50, 30], [10, 30], [10, 20], [50, 20], [50, 30]] }));
+    expect(geometryKey(rectangle)).not.toBe(geometryKey({ ...rectangle, points: [[10, 20], [50, 20], [50, 31], [10, 31], [10, 20]] }));
     expect(statsOf({ kind: 'ellipse', values: { area: 12, mean: 40 }, pixelUnit: 'HU' })).toMatchObject({ area: 12, areaUnit: 'mm²', mean: 40, modalityUnit: 'HU' });
   });
 });

@@ -203,9 +203,15 @@ export function inputOf(m: StoredMeasurement & { kind: SrMeasurementKind; image:
   return { trackingUid: m.trackingUid, label: m.label, kind: m.kind, image, points: m.points, values: m.values, pixelUnit: m.pixelUnit };
 }
 
-/** What identifies a measurement's geometry, to tell saved from changed (to 1/1000 pixel). */
+/**
+ * What identifies a measurement's geometry, to tell saved from changed (to 1/1000 pixel). The
+ * points of a rectangle or an ellipse are a set: another writer may start at another corner or
+ * axis end, and the shape is the same.
+ */
 export function geometryKey(m: Pick<MeasurementInput, 'kind' | 'image' | 'points'>): string {
-  return `${m.kind}|${m.image.sopInstanceUid}|${m.image.frame ?? ''}|${m.points.map(([c, r]) => `${c.toFixed(3)},${r.toFixed(3)}`).join(';')}`;
+  const points = m.points.map(([c, r]) => `${c.toFixed(3)},${r.toFixed(3)}`);
+  const shape = m.kind === 'rectangle' || m.kind === 'ellipse' ? [...new Set(points)].sort() : points;
+  return `${m.kind}|${m.image.sopInstanceUid}|${m.image.frame ?? ''}|${shape.join(';')}`;
 }
 
 /** The key of an image reference (frame only for multi-frame images). */
