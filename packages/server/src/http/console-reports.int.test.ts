@@ -3,7 +3,7 @@
 // slice 35 of the 70-slice head CT, check its mm, save it (a TID 1500 report through the API),
 // check the report holds it on that image at the points drawn (DICOM image coordinates), reload:
 // it is back; mark a key image, save, reload: marked; another user, a clinician, sees both and
-// may not save.
+// may not save; a rectangle ROI goes to the report as a closed polyline and comes back the same.
 //
 // Needs the built console and Debian's chromium (LOIRE_CHROMIUM to point elsewhere), like
 // console.int.test.ts, whose "measures a known distance in mm" draws the same way.
@@ -41,7 +41,7 @@ print(json.dumps({'studyUid': str(ds[0].StudyInstanceUID), 'sops': [str(d.SOPIns
 
 interface StoredMeasurement {
   trackingUid: string; kind: string; image?: { sopInstanceUid: string; frame?: number };
-  points?: [number, number][]; values: { length?: number };
+  points?: [number, number][]; values: { length?: number; area?: number; mean?: number };
 }
 interface Measurements { current?: { author: string; sopInstanceUid: string; measurements: StoredMeasurement[] }; reports: unknown[] }
 interface KeyImages { documents: { author: string; images: { sopInstanceUid: string }[] }[] }
@@ -236,6 +236,64 @@ describe('measurements and key images saved into the study', () => {
     // Ctrl+S does nothing for them either.
     await other.keyboard.press('Control+s');
     expect(await other.locator('[data-save-state]').getAttribute('data-save-state')).toBe('idle');
+  }, TEST_TIMEOUT);
+
+  it('saves a rectangle ROI as a closed polyline and draws it again with the same area and mean', async () => {
+    await openStudy(page, loire, ref.studyUid);
+    await goToSlice(page, 35);
+    await page.locator('[data-tool="rectangle"]').click();
+    const affine = parseAffine((await viewportState(page)).indexToCanvas!);
+    const rect = await page.locator('.viewport-host canvas').evaluate((c) => {
+      const r = c.getBoundingClientRect();
+      return { left: r.left, top: r.top };
+    });
+    const toPage = (i: number, j: number) => ({
+      x: Math.round(rect.left + affine.ox + i * affine.cx + j * affine.rx),
+      y: Math.round(rect.top + affine.oy + i * affine.cy + j * affine.ry),
+    });
+    const a = toPage(200, 300);
+    const b = toPage(260, 340);
+    const corners = [a, b].map((p) => canvasToIndex(affine, p.x - rect.left, p.y - rect.top).map((v) => v + 0.5) as [number, number]);
+    await page.mouse.move(a.x, a.y);
+    await page.mouse.down();
+    await page.mouse.move(b.x, b.y, { steps: 10 });
+    await page.mouse.up();
+    // The tool computes its statistics a moment after the last move: wait for those of the
+    // rectangle where the mouse landed (its area: columns × Pixel Spacing[1] by rows × [0]).
+    const expectedArea = Math.abs(corners[1]![0] - corners[0]![0]) * ref.pixelSpacing[1] * Math.abs(corners[1]![1] - corners[0]![1]) * ref.pixelSpacing[0];
+    await page.waitForFunction((target) => {
+      const shown = document.querySelector<HTMLElement>('.measurement[data-kind="rectangle"][data-mean]')?.dataset.area;
+      return shown !== undefined && Math.abs(Number(shown) - target) <= 0.05;
+    }, expectedArea);
+    const roi = page.locator('.measurement[data-kind="rectangle"][data-mean]');
+    const [mean, area] = [Number(await roi.getAttribute('data-mean')), Number(await roi.getAttribute('data-area'))];
+    await page.locator('[data-action="save"]').click();
+    await page.locator('[data-save-state="saved"]').waitFor({ state: 'attached' });
+
+    const saved = await apiGet<Measurements>(page, `/api/studies/${ref.studyUid}/measurements`);
+    expect(saved.reports).toHaveLength(2);
+    expect(saved.current!.measurements.map((m) => m.kind).sort()).toEqual(['length', 'rectangle']);
+    const stored = saved.current!.measurements.find((m) => m.kind === 'rectangle')!;
+    expect(stored.image!.sopInstanceUid).toBe(ref.sops[34]);
+    expect(Math.abs(stored.values.area! - area)).toBeLessThanOrEqual(0.001);
+    expect(Math.abs(stored.values.mean! - mean)).toBeLessThanOrEqual(0.001);
+    // Closed: five points, the first repeated last, each a corner of the rectangle drawn.
+    expect(stored.points).toHaveLength(5);
+    expect(stored.points![4]).toEqual(stored.points![0]);
+    const [[c0, r0], [c1, r1]] = corners as [[number, number], [number, number]];
+    for (const [column, row] of stored.points!) {
+      expect(Math.min(Math.abs(column - c0), Math.abs(column - c1)), `column ${column}`).toBeLessThanOrEqual(0.5);
+      expect(Math.min(Math.abs(row - r0), Math.abs(row - r1)), `row ${row}`).toBeLessThanOrEqual(0.5);
+    }
+
+    await openStudy(page, loire, ref.studyUid);
+    await goToSlice(page, 35);
+    const back = page.locator('.measurement[data-kind="rectangle"][data-mean]');
+    await back.waitFor();
+    expect(Math.abs(Number(await back.getAttribute('data-mean')) - mean)).toBeLessThanOrEqual(0.01);
+    expect(Math.abs(Number(await back.getAttribute('data-area')) - area)).toBeLessThanOrEqual(0.01);
+    expect(await back.getAttribute('data-unsaved')).toBe('false');
+    expect(await page.locator('[data-action="save"]').isDisabled()).toBe(true);
   }, TEST_TIMEOUT);
 
   it('logged no error in either page', () => {
