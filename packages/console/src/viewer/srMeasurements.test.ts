@@ -1,7 +1,7 @@
 import { metaData, utilities } from '@cornerstonejs/core';
 import { describe, expect, it } from 'vitest';
 import {
-  annotationHandles, geometryKey, imageToWorld, planeOf, reportPoints, statsOf, toMeasurementInput, trackingUidOf, worldToImage,
+  annotationHandles, describeStored, geometryKey, imageToWorld, planeOf, reportPoints, statsOf, toMeasurementInput, trackingUidOf, worldToImage,
   type ImagePlane,
 } from './srMeasurements';
 
@@ -103,5 +103,15 @@ describe('annotations to the report and back', () => {
     expect(geometryKey(rectangle)).toBe(geometryKey({ ...rectangle, points: [[50, 30], [10, 30], [10, 20], [50, 20], [50, 30]] }));
     expect(geometryKey(rectangle)).not.toBe(geometryKey({ ...rectangle, points: [[10, 20], [50, 20], [50, 31], [10, 31], [10, 20]] }));
     expect(statsOf({ kind: 'ellipse', values: { area: 12, mean: 40 }, pixelUnit: 'HU' })).toMatchObject({ area: 12, areaUnit: 'mm²', mean: 40, modalityUnit: 'HU' });
+  });
+});
+
+describe('saved measurements the viewer cannot draw', () => {
+  it('reads as text, with the report\'s own names and units', () => {
+    expect(describeStored({
+      label: 'Lesion 1', kind: 'other',
+      quantities: [{ name: 'Volume', value: 1234.567, unit: 'mm3' }, { name: 'Mean', value: 41.256, unit: "[hnsf'U]" }],
+    })).toBe('Lesion 1: Volume 1235 mm3, Mean 41.26 HU');
+    expect(describeStored({ label: '', kind: 'length', quantities: [{ name: 'Length', value: 12.5, unit: 'mm' }] })).toBe('length: Length 12.5 mm');
   });
 });

@@ -218,3 +218,16 @@ export function geometryKey(m: Pick<MeasurementInput, 'kind' | 'image' | 'points
 export function imageKey(ref: ImageRef): string {
   return `${ref.sopInstanceUid}/${ref.frame ?? ''}`;
 }
+
+/** A saved measurement as one line of text, from the values as the report gives them (any kind, any writer). */
+export function describeStored(m: Pick<StoredMeasurement, 'label' | 'kind' | 'quantities'>): string {
+  const values = m.quantities.map((q) => `${q.name} ${roundForText(q.value)} ${UNIT_TEXT[q.unit] ?? q.unit}`.trim());
+  return `${m.label || m.kind}: ${values.join(', ')}`;
+}
+
+/** UCUM codes as a reader writes them. */
+const UNIT_TEXT: Record<string, string> = { mm: 'mm', mm2: 'mm²', deg: '°', "[hnsf'U]": 'HU', '1': '' };
+
+function roundForText(value: number): string {
+  return Math.abs(value) >= 100 ? value.toFixed(0) : String(Number(value.toFixed(2)));
+}

@@ -13,7 +13,7 @@ import { text, Tag } from '../dicom-json';
 import type { Measurement } from './measurements';
 import { describeError, type SeriesLoader, type Stack } from './series';
 import {
-  annotationHandles, geometryKey, imageKey, inputOf, isDrawable, normalOf, planeOf, statsOf, toMeasurementInput, TOOL_OF_KIND, trackingUidOf,
+  annotationHandles, describeStored, geometryKey, imageKey, inputOf, isDrawable, normalOf, planeOf, statsOf, toMeasurementInput, TOOL_OF_KIND, trackingUidOf,
   type CornerstoneImagePlane,
 } from './srMeasurements';
 
@@ -86,6 +86,8 @@ export function useStudyReports({ studyUid, loader, engine, measurements, active
   const imageIds = useRef(new Map<string, string>());
   const [stacksVersion, setStacksVersion] = useState(0);
   const [activeImageId, setActiveImageId] = useState('');
+  /** Whether the saved set was read: saving without it would drop the measurements saved before. */
+  const [readSaved, setReadSaved] = useState(false);
 
   /** The image (and frame, for a multi-frame image) behind one of this study's image ids. */
   const refOf = useCallback((imageId: string): ImageRef | undefined => {
@@ -115,6 +117,7 @@ export function useStudyReports({ studyUid, loader, engine, measurements, active
       const images = k.documents[0]?.images ?? [];
       setKeyRefs(new Map(images.map((i) => [imageKey(i), i])));
       setSavedKeys(keySignature(images));
+      setReadSaved(true);
       setStatus({ state: 'idle', message: '' });
     }, (error: unknown) => { if (!cancelled) setStatus({ state: 'error', message: describeError(error) }); });
     studyInstances(studyUid).then((found) => {
@@ -205,13 +208,14 @@ export function useStudyReports({ studyUid, loader, engine, measurements, active
   const canStore = roles !== undefined && roles.some((r) => STORING_ROLES.includes(r));
   const whyNotSave = roles === undefined ? 'Checking your permissions…'
     : !canStore ? `Your role (${roles.join(', ') || 'none'}) may view measurements and key images but not save them: saving needs a radiologist, technologist or administrator account.`
+    : !readSaved ? (status.state === 'error' ? 'The saved measurements could not be read (see the message): reload the page before saving.' : 'Reading the saved measurements…')
     : status.state === 'saving' ? 'Saving…'
     : !dirty ? 'Nothing changed since the last save'
     : '';
 
   const saving = useRef(false);
   const save = useCallback(() => {
-    if (!canStore || saving.current || !dirty) return;
+    if (!canStore || !readSaved || saving.current || !dirty) return;
     saving.current = true;
     const measurementsNow = inputs.all;
     const keysNow = [...keyRefs.values()];
@@ -230,7 +234,7 @@ export function useStudyReports({ studyUid, loader, engine, measurements, active
       }
     })().then(() => setStatus({ state: 'saved', message: 'Saved' }), (error: unknown) => setStatus({ state: 'error', message: describeError(error) }))
       .finally(() => { saving.current = false; });
-  }, [canStore, dirty, inputs, keyRefs, measurementsDirty, keysDirty, studyUid, username]);
+  }, [canStore, readSaved, dirty, inputs, keyRefs, measurementsDirty, keysDirty, studyUid, username]);
 
   const toggleKeyImage = useCallback(() => {
     const ref = activeImageId ? refOf(activeImageId) : undefined;
@@ -280,7 +284,7 @@ export function useStudyReports({ studyUid, loader, engine, measurements, active
 
   const textMeasurements = useMemo(() => pending.map((m, i) => ({
     key: m.trackingUid || String(i),
-    text: `${m.label || m.kind}${isDrawable(m) ? ' (its series is not shown)' : ''}: ${m.quantities.map((q) => `${q.name} ${round(q.value)} ${q.unit}`.trim()).join(', ')}`,
+    text: `${describeStored(m)}${isDrawable(m) ? ' (its series is not shown yet)' : ''}`,
     author: authors.get(m.trackingUid) ?? reportAuthor,
   })), [pending, authors, reportAuthor]);
 
@@ -300,8 +304,4 @@ function safeTrackingUid(annotationUid: string): string {
   } catch {
     return '';
   }
-}
-
-function round(value: number): string {
-  return Math.abs(value) >= 100 ? value.toFixed(0) : value.toFixed(2).replace(/\.?0+$/, '');
 }
