@@ -3,8 +3,7 @@
 // With the study's report (reports): who saved each one, what changed since, the saved ones the
 // viewer cannot draw as text, Save and the key image toggle.
 import type { Measurement, MeasurementKind } from './measurements';
-import type { ReportedMeasurement, StudyReports } from './useStudyReports';
-import { KEY_IMAGE_KEY } from './useStudyReports';
+import { KEY_IMAGE_KEY, type ReportedMeasurement, type StudyReports } from './useStudyReports';
 import './reports.css';
 
 const LABELS: Record<MeasurementKind, string> = { length: 'Length', angle: 'Angle', ellipse: 'Ellipse', rectangle: 'Rect', probe: 'Probe' };
