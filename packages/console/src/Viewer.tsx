@@ -15,6 +15,7 @@ import { readMeasurements, type Measurement } from './viewer/measurements';
 import { MeasurementsPanel } from './viewer/MeasurementsPanel';
 import { DocumentPanel } from './viewer/DocumentPanel';
 import { SeriesPanel } from './viewer/SeriesPanel';
+import { useStudyReports } from './viewer/useStudyReports';
 import { describeError, SeriesLoader, seriesEntries, type Progress, type SeriesEntry, type Stack } from './viewer/series';
 import { CINE_KEY, IMAGE_ACTIONS, Toolbar, type ImageAction } from './viewer/Toolbar';
 import { createToolGroup, LEFT_TOOLS, selectLeftTool, TOOL_GROUP_ID, type LeftTool } from './viewer/tools';
@@ -28,7 +29,7 @@ import { useHangingProtocol, type Hanging } from './viewer/useHangingProtocol';
 /** Frame rate of a stack that does not say its own. */
 const DEFAULT_FPS = 10;
 const MAX_CELLS = 9;
-const ANNOTATION_EVENTS = [ToolEnums.Events.ANNOTATION_COMPLETED, ToolEnums.Events.ANNOTATION_MODIFIED, ToolEnums.Events.ANNOTATION_REMOVED];
+const ANNOTATION_EVENTS = [ToolEnums.Events.ANNOTATION_ADDED, ToolEnums.Events.ANNOTATION_COMPLETED, ToolEnums.Events.ANNOTATION_MODIFIED, ToolEnums.Events.ANNOTATION_REMOVED];
 
 interface CellCine { playing: boolean; fps: number | undefined; stackFps: number | undefined; frames: number }
 
@@ -143,7 +144,11 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
   const { windowPreset } = hanging;
   const priorSeries = useMemo(() => priorOfSeries(hanging.priors ?? []), [hanging.priors]);
 
+  const reports = useStudyReports({ studyUid, loader, engine, measurements, activeViewportId: viewportId(active), activeSeriesUid: cells[active] ?? '' });
+  const { placeStack } = reports;
+
   const onStack = useCallback((index: number, stack: Stack) => {
+    placeStack(stack);
     sync.stackLoaded(index, stack.imageIds);
     const preset = windowPreset(hangingPresets.current[index]);
     const vp = engine?.getViewport(viewportId(index)) as StackViewport | undefined;
@@ -154,7 +159,7 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
       setPresets((x) => ({ ...x, [index]: preset.id }));
     }
     setCines((c) => ({ ...c, [index]: { playing: false, fps: c[index]?.fps, stackFps: stack.frameRate, frames: stack.imageIds.length } }));
-  }, [sync.stackLoaded, windowPreset, engine]);
+  }, [placeStack, sync.stackLoaded, windowPreset, engine]);
 
   const cineOf = (index: number): Cine & { available: boolean } => {
     const c = cines[index];
@@ -284,7 +289,7 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
     <div className="viewer">
       <SeriesPanel
         studyUid={studyUid} series={series} activeSeries={cells[active] ?? ''} progress={progress}
-        onBack={() => navigate('/')} onChoose={chooseSeries}
+        onBack={() => navigate('/')} onChoose={chooseSeries} keySeries={reports.keySeries}
       >
         <PriorsPanel
           priors={hanging.priors} error={hanging.priorsError} ready={hanging.ready} activeSeries={cells[active] ?? ''} progress={progress}
@@ -308,14 +313,14 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
               <ViewportCell
                 key={index} index={index} engine={engine} loader={loaderFor(prior?.prior.uid)} series={byUid.get(uid) ?? prior?.series} progress={uid ? progress[uid] : undefined}
                 patient={prior?.prior.dataset ?? patient} active={index === active} fatal={fatal} cine={cineOf(index)}
-                onSelect={setActive} onDropSeries={showSeries} onStack={onStack}
+                onSelect={setActive} onDropSeries={showSeries} onStack={onStack} keyImageIds={reports.keyImageIds}
                 studyUid={prior?.prior.uid ?? studyUid} syncGroup={sync.groupOf(index)} linked={sync.linked(index)}
                 onToggleLink={count > 1 ? sync.toggleLink : undefined}
               />
             );
           })}
         </div>
-        <MeasurementsPanel measurements={measurements} onClear={clearMeasurements} />
+        <MeasurementsPanel measurements={reports.decorate(measurements)} onClear={clearMeasurements} reports={reports} />
       </section>
       {documentSeries && (
         <DocumentPanel

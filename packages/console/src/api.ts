@@ -261,3 +261,85 @@ export function studyInstancesForHanging(studyUid: string): Promise<DicomJsonDat
   for (const tag of ['0020000E', '00200011', '00080060', '0008103E', '00180015', '00185101', '00200037', '00200052', '00200060', '00200062', '00080016']) params.append('includefield', tag);
   return dicomJson(`${DICOMWEB}/studies/${encodeURIComponent(studyUid)}/instances?${params}`, 'Reading the study\'s instances');
 }
+
+// --- key images and measurements saved into the study as DICOM (/api/studies/{study}/...) ---
+
+/** An image (and frame, for a multi-frame image) of the study. */
+export interface ImageRef { sopInstanceUid: string; frame?: number }
+
+export type SrMeasurementKind = 'length' | 'angle' | 'ellipse' | 'rectangle';
+
+/**
+ * One measurement as the server takes it (a TID 1501 group of the study's TID 1500 report).
+ * Points are DICOM image coordinates (column, row), (0,0) the top left corner of the top left
+ * pixel (PS3.3 C.18.6.1.1): length 2, angle 3 (vertex in the middle), rectangle 5 (closed),
+ * ellipse 4 (major axis end points, then minor axis end points).
+ */
+export interface MeasurementInput {
+  trackingUid: string;
+  label: string;
+  kind: SrMeasurementKind;
+  image: ImageRef;
+  points: [number, number][];
+  values: Partial<Record<'length' | 'angle' | 'area' | 'mean' | 'stdDev' | 'min' | 'max', number>>;
+  pixelUnit: 'HU' | 'none';
+}
+
+/** A measurement read back from a report; kinds the server does not know come back as 'other'. */
+export interface StoredMeasurement extends Omit<MeasurementInput, 'kind' | 'image' | 'points'> {
+  kind: SrMeasurementKind | 'other';
+  image?: ImageRef & { sopClassUid?: string };
+  points?: [number, number][];
+  quantities: { name: string; value: number; unit: string }[];
+}
+
+export interface ReportDocument { sopInstanceUid: string; seriesInstanceUid: string; author: string; contentDateTime: string }
+
+export interface StudyMeasurements {
+  current?: ReportDocument & { measurements: StoredMeasurement[] };
+  reports: ReportDocument[];
+}
+
+export type KeyImageTitle = 'of-interest' | 'for-teaching' | 'for-conference' | 'for-referring-provider' | 'for-surgery' | 'quality-issue';
+
+export interface StudyKeyImages {
+  /** Newest first. */
+  documents: (ReportDocument & { title: { value: string; scheme: string; meaning: string }; description: string; images: ImageRef[] })[];
+}
+
+const studyApi = (studyUid: string, what: string) => `/api/studies/${encodeURIComponent(studyUid)}/${what}`;
+
+async function getJson<T>(url: string, what: string): Promise<T> {
+  const response = await fetch(url, { credentials: 'same-origin', cache: 'no-store' });
+  if (!response.ok) throw await failure(response, what);
+  return (await response.json()) as T;
+}
+
+async function postJson<T>(url: string, body: unknown, what: string): Promise<T> {
+  const response = await fetch(url, {
+    method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+  });
+  if (!response.ok) throw await failure(response, what);
+  return (await response.json()) as T;
+}
+
+export function getMeasurements(studyUid: string): Promise<StudyMeasurements> {
+  return getJson(studyApi(studyUid, 'measurements'), 'Reading the saved measurements');
+}
+
+/** Saves the study's whole current set of measurements as a new report. */
+export function saveMeasurements(studyUid: string, measurements: readonly MeasurementInput[]): Promise<{ sopInstanceUid: string }> {
+  return postJson(studyApi(studyUid, 'measurements'), { measurements }, 'Saving the measurements');
+}
+
+export function getKeyImages(studyUid: string): Promise<StudyKeyImages> {
+  return getJson(studyApi(studyUid, 'key-images'), 'Reading the key images');
+}
+
+/** Saves a new Key Object Selection of `images`. */
+export function saveKeyImages(studyUid: string, images: readonly ImageRef[], title: KeyImageTitle = 'of-interest'): Promise<{ sopInstanceUid: string }> {
+  return postJson(studyApi(studyUid, 'key-images'), { title, images }, 'Saving the key images');
+}
+
+/** Roles that may store objects (key images, measurements) into a study; the server decides, this only explains. */
+export const STORING_ROLES: readonly string[] = ['administrator', 'radiologist', 'technologist'];

@@ -15,6 +15,8 @@ interface SeriesPanelProps {
   onBack: () => void;
   onChoose: (seriesUid: string) => void;
   children?: ReactNode;
+  /** Series holding a key image: their thumbnails say so. */
+  keySeries?: ReadonlySet<string>;
 }
 
 interface SeriesButtonProps {
@@ -23,10 +25,12 @@ interface SeriesButtonProps {
   active: boolean;
   progress: Progress | undefined;
   onChoose: (seriesUid: string) => void;
+  /** It holds a key image. */
+  keyImages?: boolean;
 }
 
 /** One series thumbnail: click to show in the active viewport, or drag onto a viewport. */
-export function SeriesButton({ studyUid, series: s, active, progress: pr, onChoose }: SeriesButtonProps) {
+export function SeriesButton({ studyUid, series: s, active, progress: pr, onChoose, keyImages }: SeriesButtonProps) {
   return (
     <button
       type="button" className={`series${active ? ' active' : ''}`} data-series-uid={s.uid} data-study-uid={studyUid}
@@ -43,6 +47,7 @@ export function SeriesButton({ studyUid, series: s, active, progress: pr, onChoo
         : <img src={seriesThumbnailUrl(studyUid, s.uid)} alt="" width={96} height={96} draggable={false} />}
       <span className="series-label">#{s.number} {s.modality} · {s.instances} im.</span>
       <span className="series-label">{s.description}</span>
+      {keyImages && <span className="key-badge" data-key-images="true">★ Key images</span>}
       {pr && pr.total > 0 && pr.loaded < pr.total && !pr.error && (
         <progress max={pr.total} value={pr.loaded} aria-label={`Loading series ${s.number}`} />
       )}
@@ -51,12 +56,12 @@ export function SeriesButton({ studyUid, series: s, active, progress: pr, onChoo
   );
 }
 
-export function SeriesPanel({ studyUid, series, activeSeries, progress, onBack, onChoose, children }: SeriesPanelProps) {
+export function SeriesPanel({ studyUid, series, activeSeries, progress, onBack, onChoose, children, keySeries }: SeriesPanelProps) {
   return (
     <aside className="series-panel" aria-label="Series">
       <button type="button" className="back" onClick={onBack}>← Study list</button>
       {series.map((s) => (
-        <SeriesButton key={s.uid} studyUid={studyUid} series={s} active={s.uid === activeSeries} progress={progress[s.uid]} onChoose={onChoose} />
+        <SeriesButton key={s.uid} studyUid={studyUid} series={s} active={s.uid === activeSeries} progress={progress[s.uid]} onChoose={onChoose} keyImages={keySeries?.has(s.uid) ?? false} />
       ))}
       {children}
     </aside>

@@ -42,9 +42,11 @@ interface CellProps {
   linked?: boolean;
   /** Offers the manual link (when another viewport shows a series). */
   onToggleLink?: (index: number) => void;
+  /** Image ids marked as key images: the cell says so over such an image. */
+  keyImageIds?: ReadonlySet<string>;
 }
 
-export function ViewportCell({ index, engine, loader, series, progress, patient, active, fatal, cine, onSelect, onDropSeries, onStack, studyUid, syncGroup, linked, onToggleLink }: CellProps) {
+export function ViewportCell({ index, engine, loader, series, progress, patient, active, fatal, cine, onSelect, onDropSeries, onStack, studyUid, syncGroup, linked, onToggleLink, keyImageIds }: CellProps) {
   const elementRef = useRef<HTMLDivElement>(null);
   const [enabled, setEnabled] = useState(false);
   const [view, setView] = useState<ViewState | undefined>();
@@ -154,7 +156,9 @@ export function ViewportCell({ index, engine, loader, series, progress, patient,
   const state = error ? 'error'
     : !series ? 'empty'
     : progress && progress.total > 0 && progress.loaded === progress.total && view ? 'ready' : 'loading';
-  const instance = view ? loader.metadata.get(viewport()?.getCurrentImageId() ?? '') : undefined;
+  const currentImageId = view ? viewport()?.getCurrentImageId() ?? '' : '';
+  const instance = view ? loader.metadata.get(currentImageId) : undefined;
+  const keyImage = Boolean(currentImageId && keyImageIds?.has(currentImageId));
 
   return (
     <div
@@ -180,6 +184,7 @@ export function ViewportCell({ index, engine, loader, series, progress, patient,
       data-loaded={progress?.loaded ?? 0}
       data-renders={renders}
       data-rendered-slice={renderedSlice}
+      data-key-image={keyImage}
       onPointerDownCapture={() => onSelect(index)}
       onDragOver={onDragOver}
       onDragLeave={() => setDropping(false)}
@@ -203,6 +208,7 @@ export function ViewportCell({ index, engine, loader, series, progress, patient,
           {linked ? '🔗 Linked' : syncGroup ? '⇅ Synced' : 'Link'}
         </button>
       )}
+      {keyImage && <div className="key-image-marker" data-overlay="key-image">Key image</div>}
       {state === 'empty' && !fatal && <div className="empty-cell">Drag a series here, or select this viewport and click a series</div>}
       {state === 'loading' && progress && progress.total > 0 && (
         <div className="loading-banner">Loading {progress.loaded}/{progress.total}</div>
