@@ -128,11 +128,14 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
 
   // Hanging protocols: the protocol's layout, series and window presets (applied once each stack is in).
   const hangingPresets = useRef<Record<number, string>>({});
+  /** Counts the protocols applied: a cell whose stack was in before its protocol gets its preset then. */
+  const [hangingRound, setHangingRound] = useState(0);
   const applyHanging = useCallback((h: Hanging) => {
     const next = Array.from({ length: MAX_CELLS }, (_, i) => h.cells[i] ?? '');
     // A cell that keeps its series keeps its stack, cine and window.
     const kept = (i: string) => next[Number(i)] !== '' && next[Number(i)] === cells[Number(i)];
     hangingPresets.current = Object.fromEntries(h.presets.map((p, i) => [i, p]));
+    setHangingRound((n) => n + 1);
     setLayoutId(h.layoutId);
     setActive(0);
     setCells(next);
@@ -147,19 +150,33 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
   const reports = useStudyReports({ studyUid, loader, engine, measurements, activeViewportId: viewportId(active), activeSeriesUid: cells[active] ?? '' });
   const { placeStack } = reports;
 
+  /** The protocol's window preset for cell `index`, once its viewport shows its stack. */
+  const applyHangingPreset = useCallback((index: number) => {
+    const preset = windowPreset(hangingPresets.current[index]);
+    const vp = engine?.getViewport(viewportId(index)) as StackViewport | undefined;
+    if (!preset || !vp || vp.getImageIds().length === 0) return;
+    delete hangingPresets.current[index];
+    vp.setProperties({ voiRange: utilities.windowLevel.toLowHighRange(preset.width, preset.center) });
+    vp.render();
+    setPresets((x) => ({ ...x, [index]: preset.id }));
+  }, [windowPreset, engine]);
+  // The protocol may come after a cell's stack is in (its rules wait for the priors): the cells
+  // that already show the series the protocol gave them take their preset now.
+  useEffect(() => {
+    for (const i of Object.keys(hangingPresets.current)) {
+      const index = Number(i);
+      const vp = engine?.getViewport(viewportId(index)) as StackViewport | undefined;
+      const uid = cells[index];
+      if (uid && vp?.getCurrentImageId()?.includes(`/series/${encodeURIComponent(uid)}/`)) applyHangingPreset(index);
+    }
+  }, [hangingRound, cells, engine, applyHangingPreset]);
+
   const onStack = useCallback((index: number, stack: Stack) => {
     placeStack(stack);
     sync.stackLoaded(index, stack.imageIds);
-    const preset = windowPreset(hangingPresets.current[index]);
-    const vp = engine?.getViewport(viewportId(index)) as StackViewport | undefined;
-    if (preset && vp) {
-      delete hangingPresets.current[index];
-      vp.setProperties({ voiRange: utilities.windowLevel.toLowHighRange(preset.width, preset.center) });
-      vp.render();
-      setPresets((x) => ({ ...x, [index]: preset.id }));
-    }
+    applyHangingPreset(index);
     setCines((c) => ({ ...c, [index]: { playing: false, fps: c[index]?.fps, stackFps: stack.frameRate, frames: stack.imageIds.length } }));
-  }, [placeStack, sync.stackLoaded, windowPreset, engine]);
+  }, [placeStack, sync.stackLoaded, applyHangingPreset]);
 
   const cineOf = (index: number): Cine & { available: boolean } => {
     const c = cines[index];

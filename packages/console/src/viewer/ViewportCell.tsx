@@ -107,7 +107,11 @@ export function ViewportCell({ index, engine, loader, series, progress, patient,
   }, [engine, id, refresh]);
 
   // The series of the cell: its stack, then every frame into the cache (shared with other cells).
+  // The page's callback is read when the stack is in: a new callback must not load the stack again
+  // (that would reset the window and the slice the page has just set).
   const seriesUid = series?.uid ?? '';
+  const onStackRef = useRef(onStack);
+  onStackRef.current = onStack;
   useEffect(() => {
     const vp = enabled ? viewport() : undefined;
     setLoadError('');
@@ -121,13 +125,13 @@ export function ViewportCell({ index, engine, loader, series, progress, patient,
       ensureVisibleWindow(vp);
       vp.render();
       refresh();
-      onStack(index, stack);
+      onStackRef.current(index, stack);
       loader.prefetch(seriesUid, stack.imageIds);
     }).catch((error: unknown) => {
       if (current) setLoadError(describeError(error));
     });
     return () => { current = false; };
-  }, [enabled, seriesUid, loader, viewport, refresh, index, onStack]);
+  }, [enabled, seriesUid, loader, viewport, refresh, index]);
 
   // Cine: Cornerstone's clip player steps through the stack at the chosen rate.
   const playing = cine.playing && view !== undefined && view.slices > 1;
