@@ -81,29 +81,30 @@ async function openStudy(page, url, studyUid) {
   }), studyUid);
 }
 
-/** Scrolls the loaded stack one slice per key press, each press waiting for the slice's picture. */
+/**
+ * Scrolls the loaded stack one slice per key press, each press waiting for Cornerstone to have
+ * drawn that slice (its IMAGE_RENDERED event: the picture is on the canvas).
+ */
 async function scrollRate(page) {
   await page.locator('.viewport-panel[data-viewport-index="0"]').click();
   return page.evaluate((steps) => new Promise((resolve, reject) => {
-    const panel = document.querySelector('.viewport-panel[data-viewport-index="0"]');
+    const host = document.querySelector('.viewport-panel[data-viewport-index="0"] .viewport-host');
     const timeout = setTimeout(() => reject(new Error('scrolling stalled')), 60_000);
     let step = 0;
     const started = performance.now();
-    const next = () => {
+    const onRendered = () => {
       if (step === steps) {
         clearTimeout(timeout);
-        observer.disconnect();
+        host.removeEventListener('CORNERSTONE_IMAGE_RENDERED', onRendered);
         resolve({ steps, fps: steps / ((performance.now() - started) / 1000) });
         return;
       }
       step++;
       window.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowDown', bubbles: true }));
     };
-    const observer = new MutationObserver(() => {
-      if (Number(panel.dataset.renderedSlice) === step + 1) next();
-    });
-    observer.observe(panel, { attributes: true, attributeFilter: ['data-rendered-slice'] });
-    next();
+    host.addEventListener('CORNERSTONE_IMAGE_RENDERED', onRendered);
+    step++;
+    window.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowDown', bubbles: true }));
   }), SCROLL_STEPS);
 }
 

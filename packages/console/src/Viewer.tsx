@@ -91,9 +91,10 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
     }
     let cancelled = false;
     (async () => {
-      const header = await studyHeader(studyUid);
+      // The three queries together: a study link opens in one round trip, not three.
+      const [header, found, instances] = await Promise.all([studyHeader(studyUid), searchSeries(studyUid), studyInstancesForHanging(studyUid)]);
       if (header.length === 0) throw new Error(`Study ${studyUid} is not in Loire (or you may not see it).`);
-      return [header, ...await Promise.all([searchSeries(studyUid), studyInstancesForHanging(studyUid)])] as const;
+      return [header, found, instances] as const;
     })().then(([header, found, instances]) => {
       if (cancelled) return;
       setPatient(header[0]);

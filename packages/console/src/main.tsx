@@ -4,6 +4,7 @@
 import { StrictMode, useCallback, useEffect, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { me, logout, type Account } from './api';
+import { initCornerstone } from './cornerstone';
 import { LoginPage } from './LoginPage';
 import { MprView } from './MprView';
 import { StudyList } from './StudyList';
@@ -31,6 +32,12 @@ function App() {
   useEffect(() => {
     me().then((a) => setAccount(a ?? null), (error: Error) => { setAccount(null); setSessionError(error.message); });
   }, []);
+
+  // Once someone is logged in, the image display starts in the background (rendering context,
+  // decoder workers), so that opening a study does not wait for it.
+  useEffect(() => {
+    if (account) void initCornerstone().catch(() => undefined); // the viewer reports a failure when it needs it
+  }, [account]);
 
   const url = new URL(location, window.location.origin);
   if (account === undefined) return <div className="centered">Loading…</div>;
