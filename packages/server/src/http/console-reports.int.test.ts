@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   launchBrowser, loginThroughForm, openConsolePage, requireBuiltConsole, SCREENSHOTS, storeDirectory, TEST_TIMEOUT, UI_TIMEOUT, type ConsolePage,
 } from '../testing/browser.js';
-import { canvasToIndex, parseAffine } from '../testing/canvas-reference.js';
+import { pageMapping, parseAffine } from '../testing/canvas-reference.js';
 import { startTestLoire, type TestLoire } from '../testing/loire.js';
 import { samplePath } from '../testing/samples.js';
 
@@ -106,20 +106,13 @@ describe('measurements and key images saved into the study', () => {
     await goToSlice(page, 35);
     await page.locator('[data-tool="length"]').click();
     const affine = parseAffine((await viewportState(page)).indexToCanvas!);
-    const rect = await page.locator('.viewport-host canvas').evaluate((c) => {
-      const r = c.getBoundingClientRect();
-      return { left: r.left, top: r.top };
-    });
     // From column 106 to 406 of row 256 (pixel centres), where the mouse lands (whole page pixels).
-    const toPage = (i: number, j: number) => ({
-      x: Math.round(rect.left + affine.ox + i * affine.cx + j * affine.rx),
-      y: Math.round(rect.top + affine.oy + i * affine.cy + j * affine.ry),
-    });
+    const { toPage, toIndex } = await pageMapping(page.locator('.viewport-host canvas').first(), affine);
     const a = toPage(106, 256);
     const b = toPage(406, 256);
     // The affine map takes pixel indices (i, j: pixel centres) to the canvas; DICOM image
     // coordinates put that centre at (i + 0.5, j + 0.5) (PS3.3 C.18.6.1.1).
-    const index = [canvasToIndex(affine, a.x - rect.left, a.y - rect.top), canvasToIndex(affine, b.x - rect.left, b.y - rect.top)];
+    const index = [toIndex(a), toIndex(b)];
     drawn.points = index.map(([i, j]) => [i + 0.5, j + 0.5] as [number, number]);
     const [rowSpacing, columnSpacing] = ref.pixelSpacing;
     const expected = Math.hypot((index[1]![0] - index[0]![0]) * columnSpacing, (index[1]![1] - index[0]![1]) * rowSpacing);
@@ -243,17 +236,10 @@ describe('measurements and key images saved into the study', () => {
     await goToSlice(page, 35);
     await page.locator('[data-tool="rectangle"]').click();
     const affine = parseAffine((await viewportState(page)).indexToCanvas!);
-    const rect = await page.locator('.viewport-host canvas').evaluate((c) => {
-      const r = c.getBoundingClientRect();
-      return { left: r.left, top: r.top };
-    });
-    const toPage = (i: number, j: number) => ({
-      x: Math.round(rect.left + affine.ox + i * affine.cx + j * affine.rx),
-      y: Math.round(rect.top + affine.oy + i * affine.cy + j * affine.ry),
-    });
+    const { toPage, toIndex } = await pageMapping(page.locator('.viewport-host canvas').first(), affine);
     const a = toPage(200, 300);
     const b = toPage(260, 340);
-    const corners = [a, b].map((p) => canvasToIndex(affine, p.x - rect.left, p.y - rect.top).map((v) => v + 0.5) as [number, number]);
+    const corners = [a, b].map((p) => toIndex(p).map((v) => v + 0.5) as [number, number]);
     await page.mouse.move(a.x, a.y);
     await page.mouse.down();
     await page.mouse.move(b.x, b.y, { steps: 10 });

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   launchBrowser, openConsolePage, requireBuiltConsole, SCREENSHOTS, storeDirectory, storeFiles, UI_TIMEOUT, type ConsolePage,
 } from '../testing/browser.js';
-import { canvasToIndex, compareWithReference, floats, parseAffine, readCanvas } from '../testing/canvas-reference.js';
+import { canvasToIndex, compareWithReference, floats, pageMapping, parseAffine, readCanvas } from '../testing/canvas-reference.js';
 import { startTestLoire, type TestLoire } from '../testing/loire.js';
 import { samplePath } from '../testing/samples.js';
 
@@ -84,18 +84,13 @@ async function orientationLetters(page: Page, index = 0) {
     [...e.querySelectorAll<HTMLElement>('[data-orientation]')].map((m) => [m.dataset.orientation!, m.textContent ?? ''])));
 }
 
-/** Where on the page (CSS px) pixel (i, j) of viewport `index` is drawn. */
+/** Where on the page (CSS px) pixel (i, j) of viewport `index` is drawn, and the pixel index where the mouse lands there. */
 async function pagePoint(page: Page, i: number, j: number, index = 0) {
   const affine = parseAffine((await viewportState(page, index)).indexToCanvas!);
-  const rect = await panel(page, index).locator('.viewport-host canvas').evaluate((c) => {
-    const r = c.getBoundingClientRect();
-    return { left: r.left, top: r.top };
-  });
-  const x = Math.round(rect.left + affine.ox + i * affine.cx + j * affine.rx);
-  const y = Math.round(rect.top + affine.oy + i * affine.cy + j * affine.ry);
-  // The fractional pixel index where the mouse really lands (whole page pixels).
-  const [li, lj] = canvasToIndex(affine, x - rect.left, y - rect.top);
-  return { x, y, i: li, j: lj };
+  const { toPage, toIndex } = await pageMapping(panel(page, index).locator('.viewport-host canvas'), affine);
+  const point = toPage(i, j);
+  const [li, lj] = toIndex(point);
+  return { ...point, i: li, j: lj };
 }
 
 /**

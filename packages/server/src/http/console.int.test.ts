@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   launchBrowser, openConsolePage, requireBuiltConsole, SCREENSHOTS, storeDirectory, TEST_TIMEOUT, UI_TIMEOUT, type ConsolePage,
 } from '../testing/browser.js';
-import { canvasToIndex, compareWithReference, floats, parseAffine, readCanvas } from '../testing/canvas-reference.js';
+import { compareWithReference, floats, pageMapping, parseAffine, readCanvas } from '../testing/canvas-reference.js';
 import { startTestLoire, type TestLoire } from '../testing/loire.js';
 import { samplePath } from '../testing/samples.js';
 import { CONSOLE_CSP, defaultConsoleDir } from './console.js';
@@ -218,21 +218,14 @@ describe('the reading console in Chromium', () => {
     await page.locator('[data-tool="length"]').click();
     const state = await viewportState(page);
     const affine = parseAffine(state.indexToCanvas!);
-    const rect = await page.locator('.viewport-host canvas').evaluate((c) => {
-      const r = c.getBoundingClientRect();
-      return { left: r.left, top: r.top };
-    });
     // 300 pixels along a row through the middle of the image: whole page pixels, as a mouse lands.
-    const toPage = (i: number, j: number) => ({
-      x: Math.round(rect.left + affine.ox + i * affine.cx + j * affine.rx),
-      y: Math.round(rect.top + affine.oy + i * affine.cy + j * affine.ry),
-    });
+    const { toPage, toIndex } = await pageMapping(page.locator('.viewport-host canvas').first(), affine);
     const a = toPage(106, 256);
     const b = toPage(406, 256);
     // Expected: the distance between the two points where the mouse lands, in pixels, times the
     // Pixel Spacing (PS3.3 C.7.6.2.1.1; row and column spacing, here equal).
-    const [ia, ja] = canvasToIndex(affine, a.x - rect.left, a.y - rect.top);
-    const [ib, jb] = canvasToIndex(affine, b.x - rect.left, b.y - rect.top);
+    const [ia, ja] = toIndex(a);
+    const [ib, jb] = toIndex(b);
     const [rowSpacing, columnSpacing] = ref.pixelSpacing;
     const expected = Math.hypot((ib - ia) * columnSpacing, (jb - ja) * rowSpacing);
     await page.mouse.move(a.x, a.y);

@@ -84,3 +84,21 @@ export function compareWithReference(canvas: CanvasPixels, affine: IndexToCanvas
   const mean = differences.reduce((s, v) => s + v, 0) / differences.length;
   return { samples: differences.length, mean, p99: differences[Math.floor(differences.length * 0.99)]! };
 }
+
+/**
+ * Where on the page a viewport draws pixel index (i, j), in whole CSS pixels as a mouse lands
+ * (`toPage`), and the fractional pixel index under a page point (`toIndex`).
+ */
+export async function pageMapping(canvas: Locator, affine: IndexToCanvas) {
+  const { left, top } = await canvas.evaluate((element: { getBoundingClientRect(): { left: number; top: number } }) => {
+    const r = element.getBoundingClientRect();
+    return { left: r.left, top: r.top };
+  });
+  return {
+    toPage: (i: number, j: number) => ({
+      x: Math.round(left + affine.ox + i * affine.cx + j * affine.rx),
+      y: Math.round(top + affine.oy + i * affine.cy + j * affine.ry),
+    }),
+    toIndex: (p: { x: number; y: number }) => canvasToIndex(affine, p.x - left, p.y - top),
+  };
+}
