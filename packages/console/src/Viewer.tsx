@@ -91,10 +91,14 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
     }
     let cancelled = false;
     (async () => {
-      // The three queries together: a study link opens in one round trip, not three.
-      const [header, found, instances] = await Promise.all([studyHeader(studyUid), searchSeries(studyUid), studyInstancesForHanging(studyUid)]);
-      if (header.length === 0) throw new Error(`Study ${studyUid} is not in Loire (or you may not see it).`);
-      return [header, found, instances] as const;
+      // The three queries together: a study link opens in one round trip, not three. A study
+      // that is not there is said so, whatever the other two answered.
+      const [header, found, instances] = await Promise.allSettled([studyHeader(studyUid), searchSeries(studyUid), studyInstancesForHanging(studyUid)]);
+      if (header.status === 'rejected') throw header.reason;
+      if (header.value.length === 0) throw new Error(`Study ${studyUid} is not in Loire (or you may not see it).`);
+      if (found.status === 'rejected') throw found.reason;
+      if (instances.status === 'rejected') throw instances.reason;
+      return [header.value, found.value, instances.value] as const;
     })().then(([header, found, instances]) => {
       if (cancelled) return;
       setPatient(header[0]);

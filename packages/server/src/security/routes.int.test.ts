@@ -10,7 +10,7 @@ import { ROLES, rolesAllow, type Role } from './permissions.js';
 import type { RegisteredRoute } from './http-auth.js';
 
 // The console's pages and built assets hold no patient data (http/console.ts).
-const PUBLIC_ROUTES = new Set(['/healthz', '/api/login', '/api/logout', '/api/oidc/login', '/api/oidc/callback', '/', '/login', '/viewer', '/assets/:name']);
+const PUBLIC_ROUTES = new Set(['/healthz', '/api/login', '/api/logout', '/api/oidc/login', '/api/oidc/callback', '/', '/login', '/viewer', '/mpr', '/assets/:name']);
 
 /** A concrete path for a route pattern: parameters get plausible values (UIDs, ids, names). */
 function concretePath(url: string): string {
