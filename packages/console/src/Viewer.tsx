@@ -111,7 +111,11 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
     return () => { cancelled = true; };
   }, [studyUid]);
 
+  /** The window preset the hanging protocol gives each cell, applied whenever the cell's stack is (re)loaded. */
+  const hangingPresets = useRef<Record<number, string>>({});
   const showSeries = useCallback((index: number, uid: string) => {
+    // The reader's own choice: the protocol's window for that cell no longer applies.
+    delete hangingPresets.current[index];
     setCells((c) => c.map((u, i) => (i === index ? uid : u)));
     setPresets((p) => ({ ...p, [index]: '' }));
     setCines((c) => ({ ...c, [index]: { playing: false, fps: undefined, stackFps: undefined, frames: 0 } }));
@@ -132,7 +136,6 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
   }, [series]);
 
   // Hanging protocols: the protocol's layout, series and window presets (applied once each stack is in).
-  const hangingPresets = useRef<Record<number, string>>({});
   /** Counts the protocols applied: a cell whose stack was in before its protocol gets its preset then. */
   const [hangingRound, setHangingRound] = useState(0);
   const applyHanging = useCallback((h: Hanging) => {
@@ -155,16 +158,20 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
   const reports = useStudyReports({ studyUid, loader, engine, measurements, activeViewportId: viewportId(active), activeSeriesUid: cells[active] ?? '' });
   const { placeStack } = reports;
 
+  /** The protocol round whose preset each cell has received. */
+  const presetRound = useRef<Record<number, number>>({});
   /** The protocol's window preset for cell `index`, once its viewport shows its stack. */
   const applyHangingPreset = useCallback((index: number) => {
     const preset = windowPreset(hangingPresets.current[index]);
     const vp = engine?.getViewport(viewportId(index)) as StackViewport | undefined;
     if (!preset || !vp || vp.getImageIds().length === 0) return;
-    delete hangingPresets.current[index];
+    // Kept: loading the stack again (a new cell size, a re-render) resets the window to the
+    // image's own, and the protocol's must come back.
     vp.setProperties({ voiRange: utilities.windowLevel.toLowHighRange(preset.width, preset.center) });
     vp.render();
+    presetRound.current[index] = hangingRound;
     setPresets((x) => ({ ...x, [index]: preset.id }));
-  }, [windowPreset, engine]);
+  }, [windowPreset, engine, hangingRound]);
   // The protocol may come after a cell's stack is in (its rules wait for the priors): the cells
   // that already show the series the protocol gave them take their preset now.
   useEffect(() => {
@@ -172,6 +179,8 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
       const index = Number(i);
       const vp = engine?.getViewport(viewportId(index)) as StackViewport | undefined;
       const uid = cells[index];
+      // Once per protocol: afterwards the window is the reader's.
+      if (presetRound.current[index] === hangingRound) continue;
       if (uid && vp?.getCurrentImageId()?.includes(`/series/${encodeURIComponent(uid)}/`)) applyHangingPreset(index);
     }
   }, [hangingRound, cells, engine, applyHangingPreset]);
