@@ -30,19 +30,36 @@ export interface ArchiveOptions {
    * short command-line runs flush before they exit). One process per data directory may.
    */
   auditJournal?: boolean;
+  /**
+   * Keep the index journal in the data directory and replay it at open: C-STORE is then answered
+   * once an instance is stored and journalled, its index transaction shared with the next ones
+   * (the server does; command-line runs wait for their commits). One process per data directory may.
+   */
+  indexJournal?: boolean;
 }
 
 export const AUDIT_JOURNAL = 'audit-journal.ndjson';
+export const INDEX_JOURNAL = 'index-journal';
 
 export async function openArchive(config: LoireConfig, logger: Logger, options: ArchiveOptions = {}): Promise<Archive> {
   const storage = new FilesystemStorage(config.dataDir);
   await storage.init();
   const { removedPartialObjects } = await storage.recover();
   if (removedPartialObjects > 0) logger.warn({ removedPartialObjects }, 'removed objects left half-written by an interrupted run');
-  const index = await openIndex(config.database, logger);
+  const index = await openIndex(config.database, logger, options.indexJournal ? { journalDir: path.join(config.dataDir, INDEX_JOURNAL) } : {});
   const ingest = new IngestService({
     storage, logger, indexer: index, duplicatePolicy: config.duplicatePolicy,
   });
+  try {
+    for (const { request, result } of await index.replayJournal()) {
+      const sopInstanceUid = String(request.json['00080018']?.Value?.[0] ?? '');
+      await ingest.afterIndexed(result, { sopInstanceUid }, request.storage, { door: 'dimse', from: request.receivedFrom });
+    }
+  } catch (err) {
+    await storage.close();
+    await index.close();
+    throw err;
+  }
   const accounts = new AccountService(index.db, config.security);
   let audit: AuditTrail;
   let forwarder: SyslogForwarder | undefined;

@@ -41,7 +41,7 @@ const SESSION_PURGE_MS = 10 * 60_000;
 
 export async function startServer(config: LoireConfig, logger: Logger, options: StartOptions = {}): Promise<RunningServer> {
   const dicomTls = config.dicomTls ? loadDicomTls(config.dicomTls) : undefined;
-  const archive = await openArchive(config, logger, { auditJournal: true });
+  const archive = await openArchive(config, logger, { auditJournal: true, indexJournal: true });
   let ready = false;
   let door: DimseDoor | undefined;
   let dimse: DimseServer | undefined;

@@ -18,6 +18,7 @@ export function storeHandler(ingest: IngestService, logger: Logger, observer?: S
       sopClassUid: ctx.sopClassUid,
       sopInstanceUid: ctx.sopInstanceUid,
       source: { door: 'dimse', from, remoteAddress: ctx.association.remoteAddress },
+      acknowledgeWhenJournaled: true,
     });
     return {
       write: (chunk) => incoming.write(chunk),

@@ -103,7 +103,8 @@ describe('concurrent ingest', () => {
       request({ patientId: 'C', study: '10.1', series: `10.1.${i % 4}`, sop: `10.1.${i % 4}.${i}`, modality: i % 2 ? 'CT' : 'MR' }));
     const results = await Promise.all([
       ...requests.map((r) => index.indexInstance(r)),
-      index.indexInstance(requests[0]!),
+      // The same SOP Instance again as another object (a new storage key): a duplicate.
+      index.indexInstance({ ...requests[0]!, storage: { ...requests[0]!.storage, key: `${requests[0]!.storage.key}.again` } }),
     ]);
     expect(results.filter((r) => r.outcome === 'stored')).toHaveLength(24);
     expect(results.filter((r) => r.outcome === 'rejected-duplicate')).toHaveLength(1);

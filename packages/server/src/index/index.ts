@@ -15,15 +15,34 @@ import {
   type InstanceRecord, type StorageRecord,
 } from './retrieve.js';
 import {
-  deleteInstance, deleteInstanceAt, deleteSeries, deleteStudy, indexInstance, indexInstances,
+  deleteInstance, deleteInstanceAt, deleteSeries, deleteStudy, indexInstances, indexPrepared,
   type BatchIndexResult, type DeletedInstance, type DeletedObjects, type IndexRequest, type IndexResult,
 } from './store.js';
+import { IndexWriteQueue, type QueuedInstance, type ReplayedInstance } from './write-queue.js';
+
+export interface IndexOptions {
+  /**
+   * Directory of the index journal, which lets ingest acknowledge an instance once journalled
+   * (see write-queue.ts). One process per journal: the server has one, command-line runs do not.
+   */
+  journalDir?: string;
+}
 
 export class ArchiveIndex {
   private readonly context: QueryContext;
+  private readonly writes: IndexWriteQueue;
 
-  constructor(private readonly connection: IndexConnection, private readonly logger?: Logger) {
+  constructor(private readonly connection: IndexConnection, private readonly logger?: Logger, options: IndexOptions = {}) {
     this.context = { db: connection.db, dialect: connection.dialect };
+    this.writes = new IndexWriteQueue({
+      commit: async (prepared) => {
+        const results = await indexPrepared(connection.runner, prepared);
+        for (const result of results) this.logWarnings(result);
+        return results;
+      },
+      probe: async () => { await connection.db.selectFrom('study').select('pk').limit(1).execute(); },
+      logger, journalDir: options.journalDir,
+    });
   }
 
   get dialect(): IndexConnection['dialect'] {
@@ -40,10 +59,33 @@ export class ArchiveIndex {
     return this.connection.runner;
   }
 
+  /** Indexes an instance, in one transaction with the others that arrive meanwhile (group commit). */
   async indexInstance(request: IndexRequest): Promise<IndexResult> {
-    const result = await indexInstance(this.connection.runner, request);
-    this.logWarnings(result);
-    return result;
+    return this.writes.enqueue(request).indexed;
+  }
+
+  /** True when enqueueInstance() can journal (the index was opened with a journal). */
+  get journaled(): boolean {
+    return this.writes.journaled;
+  }
+
+  /**
+   * Queues an instance; with `journal`, it is in the index journal when this returns, so that it
+   * may be acknowledged at once: no crash loses it, and every read waits for its commit. Throws
+   * IndexInputError when the instance cannot be indexed.
+   */
+  enqueueInstance(request: IndexRequest, options: { journal?: boolean } = {}): QueuedInstance {
+    return this.writes.enqueue(request, options);
+  }
+
+  /** Indexes what the journal of an interrupted run holds; call once at start-up. */
+  replayJournal(): Promise<ReplayedInstance[]> {
+    return this.writes.replayJournal();
+  }
+
+  /** Resolves once every instance queued so far is committed (reads call it first). */
+  settled(): Promise<void> | undefined {
+    return this.writes.settled();
   }
 
   /** Group commit: many instances in one transaction (see store.ts for failure semantics). */
@@ -53,69 +95,85 @@ export class ArchiveIndex {
     return results;
   }
 
-  find(query: FindQuery): AsyncGenerator<DicomJson> {
-    return find(this.context, query);
+  async *find(query: FindQuery): AsyncGenerator<DicomJson> {
+    await this.writes.settled();
+    yield* find(this.context, query);
   }
 
-  findAll(query: FindQuery): Promise<DicomJson[]> {
+  async findAll(query: FindQuery): Promise<DicomJson[]> {
+    await this.writes.settled();
     return findAll(this.context, query);
   }
 
-  count(query: FindQuery): Promise<number> {
+  async count(query: FindQuery): Promise<number> {
+    await this.writes.settled();
     return count(this.context, query);
   }
 
-  listInstancesForRetrieve(level: QueryLevel, identifier: DicomJson): Promise<StorageRecord[]> {
+  async listInstancesForRetrieve(level: QueryLevel, identifier: DicomJson): Promise<StorageRecord[]> {
+    await this.writes.settled();
     return listInstancesForRetrieve(this.context, level, identifier);
   }
 
-  getInstance(sopInstanceUid: string): Promise<InstanceRecord | undefined> {
+  async getInstance(sopInstanceUid: string): Promise<InstanceRecord | undefined> {
+    await this.writes.settled();
     return getInstance(this.context, sopInstanceUid);
   }
 
-  seriesMetadata(seriesInstanceUid: string): Promise<DicomJson[]> {
+  async seriesMetadata(seriesInstanceUid: string): Promise<DicomJson[]> {
+    await this.writes.settled();
     return seriesMetadata(this.context, seriesInstanceUid);
   }
 
   /** Stored metadata text (not parsed) of a study, series or instance, for WADO-RS metadata. */
-  metadataDocuments(scope: MetadataScope): Promise<MetadataDocument[]> {
+  async metadataDocuments(scope: MetadataScope): Promise<MetadataDocument[]> {
+    await this.writes.settled();
     return metadataDocuments(this.context, scope);
   }
 
-  metadataOfInstances(sopInstanceUids: readonly string[]): Promise<MetadataDocument[]> {
+  async metadataOfInstances(sopInstanceUids: readonly string[]): Promise<MetadataDocument[]> {
+    await this.writes.settled();
     return metadataOfInstances(this.context, sopInstanceUids);
   }
 
   /** Last change and counts of a study, for HTTP validators; undefined for an unknown study. */
-  studyVersion(studyInstanceUid: string): Promise<StudyVersion | undefined> {
+  async studyVersion(studyInstanceUid: string): Promise<StudyVersion | undefined> {
+    await this.writes.settled();
     return studyVersion(this.context, studyInstanceUid);
   }
 
-  allStorageRecords(): AsyncGenerator<StorageRecord> {
-    return allStorageRecords(this.context);
+  async *allStorageRecords(): AsyncGenerator<StorageRecord> {
+    await this.writes.settled();
+    yield* allStorageRecords(this.context);
   }
 
-  deleteInstance(sopInstanceUid: string): Promise<DeletedInstance | undefined> {
+  async deleteInstance(sopInstanceUid: string): Promise<DeletedInstance | undefined> {
+    await this.writes.settled();
     return deleteInstance(this.connection.runner, sopInstanceUid);
   }
 
   /** Deletes an instance only where the resource path puts it; undefined when it is not there. */
-  deleteInstanceAt(ids: { studyInstanceUid: string; seriesInstanceUid: string; sopInstanceUid: string }): Promise<DeletedObjects | undefined> {
+  async deleteInstanceAt(ids: { studyInstanceUid: string; seriesInstanceUid: string; sopInstanceUid: string }): Promise<DeletedObjects | undefined> {
+    await this.writes.settled();
     return deleteInstanceAt(this.connection.runner, ids);
   }
 
   /** Deletes a series of a study in one transaction; undefined when the study has no such series. */
-  deleteSeries(ids: { studyInstanceUid: string; seriesInstanceUid: string }): Promise<DeletedObjects | undefined> {
+  async deleteSeries(ids: { studyInstanceUid: string; seriesInstanceUid: string }): Promise<DeletedObjects | undefined> {
+    await this.writes.settled();
     return deleteSeries(this.connection.runner, ids);
   }
 
   /** Deletes a study in one transaction; undefined when it is unknown. */
-  deleteStudy(studyInstanceUid: string): Promise<DeletedObjects | undefined> {
+  async deleteStudy(studyInstanceUid: string): Promise<DeletedObjects | undefined> {
+    await this.writes.settled();
     return deleteStudy(this.connection.runner, studyInstanceUid);
   }
 
-  close(): Promise<void> {
-    return this.connection.close();
+  /** Commits what is queued (what cannot be stays in the journal), then closes the database. */
+  async close(): Promise<void> {
+    await this.writes.close();
+    await this.connection.close();
   }
 
   private logWarnings(result: IndexResult): void {
@@ -124,11 +182,11 @@ export class ArchiveIndex {
 }
 
 /** Opens (and migrates) the index: `sqlite:///path/index.db`, a plain path, or `postgres://…`. */
-export async function openIndex(url: string, logger?: Logger): Promise<ArchiveIndex> {
+export async function openIndex(url: string, logger?: Logger, options: IndexOptions = {}): Promise<ArchiveIndex> {
   const connection = await openIndexDatabase(url, (error) => {
     logger?.warn({ err: error }, 'an idle PostgreSQL connection of the index was closed by the server; it will be reopened on next use');
   });
-  return new ArchiveIndex(connection, logger);
+  return new ArchiveIndex(connection, logger, options);
 }
 
 export type { QueryLevel } from './attributes.js';
@@ -141,4 +199,5 @@ export type { MetadataDocument, MetadataScope, StudyVersion } from './metadata-d
 export type {
   BatchIndexResult, DeletedInstance, DeletedObjects, DuplicatePolicy, IndexOutcome, IndexRequest, IndexResult,
 } from './store.js';
+export type { QueuedInstance, ReplayedInstance } from './write-queue.js';
 export { fillSynthetic, syntheticInstance, syntheticRequest, type SyntheticOptions } from './synthetic.js';

@@ -26,20 +26,24 @@ export interface IndexResult {
 
 export type BatchIndexResult = IndexResult | { outcome: 'invalid'; error: IndexInputError };
 
-interface PreparedRequest {
-  readonly request: IndexRequest;
-  readonly fields: InstanceFields;
-  readonly metadata: Buffer;
+/**
+ * A request checked and turned into column values: indexing it can fail only for database
+ * reasons. Its metadata document is encoded when first needed, inside the transaction, so that
+ * a caller answered before the commit (see write-queue.ts) does not wait for it.
+ */
+export class PreparedRequest {
+  private encoded: Buffer | undefined;
+
+  constructor(readonly request: IndexRequest, readonly fields: InstanceFields) {}
+
+  get metadata(): Buffer {
+    return this.encoded ??= encodeMetadata(withoutBulkData(this.request.json));
+  }
 }
 
-function prepare(request: IndexRequest): PreparedRequest {
-  const fields = instanceFields(request.json);
-  return { request, fields, metadata: encodeMetadata(withoutBulkData(request.json)) };
-}
-
-export async function indexInstance(runner: TransactionRunner, request: IndexRequest): Promise<IndexResult> {
-  const prepared = prepare(request);
-  return runner.transaction(() => indexProgram(prepared, new Date().toISOString()));
+/** Checks a request and computes its columns; throws IndexInputError when it cannot be indexed. */
+export function prepare(request: IndexRequest): PreparedRequest {
+  return new PreparedRequest(request, instanceFields(request.json));
 }
 
 /**
@@ -57,16 +61,24 @@ export async function indexInstances(runner: TransactionRunner, requests: readon
       results[position] = { outcome: 'invalid', error };
     }
   });
+  const outcomes = await indexPrepared(runner, valid.map((item) => item.prepared));
+  valid.forEach((item, i) => { results[item.position] = outcomes[i]!; });
+  return results;
+}
+
+/** Indexes prepared requests in one transaction; the results are in the order of the requests. */
+export async function indexPrepared(runner: TransactionRunner, prepared: readonly PreparedRequest[]): Promise<IndexResult[]> {
   // One lock order for every batch (study, then series, then instance) so that concurrent
   // batches on PostgreSQL wait on each other instead of deadlocking.
-  valid.sort((a, b) => compareKeys(a.prepared.fields, b.prepared.fields));
+  const order = prepared.map((_, i) => i).sort((a, b) => compareKeys(prepared[a]!.fields, prepared[b]!.fields));
   const outcomes = await runner.transaction(function* () {
     const now = new Date().toISOString();
     const out: IndexResult[] = [];
-    for (const item of valid) out.push(yield* indexProgram(item.prepared, now));
+    for (const i of order) out.push(yield* indexProgram(prepared[i]!, now));
     return out;
   });
-  valid.forEach((item, i) => { results[item.position] = outcomes[i]!; });
+  const results: IndexResult[] = new Array(prepared.length);
+  order.forEach((position, i) => { results[position] = outcomes[i]!; });
   return results;
 }
 
@@ -153,6 +165,8 @@ function* indexProgram(prepared: PreparedRequest, now: string): SqlProgram<Index
   let replacedStorageKey: string | undefined;
 
   const existing = yield* get<{ pk: number; storage_key: string }>(SQL.findInstance, fields.sopInstanceUid);
+  // The very object already indexed (a journal replayed after a crash that followed its commit).
+  if (existing?.storage_key === request.storage.key) return { outcome: 'stored', warnings };
   if (existing) {
     if (request.duplicatePolicy === 'keep-first') return { outcome: 'duplicate-ignored', warnings };
     if (request.duplicatePolicy === 'reject') return { outcome: 'rejected-duplicate', warnings };

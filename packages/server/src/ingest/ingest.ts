@@ -10,7 +10,7 @@ import type { DuplicatePolicy } from '../config/config.js';
 import type { Logger } from '../logger.js';
 import type { ObjectStorage, ObjectWriter, StoredObject } from '../storage/storage.js';
 import { IngestError } from './errors.js';
-import type { IndexOutcome, InstanceIndexer } from './indexer.js';
+import type { IndexOutcome, IndexResult, InstanceIndexer } from './indexer.js';
 import { validateInstanceIdentity, type InstanceIdentity } from './validate.js';
 
 export interface IngestSource {
@@ -51,6 +51,13 @@ export class IngestService {
    */
   async beginDataset(args: {
     transferSyntaxUid: string; sopClassUid: string; sopInstanceUid: string; source: IngestSource;
+    /**
+     * Answer once the object is stored and its index entry journalled, before the entry's
+     * transaction (see index/write-queue.ts): what a C-STORE needs to keep pace with its peer.
+     * Ignored without an index journal, and under the "reject" duplicate policy (whose answer
+     * depends on the index).
+     */
+    acknowledgeWhenJournaled?: boolean;
   }): Promise<IncomingObject> {
     const writer = await this.deps.storage.createWriter();
     const meta = createFileMeta({
@@ -64,7 +71,7 @@ export class IngestService {
     return this.incoming(writer, {
       push: (chunk) => parser.push(chunk),
       finish: () => ({ dataset: parser.end(), transferSyntaxUid: args.transferSyntaxUid }),
-    }, args.source, { sopClassUid: args.sopClassUid, sopInstanceUid: args.sopInstanceUid });
+    }, args.source, { sopClassUid: args.sopClassUid, sopInstanceUid: args.sopInstanceUid }, {}, args.acknowledgeWhenJournaled ?? false);
   }
 
   /**
@@ -89,6 +96,7 @@ export class IngestService {
     source: IngestSource,
     announced: { sopClassUid: string; sopInstanceUid: string } | undefined,
     required: { studyInstanceUid?: string } = {},
+    acknowledgeWhenJournaled = false,
   ): IncomingObject {
     let parseError: unknown;
     let finished = false;
@@ -143,30 +151,59 @@ export class IngestService {
         } catch (err) {
           throw IngestError.outOfResources(`cannot write object to ${this.deps.storage.description}: ${(err as Error).message}`, err).about(identity);
         }
-        return this.index(json, identity, stored, source);
+        return this.index(json, identity, stored, source, acknowledgeWhenJournaled);
       },
     };
   }
 
-  private async index(json: DicomJson, identity: InstanceIdentity, stored: StoredObject, source: IngestSource): Promise<IngestResult> {
-    let outcome: IndexOutcome;
-    let replacedStorageKey: string | undefined;
+  private async index(
+    json: DicomJson, identity: InstanceIdentity, stored: StoredObject, source: IngestSource, acknowledgeWhenJournaled: boolean,
+  ): Promise<IngestResult> {
+    const { indexer, duplicatePolicy } = this.deps;
+    const early = acknowledgeWhenJournaled && indexer.journaled && duplicatePolicy !== 'reject';
+    let indexed: Promise<IndexResult>;
+    let room: void | Promise<void>;
     try {
-      ({ outcome, replacedStorageKey } = await this.deps.indexer.indexInstance({
+      ({ indexed, room } = indexer.enqueueInstance({
         json, storage: { key: stored.key, size: stored.size, sha256: stored.sha256, transferSyntaxUid: identity.transferSyntaxUid },
-        receivedFrom: source.from, duplicatePolicy: this.deps.duplicatePolicy,
-      }));
+        receivedFrom: source.from, duplicatePolicy,
+      }, { journal: early }));
     } catch (err) {
       await this.deps.storage.delete(stored.key).catch(() => undefined);
       throw IngestError.outOfResources(`cannot index SOP Instance ${identity.sopInstanceUid}: ${(err as Error).message}`, err).about(identity);
     }
-    if (outcome === 'duplicate-ignored' || outcome === 'rejected-duplicate') {
-      await this.deps.storage.delete(stored.key);
-      if (outcome === 'rejected-duplicate') throw IngestError.duplicate(identity.sopInstanceUid);
+    if (early) {
+      // Acknowledged now: the journal holds the entry, and every read waits for its commit.
+      void indexed.then(
+        (result) => this.afterIndexed(result, identity, stored, source),
+        (err: unknown) => this.deps.logger.error({ err, sopInstanceUid: identity.sopInstanceUid, storageKey: stored.key },
+          'an acknowledged object could not be indexed: its file is kept in storage; import it again once the index database is repaired'),
+      ).catch((err: unknown) => this.deps.logger.error({ err, sopInstanceUid: identity.sopInstanceUid }, 'cleaning up after indexing failed'));
+      await room;
+      return { ...identity, outcome: 'stored', storageKey: stored.key, size: stored.size, sha256: stored.sha256 };
     }
+    let result: IndexResult;
+    try {
+      result = await indexed;
+    } catch (err) {
+      await this.deps.storage.delete(stored.key).catch(() => undefined);
+      throw IngestError.outOfResources(`cannot index SOP Instance ${identity.sopInstanceUid}: ${(err as Error).message}`, err).about(identity);
+    }
+    const outcome = await this.afterIndexed(result, identity, stored, source);
+    if (outcome === 'rejected-duplicate') throw IngestError.duplicate(identity.sopInstanceUid);
+    return { ...identity, outcome, storageKey: stored.key, size: stored.size, sha256: stored.sha256 };
+  }
+
+  /**
+   * What the index decided, applied to storage: the copy it did not keep is deleted. Also called
+   * for each instance the index journal gave back at start-up.
+   */
+  async afterIndexed(result: IndexResult, identity: Pick<InstanceIdentity, 'sopInstanceUid'>, stored: Pick<StoredObject, 'key'>, source: IngestSource): Promise<IndexOutcome> {
+    const { outcome, replacedStorageKey } = result;
+    if (outcome === 'duplicate-ignored' || outcome === 'rejected-duplicate') await this.deps.storage.delete(stored.key);
     if (replacedStorageKey) await this.deps.storage.delete(replacedStorageKey);
     this.deps.logger.debug({ sopInstanceUid: identity.sopInstanceUid, outcome, door: source.door, from: source.from }, 'object stored');
-    return { ...identity, outcome, storageKey: stored.key, size: stored.size, sha256: stored.sha256 };
+    return outcome;
   }
 }
 

@@ -2,7 +2,9 @@
 // The path carries no patient data (only the receive date and a random id), so renaming a
 // patient never moves files, and a directory listing reveals nothing.
 import { createHash, randomUUID } from 'node:crypto';
-import { close as closeCallback, createReadStream, open as openCallback, writev as writevCallback } from 'node:fs';
+import {
+  close as closeCallback, closeSync, createReadStream, open as openCallback, openSync, renameSync, writev as writevCallback, writevSync,
+} from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -230,19 +232,21 @@ class FileObjectWriter implements ObjectWriter {
     this.pending = [];
     this.done = true;
     try {
-      const fd = this.fd ?? await openAsync(this.tmpPath, 'wx');
+      const fd = this.fd ?? openSync(this.tmpPath, 'wx');
       this.fd = undefined;
       try {
-        const written = buffers.length === 0 ? 0 : (await writevAsync(fd, buffers)).bytesWritten;
+        const written = buffers.length === 0 ? 0 : writevSync(fd, buffers);
         if (written !== this.bytesWritten) throw new StorageError(`short write: ${written} of ${this.bytesWritten} bytes (disk full?)`);
       } finally {
-        await closeAsync(fd);
+        closeSync(fd);
       }
-      await rename(this.tmpPath, finalPath).catch(async (err: NodeJS.ErrnoException) => {
-        if (err.code !== 'ENOENT') throw err;
+      try {
+        renameSync(this.tmpPath, finalPath);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
         await mkdir(path.dirname(finalPath), { recursive: true }); // first object of the day, or the directory was removed
-        await rename(this.tmpPath, finalPath);
-      });
+        renameSync(this.tmpPath, finalPath);
+      }
       return { key, size: this.bytesWritten, sha256: this.hash.digest('hex') };
     } catch (err) {
       void rm(this.tmpPath, { force: true });

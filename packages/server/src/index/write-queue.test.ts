@@ -1,0 +1,187 @@
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openIndexDatabase, type IndexConnection } from './database.js';
+import { indexPrepared, type IndexResult, type PreparedRequest } from './store.js';
+import { request } from './test-fixtures.js';
+import { IndexWriteQueue, type IndexWriteQueueOptions } from './write-queue.js';
+
+let dir: string;
+let journalDir: string;
+let connection: IndexConnection;
+const queues: IndexWriteQueue[] = [];
+
+beforeEach(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'loire-write-queue-'));
+  journalDir = path.join(dir, 'journal');
+  connection = await openIndexDatabase(path.join(dir, 'index.sqlite'));
+});
+
+afterEach(async () => {
+  for (const queue of queues.splice(0)) await queue.close();
+  await connection.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A queue over the real SQLite index; `commits` counts its transactions. */
+function queueOver(options: Partial<IndexWriteQueueOptions> = {}) {
+  const stats = { commits: 0, sizes: [] as number[] };
+  const queue = new IndexWriteQueue({
+    commit: async (prepared: readonly PreparedRequest[]) => {
+      stats.commits++;
+      stats.sizes.push(prepared.length);
+      return indexPrepared(connection.runner, prepared);
+    },
+    probe: async () => { await connection.db.selectFrom('study').select('pk').limit(1).execute(); },
+    journalDir,
+    ...options,
+  });
+  queues.push(queue);
+  return { queue, stats };
+}
+
+async function instanceCount(): Promise<number> {
+  const row = await connection.db.selectFrom('instance').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+const spec = (i: number) => ({ patientId: 'P', study: '1.2', series: '1.2.3', sop: `1.2.3.${i}` });
+
+function journalLines(): string[] {
+  return readdirSync(journalDir).flatMap((name) => readFileSync(path.join(journalDir, name), 'utf8').split('\n').filter(Boolean));
+}
+
+describe('IndexWriteQueue', () => {
+  it('commits instances that arrive together in one transaction (group commit)', async () => {
+    const { queue, stats } = queueOver();
+    await queue.replayJournal();
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => queue.enqueue(request(spec(i), 'keep-first')).indexed));
+    expect(results.every((r) => r.outcome === 'stored')).toBe(true);
+    expect(stats.commits).toBe(1);
+    expect(await instanceCount()).toBe(40);
+  });
+
+  it('journals before answering, and empties the journal once committed', async () => {
+    const { queue } = queueOver({ batchDelayMs: 60_000 });
+    await queue.replayJournal();
+    queue.enqueue(request(spec(1), 'keep-first'), { journal: true });
+    queue.enqueue(request(spec(2), 'keep-first'), { journal: true });
+    expect(journalLines()).toHaveLength(2);
+    expect(await instanceCount()).toBe(0);
+    await queue.settled();
+    expect(await instanceCount()).toBe(2);
+    expect(journalLines()).toHaveLength(0);
+  });
+
+  it('indexes at the next start what a killed process had journalled but not committed', async () => {
+    const crashed = queueOver({ batchDelayMs: 60_000 }).queue;
+    await crashed.replayJournal();
+    for (let i = 0; i < 5; i++) crashed.enqueue(request(spec(i), 'keep-first'), { journal: true });
+    // The process dies here: nothing committed, the journal holds the five (and a torn sixth line).
+    appendFileSync(readdirSync(journalDir).map((n) => path.join(journalDir, n))[0]!, '{"json":{"0008');
+    queues.splice(0);
+
+    const { queue } = queueOver();
+    const replayed = await queue.replayJournal();
+    expect(replayed.map((r) => r.result.outcome)).toEqual(['stored', 'stored', 'stored', 'stored', 'stored']);
+    expect(replayed.map((r) => r.request.storage.key)).toEqual(['k/1.2.3.0', 'k/1.2.3.1', 'k/1.2.3.2', 'k/1.2.3.3', 'k/1.2.3.4']);
+    expect(await instanceCount()).toBe(5);
+    expect(journalLines()).toHaveLength(0);
+  });
+
+  it('replays a line already committed as a no-op, so that the copy in storage is never taken for a duplicate', async () => {
+    const { queue: first } = queueOver();
+    await first.replayJournal();
+    const committed = request(spec(7), 'keep-first');
+    await first.enqueue(committed).indexed;
+    await first.close();
+    queues.splice(0);
+    // A crash after the commit and before the journal was emptied leaves the line behind.
+    writeFileSync(path.join(journalDir, '0000000009.ndjson'), `${JSON.stringify(committed)}\n`);
+
+    const { queue } = queueOver();
+    const [replayed] = await queue.replayJournal();
+    expect(replayed?.result).toEqual<IndexResult>({ outcome: 'stored', warnings: [] });
+    expect(await instanceCount()).toBe(1);
+    // A new object with the same SOP Instance UID is still a duplicate.
+    expect((await queue.enqueue(request(spec(7), 'keep-first', 'k/other')).indexed).outcome).toBe('duplicate-ignored');
+  });
+
+  it('keeps the lines that arrive during a commit until a later commit covers them', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => { release = resolve; });
+    let calls = 0;
+    const { queue } = queueOver({
+      batchDelayMs: 0,
+      commit: async (prepared) => {
+        if (calls++ === 0) await gate;
+        return indexPrepared(connection.runner, prepared);
+      },
+    });
+    await queue.replayJournal();
+    const first = queue.enqueue(request(spec(1), 'keep-first'), { journal: true }).indexed;
+    await sleep(20); // the first batch is now waiting inside its commit
+    queue.enqueue(request(spec(2), 'keep-first'), { journal: true });
+    release();
+    await first;
+    // The first segment held both lines, and the second is not committed yet: it is kept.
+    expect(journalLines().map((l) => (JSON.parse(l) as { storage: { key: string } }).storage.key)).toContain('k/1.2.3.2');
+    await queue.settled();
+    expect(journalLines()).toHaveLength(0);
+    expect(readdirSync(journalDir)).toHaveLength(1);
+    expect(await instanceCount()).toBe(2);
+  });
+
+  it('keeps instances queued while the database is down, and commits them once it answers', async () => {
+    let down = true;
+    const { queue } = queueOver({
+      batchDelayMs: 0,
+      commit: async (prepared) => {
+        if (down) throw new Error('connection refused');
+        return indexPrepared(connection.runner, prepared);
+      },
+      probe: async () => { if (down) throw new Error('connection refused'); },
+    });
+    await queue.replayJournal();
+    const indexed = queue.enqueue(request(spec(1), 'keep-first'), { journal: true }).indexed;
+    await sleep(150);
+    expect(queue.pending).toBe(1);
+    expect(journalLines()).toHaveLength(1);
+    down = false;
+    expect((await indexed).outcome).toBe('stored');
+    expect(journalLines()).toHaveLength(0);
+  });
+
+  it('gives up an instance the database refuses on its own, without holding back the others', async () => {
+    const { queue } = queueOver({
+      batchDelayMs: 10,
+      commit: async (prepared) => {
+        if (prepared.some((p) => p.fields.sopInstanceUid === '1.2.3.2')) throw new Error('value too long for column');
+        return indexPrepared(connection.runner, prepared);
+      },
+    });
+    await queue.replayJournal();
+    const outcomes = await Promise.allSettled([1, 2, 3].map((i) => queue.enqueue(request(spec(i), 'keep-first')).indexed));
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(await instanceCount()).toBe(2);
+  });
+
+  it('refuses at once an instance that cannot be indexed', () => {
+    const { queue } = queueOver();
+    const bad = request(spec(1));
+    delete bad.json['00080018'];
+    expect(() => queue.enqueue(bad)).toThrow(/SOPInstanceUID/);
+  });
+
+  it('makes a full queue ask its callers to wait', async () => {
+    const { queue } = queueOver({ maxQueue: 3, batchDelayMs: 50 });
+    await queue.replayJournal();
+    const rooms = [1, 2, 3, 4].map((i) => queue.enqueue(request(spec(i), 'keep-first')).room);
+    expect(rooms.slice(0, 2)).toEqual([undefined, undefined]);
+    expect(rooms[3]).toBeInstanceOf(Promise);
+    await rooms[3];
+    expect(queue.pending).toBe(0);
+  });
+});

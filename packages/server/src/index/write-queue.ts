@@ -1,0 +1,304 @@
+// The index's write queue: instances wait here and are committed in batches, one transaction
+// for all that arrived meanwhile (group commit), so that the cost of a commit is shared.
+//
+// With a journal, an instance can be acknowledged before its transaction: enqueue() first
+// appends the request to the journal (write(2), no fsync, as SQLite's synchronous=NORMAL commit),
+// so a crash of the Loire process loses nothing enqueued; at the next start every journalled
+// request is indexed again (indexing the same object twice is a no-op). Reads never see the queue:
+// the index awaits settled() before every query, so an acknowledged instance is found at once.
+//
+// Journal files are segments (NNNNNNNNNN.ndjson): the active one takes new lines; it is emptied
+// when a batch has committed everything it held, or closed and replaced when lines arrived while
+// the batch was committing; closed segments are deleted once a later batch has committed.
+import { closeSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { IndexInputError } from './instance-fields.js';
+import { prepare, type IndexRequest, type IndexResult, type PreparedRequest } from './store.js';
+
+export interface IndexWriteQueueOptions {
+  /** Indexes prepared requests in one transaction. */
+  commit(prepared: readonly PreparedRequest[]): Promise<IndexResult[]>;
+  /** A trivial query: tells a database that is down from a request it cannot take. */
+  probe(): Promise<void>;
+  logger?: Logger | undefined;
+  /** Directory of the journal; without one, nothing may be acknowledged before its commit. */
+  journalDir?: string | undefined;
+  /** Instances per transaction. */
+  batchSize?: number;
+  /** How long an instance may wait for others to share its transaction. */
+  batchDelayMs?: number;
+  /** Instances waiting beyond this make enqueue() ask the caller to wait (back-pressure). */
+  maxQueue?: number;
+}
+
+/** What enqueue() answers. */
+export interface QueuedInstance {
+  /** Settles once the instance is committed to the index, or could not be. */
+  indexed: Promise<IndexResult>;
+  /** A promise only when the queue is full: await it before accepting more work. */
+  room: void | Promise<void>;
+}
+
+/** A journal line that was indexed when the journal was replayed at start-up. */
+export interface ReplayedInstance {
+  request: IndexRequest;
+  result: IndexResult;
+}
+
+interface Entry {
+  seq: number;
+  prepared: PreparedRequest;
+  resolve(result: IndexResult): void;
+  reject(error: Error): void;
+}
+
+const RETRY_MIN_MS = 100;
+const RETRY_MAX_MS = 30_000;
+const CLOSE_TIMEOUT_MS = 30_000;
+const SEGMENT_PATTERN = /^(\d{10})\.ndjson$/;
+
+export class IndexWriteQueue {
+  private readonly queue: Entry[] = [];
+  private readonly settledWaiters: { seq: number; resolve(): void }[] = [];
+  private readonly roomWaiters: (() => void)[] = [];
+  private readonly batchSize: number;
+  private readonly batchDelayMs: number;
+  private readonly maxQueue: number;
+  private lastSeq = 0;
+  /** Every entry up to this one is committed or given up. */
+  private doneThrough = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private writing = false;
+  private retryMs = 0;
+  private closed = false;
+  private active: { fd: number; number: number; lines: number } | undefined;
+  private readonly closedSegments: string[] = [];
+
+  constructor(private readonly options: IndexWriteQueueOptions) {
+    this.batchSize = options.batchSize ?? 500;
+    this.batchDelayMs = options.batchDelayMs ?? 5;
+    this.maxQueue = options.maxQueue ?? 5_000;
+  }
+
+  /** True when enqueue() can journal, so that its caller may acknowledge before the commit. */
+  get journaled(): boolean {
+    return this.options.journalDir !== undefined;
+  }
+
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  /**
+   * Checks and queues a request; throws IndexInputError when it cannot be indexed. With
+   * `journal`, the request is in the journal when this returns.
+   */
+  enqueue(request: IndexRequest, options: { journal?: boolean } = {}): QueuedInstance {
+    if (this.closed) throw new Error('the index is closed: the instance could not be indexed');
+    const prepared = prepare(request);
+    if (options.journal) this.appendToJournal(request);
+    let entry!: Entry;
+    const indexed = new Promise<IndexResult>((resolve, reject) => {
+      entry = { seq: ++this.lastSeq, prepared, resolve, reject };
+    });
+    this.queue.push(entry);
+    this.schedule();
+    const room = this.queue.length >= this.maxQueue ? new Promise<void>((resolve) => this.roomWaiters.push(resolve)) : undefined;
+    return { indexed, room };
+  }
+
+  /** Resolves once everything enqueued so far is committed; undefined when nothing is waiting. */
+  settled(): Promise<void> | undefined {
+    if (this.doneThrough === this.lastSeq || this.closed) return undefined;
+    const seq = this.lastSeq;
+    const done = new Promise<void>((resolve) => this.settledWaiters.push({ seq, resolve }));
+    this.schedule(0);
+    return done;
+  }
+
+  /** Commits what is queued; what cannot be committed in time stays in the journal for the next start. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    let timeout: NodeJS.Timeout | undefined;
+    await Promise.race([this.settled(), new Promise<void>((resolve) => { timeout = setTimeout(resolve, CLOSE_TIMEOUT_MS); })]);
+    clearTimeout(timeout);
+    this.closed = true;
+    clearTimeout(this.timer);
+    const left = this.queue.splice(0);
+    for (const entry of left) entry.reject(new Error('the index closed before this instance was committed'));
+    if (left.length > 0) {
+      this.options.logger?.error({ pending: left.length, journal: this.options.journalDir }, 'instances not yet in the index at shutdown: the journal keeps them and they are indexed at the next start');
+    }
+    const active = this.active;
+    this.active = undefined;
+    if (active) {
+      closeSync(active.fd);
+      if (left.length === 0) this.removeSegments(this.segmentFiles());
+    }
+  }
+
+  /**
+   * Indexes what a previous run journalled but may not have committed, then empties the journal.
+   * Call once, before the first enqueue().
+   */
+  async replayJournal(): Promise<ReplayedInstance[]> {
+    const dir = this.options.journalDir;
+    if (!dir) return [];
+    mkdirSync(dir, { recursive: true });
+    const files = this.segmentFiles();
+    const requests: PreparedRequest[] = [];
+    for (const file of files) {
+      const lines = readFileSync(file, 'utf8').split('\n');
+      lines.forEach((line, i) => {
+        if (!line) return;
+        let request: IndexRequest;
+        try {
+          request = JSON.parse(line) as IndexRequest;
+        } catch {
+          // Only a last line can be torn (the crash cut its write): its instance was never acknowledged.
+          if (i < lines.length - 2) this.options.logger?.error({ journal: file, line: i + 1 }, 'unreadable line in the index journal: skipped');
+          return;
+        }
+        try {
+          requests.push(prepare(request));
+        } catch (err) {
+          if (!(err instanceof IndexInputError)) throw err;
+          this.options.logger?.error({ journal: file, line: i + 1, storageKey: request.storage?.key, reason: err.message }, 'index journal line cannot be indexed: skipped');
+        }
+      });
+    }
+    const replayed: ReplayedInstance[] = [];
+    for (let i = 0; i < requests.length; i += this.batchSize) {
+      const chunk = requests.slice(i, i + this.batchSize);
+      const results = await this.options.commit(chunk);
+      chunk.forEach((prepared, k) => replayed.push({ request: prepared.request, result: results[k]! }));
+    }
+    if (replayed.length > 0) this.options.logger?.warn({ instances: replayed.length }, 'indexed again the instances an interrupted run had acknowledged from its index journal');
+    this.removeSegments(files);
+    const last = files.map((f) => Number(SEGMENT_PATTERN.exec(path.basename(f))![1])).reduce((a, b) => Math.max(a, b), 0);
+    this.openSegment(last + 1);
+    return replayed;
+  }
+
+  private segmentFiles(): string[] {
+    const dir = this.options.journalDir!;
+    return readdirSync(dir).filter((name) => SEGMENT_PATTERN.test(name)).sort().map((name) => path.join(dir, name));
+  }
+
+  private removeSegments(files: readonly string[]): void {
+    for (const file of files) rmSync(file, { force: true });
+  }
+
+  private openSegment(number: number): void {
+    const file = path.join(this.options.journalDir!, `${number.toString().padStart(10, '0')}.ndjson`);
+    this.active = { fd: openSync(file, 'a'), number, lines: 0 };
+  }
+
+  private appendToJournal(request: IndexRequest): void {
+    if (!this.active) throw new Error('the index journal is not open: replayJournal() must run first');
+    writeSync(this.active.fd, `${JSON.stringify(request)}\n`);
+    this.active.lines++;
+  }
+
+  private schedule(delayMs = this.batchDelayMs): void {
+    if (this.writing || this.closed) return;
+    if (this.timer && delayMs > 0) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => { this.timer = undefined; void this.write(); }, this.retryMs || delayMs);
+  }
+
+  private async write(): Promise<void> {
+    this.writing = true;
+    while (this.queue.length > 0) {
+      const closedBefore = this.closedSegments.length;
+      const activeLines = this.active?.lines ?? 0;
+      const batch = this.queue.splice(0);
+      const answers: (() => void)[] = [];
+      const left = await this.commitAll(batch, answers);
+      if (left.length > 0) {
+        for (const answer of answers) answer();
+        this.queue.unshift(...left);
+        this.retryMs = Math.min(RETRY_MAX_MS, Math.max(RETRY_MIN_MS, this.retryMs * 2));
+        this.writing = false;
+        this.schedule();
+        return;
+      }
+      this.retryMs = 0;
+      this.doneThrough = batch[batch.length - 1]!.seq;
+      this.forgetJournalled(closedBefore, activeLines);
+      // Answered once the journal no longer holds them: a caller then sees a settled journal too.
+      for (const answer of answers) answer();
+      while (this.settledWaiters.length > 0 && this.settledWaiters[0]!.seq <= this.doneThrough) this.settledWaiters.shift()!.resolve();
+      while (this.roomWaiters.length > 0 && this.queue.length < this.maxQueue) this.roomWaiters.shift()!();
+    }
+    this.writing = false;
+  }
+
+  /** After a batch committed: drops the journal lines it covered. */
+  private forgetJournalled(closedBefore: number, activeLines: number): void {
+    if (!this.active) return;
+    this.removeSegments(this.closedSegments.splice(0, closedBefore));
+    if (this.active.lines === 0) return;
+    if (this.active.lines === activeLines) {
+      ftruncateSync(this.active.fd, 0);
+      this.active.lines = 0;
+    } else {
+      // Lines arrived while the batch was committing: they must outlive it; the next batch covers them.
+      closeSync(this.active.fd);
+      this.closedSegments.push(path.join(this.options.journalDir!, `${this.active.number.toString().padStart(10, '0')}.ndjson`));
+      this.openSegment(this.active.number + 1);
+    }
+  }
+
+  /**
+   * Commits a batch in transactions of batchSize. Answers the entries that must wait for a later
+   * attempt (the database is down); an entry the database refuses on its own while it answers
+   * otherwise is given up, so that one bad instance never holds back the others.
+   */
+  private async commitAll(batch: Entry[], answers: (() => void)[]): Promise<Entry[]> {
+    for (let i = 0; i < batch.length; i += this.batchSize) {
+      const chunk = batch.slice(i, i + this.batchSize);
+      try {
+        const results = await this.options.commit(chunk.map((e) => e.prepared));
+        chunk.forEach((entry, k) => answers.push(() => entry.resolve(results[k]!)));
+        continue;
+      } catch (err) {
+        if (!(await this.databaseAnswers())) {
+          this.logFailure(err, batch.length - i);
+          return batch.slice(i);
+        }
+      }
+      for (let k = 0; k < chunk.length; k++) {
+        const entry = chunk[k]!;
+        try {
+          const [result] = await this.options.commit([entry.prepared]);
+          answers.push(() => entry.resolve(result!));
+        } catch (err) {
+          if (!(await this.databaseAnswers())) {
+            this.logFailure(err, batch.length - i - k);
+            return batch.slice(i + k);
+          }
+          const storageKey = entry.prepared.request.storage.key;
+          this.options.logger?.error({ err, storageKey, sopInstanceUid: entry.prepared.fields.sopInstanceUid }, 'the index refused this instance');
+          answers.push(() => entry.reject(err as Error));
+        }
+      }
+    }
+    return [];
+  }
+
+  private async databaseAnswers(): Promise<boolean> {
+    try {
+      await this.options.probe();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private logFailure(err: unknown, pending: number): void {
+    const retryInMs = Math.min(RETRY_MAX_MS, Math.max(RETRY_MIN_MS, this.retryMs * 2));
+    this.options.logger?.error({ err, pending, retryInMs }, 'cannot write to the index database; the instances stay queued (and journalled) and are retried');
+  }
+}
