@@ -5,6 +5,7 @@
 //   node bench/ingest.mjs [--scenario ingest-ct,ingest-small] [--targets storescp,orthanc,loire]
 //                         [--ct 2000] [--small 10000] [--data DIR]
 
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -78,6 +79,9 @@ export async function measureIngest(target, ingestCase, workRoot) {
   } finally {
     await running?.stop();
     fs.rmSync(workDir, { recursive: true, force: true });
+    // Deleting thousands of files leaves the file system busy (journal, discards) for a while;
+    // waiting for it here keeps that cost off the next target's run.
+    execFileSync('sync');
   }
 }
 
