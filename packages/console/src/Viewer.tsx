@@ -38,6 +38,8 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
   const [fatal, setFatal] = useState('');
   const [patient, setPatient] = useState<DicomJsonDataset | undefined>();
   const [series, setSeries] = useState<SeriesEntry[]>([]);
+  /** The study's instances (QIDO-RS), read once: series kinds, hanging protocols and key image marks use them. */
+  const [instances, setInstances] = useState<DicomJsonDataset[]>([]);
   const [progress, setProgress] = useState<Record<string, Progress>>({});
   const [layoutId, setLayoutId] = useState('1x1');
   /** The series each viewport shows, by viewport index ('' for none). */
@@ -102,6 +104,7 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
     })().then(([header, found, instances]) => {
       if (cancelled) return;
       setPatient(header[0]);
+      setInstances(instances);
       const entries = seriesEntries(found, instances);
       setSeries(entries);
       const first = entries.find((s) => !s.document);
@@ -150,12 +153,12 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
     setPresets((x) => Object.fromEntries(Object.entries(x).filter(([i]) => kept(i))));
     setCines((c) => Object.fromEntries(Object.entries(c).filter(([i]) => kept(i))));
   }, [cells]);
-  const hanging = useHangingProtocol({ studyUid, patient, series, apply: applyHanging });
+  const hanging = useHangingProtocol({ studyUid, patient, series, instances, apply: applyHanging });
   const sync = useViewportSync(engine, cells.slice(0, count));
   const { windowPreset } = hanging;
   const priorSeries = useMemo(() => priorOfSeries(hanging.priors ?? []), [hanging.priors]);
 
-  const reports = useStudyReports({ studyUid, loader, engine, measurements, activeViewportId: viewportId(active), activeSeriesUid: cells[active] ?? '' });
+  const reports = useStudyReports({ studyUid, loader, engine, measurements, activeViewportId: viewportId(active), activeSeriesUid: cells[active] ?? '', instances });
   const { placeStack } = reports;
 
   /** The protocol round whose preset each cell has received. */

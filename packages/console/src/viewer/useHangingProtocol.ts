@@ -19,6 +19,8 @@ interface Options {
   studyUid: string;
   patient: DicomJsonDataset | undefined;
   series: readonly SeriesEntry[];
+  /** The study's instances as the viewer read them when it opened (studyInstancesForHanging). */
+  instances: readonly DicomJsonDataset[];
   /** Lays the viewer out. */
   apply: (hanging: Hanging) => void;
 }
@@ -43,7 +45,7 @@ export interface HangingProtocolState {
   saveMessage: string;
 }
 
-export function useHangingProtocol({ studyUid, patient, series, apply }: Options): HangingProtocolState {
+export function useHangingProtocol({ studyUid, patient, series, instances, apply }: Options): HangingProtocolState {
   const [priors, setPriors] = useState<PriorStudy[] | undefined>();
   const [priorsError, setPriorsError] = useState('');
   const [infos, setInfos] = useState<{ current: StudyInfo; priors: StudyInfo[] } | undefined>();
@@ -76,7 +78,7 @@ export function useHangingProtocol({ studyUid, patient, series, apply }: Options
       if (cancelled) return;
       setPriors(found);
       const [current, ...others] = await Promise.all([
-        studyInfo(studyUid, text(patient, Tag.StudyDate), text(patient, Tag.StudyTime), text(patient, Tag.StudyDescription), series),
+        studyInfo(studyUid, text(patient, Tag.StudyDate), text(patient, Tag.StudyTime), text(patient, Tag.StudyDescription), series, instances),
         ...found.map((p) => studyInfo(p.uid, p.date, p.time, p.description, p.series)),
       ]);
       if (!cancelled) setInfos({ current: current!, priors: others });
@@ -87,7 +89,7 @@ export function useHangingProtocol({ studyUid, patient, series, apply }: Options
       setInfos({ current: { uid: studyUid, date: text(patient, Tag.StudyDate), series: [] }, priors: [] });
     });
     return () => { cancelled = true; };
-  }, [patient, patientId, studyUid, series]);
+  }, [patient, patientId, studyUid, series, instances]);
 
   const protocols = useMemo(() => [...(userProtocols ?? []), ...DEFAULT_HANGING_PROTOCOLS], [userProtocols]);
 

@@ -6,10 +6,10 @@ import { Enums, metaData, type RenderingEngine, type StackViewport } from '@corn
 import { annotation as annotationApi } from '@cornerstonejs/tools';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import {
-  getKeyImages, getMeasurements, me, saveKeyImages, saveMeasurements, STORING_ROLES, studyInstancesForHanging,
+  getKeyImages, getMeasurements, me, saveKeyImages, saveMeasurements, STORING_ROLES,
   type ImageRef, type MeasurementInput, type StoredMeasurement,
 } from '../api';
-import { text, Tag } from '../dicom-json';
+import { text, Tag, type DicomJsonDataset } from '../dicom-json';
 import type { Measurement } from './measurements';
 import { describeError, type SeriesLoader, type Stack } from './series';
 import {
@@ -62,6 +62,8 @@ interface Options {
   /** The active viewport (Cornerstone id) and the series it shows. */
   activeViewportId: string;
   activeSeriesUid: string;
+  /** The study's instances as the viewer read them when it opened: where each image lives. */
+  instances: readonly DicomJsonDataset[];
 }
 
 const frameOf = (imageId: string): number | undefined => {
@@ -69,7 +71,7 @@ const frameOf = (imageId: string): number | undefined => {
   return match ? Number(match[1]) : undefined;
 };
 
-export function useStudyReports({ studyUid, loader, engine, measurements, activeViewportId, activeSeriesUid }: Options): StudyReports {
+export function useStudyReports({ studyUid, loader, engine, measurements, activeViewportId, activeSeriesUid, instances }: Options): StudyReports {
   const [username, setUsername] = useState('');
   const [roles, setRoles] = useState<string[] | undefined>();
   const [status, setStatus] = useState<SaveStatus>({ state: 'loading', message: '' });
@@ -81,7 +83,7 @@ export function useStudyReports({ studyUid, loader, engine, measurements, active
   const [authors, setAuthors] = useState<ReadonlyMap<string, string>>(new Map());
   const [keyRefs, setKeyRefs] = useState<ReadonlyMap<string, ImageRef>>(new Map());
   const [savedKeys, setSavedKeys] = useState('');
-  const [seriesBySop, setSeriesBySop] = useState<ReadonlyMap<string, string>>(new Map());
+  const seriesBySop = useMemo(() => new Map(instances.map((i) => [text(i, Tag.SOPInstanceUID), text(i, Tag.SeriesInstanceUID)])), [instances]);
   /** Image key → image id, for every image of the stacks loaded so far. */
   const imageIds = useRef(new Map<string, string>());
   const [stacksVersion, setStacksVersion] = useState(0);
@@ -98,7 +100,7 @@ export function useStudyReports({ studyUid, loader, engine, measurements, active
     return { sopInstanceUid: text(instance, Tag.SOPInstanceUID), ...(frames > 1 && frame !== undefined ? { frame } : {}) };
   }, [loader]);
 
-  // Who we are (Save needs the 'store' permission), what is saved, and where each instance lives.
+  // Who we are (Save needs the 'store' permission) and what is saved.
   useEffect(() => {
     let cancelled = false;
     me().then((account) => {
@@ -120,9 +122,6 @@ export function useStudyReports({ studyUid, loader, engine, measurements, active
       setReadSaved(true);
       setStatus({ state: 'idle', message: '' });
     }, (error: unknown) => { if (!cancelled) setStatus({ state: 'error', message: describeError(error) }); });
-    studyInstancesForHanging(studyUid).then((found) => {
-      if (!cancelled) setSeriesBySop(new Map(found.map((i) => [text(i, Tag.SOPInstanceUID), text(i, Tag.SeriesInstanceUID)])));
-    }, () => undefined); // only the thumbnails' key image marks depend on it
     return () => { cancelled = true; };
   }, [studyUid]);
 
