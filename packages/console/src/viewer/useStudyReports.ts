@@ -17,7 +17,6 @@ import {
   type CornerstoneImagePlane,
 } from './srMeasurements';
 
-export const KEY_IMAGE_KEY = 'k';
 const FRAME_OF_REFERENCE_UID = '00200052';
 
 export interface SaveStatus { state: 'idle' | 'loading' | 'saving' | 'saved' | 'error'; message: string }
@@ -247,7 +246,7 @@ export function useStudyReports({ studyUid, loader, engine, measurements, active
     });
   }, [activeImageId, refOf]);
 
-  // Ctrl+S (or ⌘S) saves, K marks the active image.
+  // Ctrl+S (or ⌘S) saves (K, marking the active image, is among the viewer's keys).
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
       const target = event.target;
@@ -255,13 +254,11 @@ export function useStudyReports({ studyUid, loader, engine, measurements, active
       if ((event.ctrlKey || event.metaKey) && !event.altKey && event.key.toLowerCase() === 's') {
         event.preventDefault(); // not the browser's "save page"
         save();
-      } else if (event.key === KEY_IMAGE_KEY && !event.ctrlKey && !event.metaKey && !event.altKey) {
-        toggleKeyImage();
       }
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, [save, toggleKeyImage]);
+  }, [save]);
 
   const keyImageIds = useMemo(() => new Set([...keyRefs.keys()].map((k) => imageIds.current.get(k)).filter((id): id is string => id !== undefined)),
     [keyRefs, stacksVersion]);
