@@ -7,6 +7,7 @@ import { RenderingEngine, eventTarget, utilities, type StackViewport } from '@co
 import { Enums as ToolEnums, ToolGroupManager, annotation as annotationApi } from '@cornerstonejs/tools';
 import { searchSeries, studyHeader, studyInstancesForHanging } from './api';
 import { initCornerstone } from './cornerstone';
+import { studyOfImageId } from './series-images';
 import type { DicomJsonDataset } from './dicom-json';
 import type { Navigate } from './main';
 import { AUTO_PRESET, type WindowPreset } from './presets';
@@ -83,7 +84,8 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
   useEffect(() => {
     let disposed = false;
     let created: RenderingEngine | undefined;
-    const onAnnotation = () => setMeasurements(readMeasurements(loader.positions));
+    // Slices are numbered within each image's own study's stacks (a prior's too).
+    const onAnnotation = () => setMeasurements(readMeasurements({ get: (id) => loaderFor(studyOfImageId(id)).positions.get(id) }));
     initCornerstone().then(() => {
       if (disposed) return;
       created = new RenderingEngine(ENGINE_ID);
@@ -100,7 +102,7 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
       created?.destroy();
       setEngine(undefined);
     };
-  }, [loader]);
+  }, [loader, loaderFor]);
 
   // The study: its header and series (QIDO-RS), then the first image series in the first viewport.
   useEffect(() => {
@@ -175,7 +177,7 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
   const { windowPreset } = hanging;
   const priorSeries = useMemo(() => priorOfSeries(hanging.priors ?? []), [hanging.priors]);
 
-  const reports = useStudyReports({ studyUid, loader, engine, measurements, activeViewportId: viewportId(active), activeSeriesUid: cells[active] ?? '', instances });
+  const reports = useStudyReports({ studyUid, loaderFor, engine, measurements, activeViewportId: viewportId(active), activeSeriesUid: cells[active] ?? '', instances });
   const { placeStack } = reports;
 
   /** The protocol round whose preset each cell has received. */
