@@ -1,7 +1,8 @@
-// The viewer: series thumbnails, a grid of Cornerstone3D stack viewports (1×1 to 3×3) loaded
+// The viewer: series thumbnails, a grid of Cornerstone3D stack viewports (1×1 to 4×4) loaded
 // over WADO-RS, one of them active (tools, presets, keys and thumbnail clicks act on it), the
 // toolbar, and the measurements panel. Each part lives in ./viewer; this module holds the page's
-// state (layout, which series each viewport shows, cine) and the rendering engine they share.
+// state (layout, which series each viewport shows, cine, the mouse bindings and keys from the
+// reader's profile) and the rendering engine they share.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { RenderingEngine, eventTarget, utilities, type StackViewport } from '@cornerstonejs/core';
 import { Enums as ToolEnums, ToolGroupManager, annotation as annotationApi } from '@cornerstonejs/tools';

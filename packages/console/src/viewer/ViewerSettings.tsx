@@ -28,11 +28,11 @@ export function ViewerSettings({ bindings, onBindings, toolbar, onToolbar, onSav
   return (
     <details className="viewer-settings">
       <summary title="Mouse buttons and toolbar, saved to your profile">⚙ Settings</summary>
-      <div className="viewer-settings-body" style={{ position: 'absolute', zIndex: 10, background: '#222', padding: 8, border: '1px solid #555' }}>
+      <div className="viewer-settings-body">
         <fieldset>
           <legend>Mouse</legend>
           {MOUSE_BUTTONS.map((b) => (
-            <label key={b.id} className="toolbar-field" style={{ display: 'block' }}>
+            <label key={b.id} className="toolbar-field">
               {b.label}{' '}
               <select name={`binding-${b.id}`} value={bindings[b.id] ?? ''} onChange={(e) => bind(b.id, e.target.value)}>
                 <option value="">—</option>
@@ -44,7 +44,7 @@ export function ViewerSettings({ bindings, onBindings, toolbar, onToolbar, onSav
         <fieldset>
           <legend>Toolbar</legend>
           {LEFT_TOOLS.map((t) => (
-            <label key={t.id} className="toolbar-field" style={{ display: 'block' }}>
+            <label key={t.id} className="toolbar-field">
               <input type="checkbox" name={`toolbar-${t.id}`} checked={toolbar.includes(t.id)} onChange={(e) => show(t.id, e.target.checked)} /> {t.title}
             </label>
           ))}
