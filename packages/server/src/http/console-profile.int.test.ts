@@ -228,4 +228,17 @@ describe('the user profile in the viewer, and the MR auto window, in Chromium', 
     expect(await page.locator('.measurement[data-kind="length"]').count()).toBe(0);
     expect(consolePage.errors).toEqual([]);
   }, TEST_TIMEOUT);
+
+  it('opens a study at the MR auto window when the reader\'s hanging protocol names it', async () => {
+    expect(await putProfile(page, {
+      version: 1,
+      hangingProtocols: [{ id: 'my-mr-auto', name: 'MR, auto window', priority: 50, match: { modality: ['MR'] }, layout: '1x1', viewports: [{ series: {} }], windowPreset: 'auto' }],
+    })).toBe(200);
+    await openStudy(page, loire, ref.mrStudy);
+    await page.locator('.reading-bar[data-protocol="my-mr-auto"]').waitFor();
+    const auto = windowOf(ref.auto);
+    await page.locator(`.viewport-panel[data-window-width="${auto.width}"][data-window-center="${auto.center}"]`).waitFor();
+    expect(await page.locator('[data-preset="auto"]').getAttribute('aria-pressed')).toBe('true');
+    expect(consolePage.errors).toEqual([]);
+  }, TEST_TIMEOUT);
 });
