@@ -1,24 +1,33 @@
-// The viewer: series thumbnails, a grid of Cornerstone3D stack viewports (1×1 to 3×3) loaded
+// The viewer: series thumbnails, a grid of Cornerstone3D stack viewports (1×1 to 4×4) loaded
 // over WADO-RS, one of them active (tools, presets, keys and thumbnail clicks act on it), the
 // toolbar, and the measurements panel. Each part lives in ./viewer; this module holds the page's
-// state (layout, which series each viewport shows, cine) and the rendering engine they share.
+// state (layout, which series each viewport shows, cine, the mouse bindings and keys from the
+// reader's profile) and the rendering engine they share.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { RenderingEngine, eventTarget, utilities, type StackViewport } from '@cornerstonejs/core';
 import { Enums as ToolEnums, ToolGroupManager, annotation as annotationApi } from '@cornerstonejs/tools';
 import { searchSeries, studyHeader, studyInstancesForHanging } from './api';
 import { initCornerstone } from './cornerstone';
+import { studyOfImageId } from './series-images';
 import type { DicomJsonDataset } from './dicom-json';
 import type { Navigate } from './main';
-import { CT_PRESETS, type WindowPreset } from './presets';
-import { cellCount, layoutById } from './viewer/layouts';
+import { AUTO_PRESET, type WindowPreset } from './presets';
+import { autoWindowOf } from './viewer/autoWindow';
+import {
+  CINE_COMMAND, DEFAULT_BINDINGS, IMAGE_ACTIONS, KEY_IMAGE_COMMAND, keyOfCommand, keyOfPress, LEFT_TOOLS, resolveBindings, resolveKeymap, resolvePresets,
+  resolveToolbar, SCROLL_COMMANDS, viewerCommands, type Bindings, type ImageAction, type LeftTool,
+} from './viewer/commands';
+import { cellCount, layoutById, MAX_CELLS } from './viewer/layouts';
 import { readMeasurements, type Measurement } from './viewer/measurements';
 import { MeasurementsPanel } from './viewer/MeasurementsPanel';
 import { DocumentPanel } from './viewer/DocumentPanel';
 import { SeriesPanel } from './viewer/SeriesPanel';
 import { useStudyReports } from './viewer/useStudyReports';
 import { describeError, SeriesLoader, seriesEntries, type Progress, type SeriesEntry, type Stack } from './viewer/series';
-import { CINE_KEY, IMAGE_ACTIONS, Toolbar, type ImageAction } from './viewer/Toolbar';
-import { createToolGroup, LEFT_TOOLS, selectLeftTool, TOOL_GROUP_ID, type LeftTool } from './viewer/tools';
+import { Toolbar } from './viewer/Toolbar';
+import { applyBindings, createToolGroup, TOOL_GROUP_ID } from './viewer/tools';
+import { ViewerSettings } from './viewer/ViewerSettings';
+import { useViewerProfile } from './viewer/useViewerProfile';
 import { ENGINE_ID, ViewportCell, viewportId, type Cine } from './viewer/ViewportCell';
 import { priorOfSeries, studyLoaders } from './viewer/priors';
 import { PriorsPanel } from './viewer/PriorsPanel';
@@ -28,7 +37,6 @@ import { useHangingProtocol, type Hanging } from './viewer/useHangingProtocol';
 
 /** Frame rate of a stack that does not say its own. */
 const DEFAULT_FPS = 10;
-const MAX_CELLS = 9;
 const ANNOTATION_EVENTS = [ToolEnums.Events.ANNOTATION_ADDED, ToolEnums.Events.ANNOTATION_COMPLETED, ToolEnums.Events.ANNOTATION_MODIFIED, ToolEnums.Events.ANNOTATION_REMOVED];
 
 interface CellCine { playing: boolean; fps: number | undefined; stackFps: number | undefined; frames: number }
@@ -38,12 +46,25 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
   const [fatal, setFatal] = useState('');
   const [patient, setPatient] = useState<DicomJsonDataset | undefined>();
   const [series, setSeries] = useState<SeriesEntry[]>([]);
+  /** The study's instances (QIDO-RS), read once: series kinds, hanging protocols and key image marks use them. */
+  const [instances, setInstances] = useState<DicomJsonDataset[]>([]);
   const [progress, setProgress] = useState<Record<string, Progress>>({});
   const [layoutId, setLayoutId] = useState('1x1');
   /** The series each viewport shows, by viewport index ('' for none). */
   const [cells, setCells] = useState<string[]>(() => Array<string>(MAX_CELLS).fill(''));
   const [active, setActive] = useState(0);
-  const [leftTool, setLeftTool] = useState<LeftTool>('windowLevel');
+  const { profile, update: updateProfile } = useViewerProfile();
+  /** The tool each mouse button drives, and the toolbar's tools: the profile's, changed in Settings. */
+  const [bindings, setBindings] = useState<Bindings>(DEFAULT_BINDINGS);
+  const [toolbar, setToolbar] = useState<LeftTool[]>(() => LEFT_TOOLS.map((t) => t.id));
+  const [settingsMessage, setSettingsMessage] = useState('');
+  useEffect(() => {
+    if (!profile) return;
+    setBindings(resolveBindings(profile.mouseBindings));
+    setToolbar(resolveToolbar(profile.toolbar).map((t) => t.id));
+  }, [profile]);
+  const presetList = useMemo(() => resolvePresets(profile?.windowPresets), [profile]);
+  const keymap = useMemo(() => resolveKeymap(viewerCommands(presetList), profile?.shortcuts), [presetList, profile]);
   const [presets, setPresets] = useState<Record<number, string>>({});
   const [cines, setCines] = useState<Record<number, CellCine>>({});
   const [measurements, setMeasurements] = useState<Measurement[]>([]);
@@ -64,7 +85,8 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
   useEffect(() => {
     let disposed = false;
     let created: RenderingEngine | undefined;
-    const onAnnotation = () => setMeasurements(readMeasurements(loader.positions));
+    // Slices are numbered within each image's own study's stacks (a prior's too).
+    const onAnnotation = () => setMeasurements(readMeasurements({ get: (id) => loaderFor(studyOfImageId(id)).positions.get(id) }));
     initCornerstone().then(() => {
       if (disposed) return;
       created = new RenderingEngine(ENGINE_ID);
@@ -81,7 +103,7 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
       created?.destroy();
       setEngine(undefined);
     };
-  }, [loader]);
+  }, [loader, loaderFor]);
 
   // The study: its header and series (QIDO-RS), then the first image series in the first viewport.
   useEffect(() => {
@@ -102,6 +124,7 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
     })().then(([header, found, instances]) => {
       if (cancelled) return;
       setPatient(header[0]);
+      setInstances(instances);
       const entries = seriesEntries(found, instances);
       setSeries(entries);
       const first = entries.find((s) => !s.document);
@@ -150,27 +173,30 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
     setPresets((x) => Object.fromEntries(Object.entries(x).filter(([i]) => kept(i))));
     setCines((c) => Object.fromEntries(Object.entries(c).filter(([i]) => kept(i))));
   }, [cells]);
-  const hanging = useHangingProtocol({ studyUid, patient, series, apply: applyHanging });
+  const hanging = useHangingProtocol({ studyUid, patient, series, instances, profile, updateProfile, apply: applyHanging });
   const sync = useViewportSync(engine, cells.slice(0, count));
   const { windowPreset } = hanging;
   const priorSeries = useMemo(() => priorOfSeries(hanging.priors ?? []), [hanging.priors]);
 
-  const reports = useStudyReports({ studyUid, loader, engine, measurements, activeViewportId: viewportId(active), activeSeriesUid: cells[active] ?? '' });
+  const reports = useStudyReports({ studyUid, loaderFor, engine, measurements, activeViewportId: viewportId(active), activeSeriesUid: cells[active] ?? '', instances });
   const { placeStack } = reports;
 
   /** The protocol round whose preset each cell has received. */
   const presetRound = useRef<Record<number, number>>({});
   /** The protocol's window preset for cell `index`, once its viewport shows its stack. */
   const applyHangingPreset = useCallback((index: number) => {
-    const preset = windowPreset(hangingPresets.current[index]);
+    const id = hangingPresets.current[index];
+    const preset = windowPreset(id);
     const vp = engine?.getViewport(viewportId(index)) as StackViewport | undefined;
-    if (!preset || !vp || vp.getImageIds().length === 0) return;
+    if (!vp || vp.getImageIds().length === 0) return;
+    const range = id === AUTO_PRESET.id ? autoWindowOf(vp) : preset && utilities.windowLevel.toLowHighRange(preset.width, preset.center);
+    if (!range) return;
     // Kept: loading the stack again (a new cell size, a re-render) resets the window to the
     // image's own, and the protocol's must come back.
-    vp.setProperties({ voiRange: utilities.windowLevel.toLowHighRange(preset.width, preset.center) });
+    vp.setProperties({ voiRange: range });
     vp.render();
     presetRound.current[index] = hangingRound;
-    setPresets((x) => ({ ...x, [index]: preset.id }));
+    setPresets((x) => ({ ...x, [index]: id! }));
   }, [windowPreset, engine, hangingRound]);
   // The protocol may come after a cell's stack is in (its rules wait for the priors): the cells
   // that already show the series the protocol gave them take their preset now.
@@ -209,12 +235,22 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
     setCines((c) => ({ ...c, [active]: { ...(c[active] ?? { playing: false, stackFps: undefined, frames: 0 }), fps } }));
   }, [active]);
 
-  const selectTool = useCallback((tool: LeftTool) => {
-    const group = ToolGroupManager.getToolGroup(TOOL_GROUP_ID);
-    if (!group) return;
-    selectLeftTool(group, tool);
-    setLeftTool(tool);
-  }, []);
+  // The bindings go to the tool group whenever they change (and once it exists).
+  useEffect(() => {
+    const group = engine ? ToolGroupManager.getToolGroup(TOOL_GROUP_ID) : undefined;
+    if (group) applyBindings(group, bindings);
+  }, [engine, bindings]);
+
+  /** The toolbar (or its key) chooses the left button's tool; the other buttons keep theirs. */
+  const selectTool = useCallback((tool: LeftTool) => setBindings((b) => ({ ...b, primary: tool })), []);
+
+  const saveSettings = useCallback(() => {
+    setSettingsMessage('Saving…');
+    updateProfile((p) => ({ ...p, toolbar, mouseBindings: bindings })).then(
+      () => setSettingsMessage('Saved'),
+      (error: unknown) => setSettingsMessage(`Not saved: ${describeError(error)}`),
+    );
+  }, [updateProfile, toolbar, bindings]);
 
   const applyPreset = useCallback((p: WindowPreset) => {
     const vp = viewportAt(active);
@@ -222,6 +258,16 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
     vp.setProperties({ voiRange: utilities.windowLevel.toLowHighRange(p.width, p.center) });
     vp.render();
     setPresets((x) => ({ ...x, [active]: p.id }));
+  }, [viewportAt, active]);
+
+  /** MR auto: the window from the values of the image the active viewport shows (see autoWindow.ts). */
+  const applyAutoWindow = useCallback(() => {
+    const vp = viewportAt(active);
+    const range = vp && vp.getImageIds().length > 0 ? autoWindowOf(vp) : undefined;
+    if (!vp || !range) return;
+    vp.setProperties({ voiRange: range });
+    vp.render();
+    setPresets((x) => ({ ...x, [active]: AUTO_PRESET.id }));
   }, [viewportAt, active]);
 
   // Orientation and grey scale through the viewport's own camera and properties.
@@ -267,35 +313,36 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
     engine?.render();
   }, [engine]);
 
-  // Keyboard: arrows scroll, Page Up/Down by 10, Home/End; tools, presets and actions by key.
+  // Keyboard: every command by its key, the profile's shortcuts over the defaults (commands.ts).
+  const { toggleKeyImage } = reports;
   useEffect(() => {
+    const run = (command: string) => {
+      const total = viewportAt(active)?.getImageIds().length ?? 0;
+      const tool = LEFT_TOOLS.find((t) => t.id === command);
+      const scroll = SCROLL_COMMANDS[command];
+      const preset = presetList.find((p) => p.id === command);
+      const action = IMAGE_ACTIONS.find((a) => a.id === command);
+      if (tool) selectTool(tool.id);
+      else if (scroll) scrollBy(Math.max(-total, Math.min(total, scroll.slices)));
+      else if (command === CINE_COMMAND) toggleCine();
+      else if (command === KEY_IMAGE_COMMAND) toggleKeyImage();
+      else if (command === AUTO_PRESET.id) applyAutoWindow();
+      else if (preset) applyPreset(preset);
+      else if (action) imageAction(action.id);
+    };
     const onKey = (event: KeyboardEvent) => {
       const target = event.target;
-      if (target instanceof HTMLInputElement || target instanceof HTMLSelectElement || event.ctrlKey || event.metaKey || event.altKey) return;
-      // Space and Enter on a button press that button.
-      if (target instanceof HTMLButtonElement && (event.key === ' ' || event.key === 'Enter')) return;
-      const total = viewportAt(active)?.getImageIds().length ?? 0;
-      const moves: Record<string, number> = { ArrowDown: 1, ArrowRight: 1, ArrowUp: -1, ArrowLeft: -1, PageDown: 10, PageUp: -10, Home: -total, End: total };
-      if (event.key in moves) {
-        event.preventDefault();
-        scrollBy(moves[event.key]!);
-        return;
-      }
-      if (event.key === CINE_KEY) {
-        event.preventDefault();
-        toggleCine();
-        return;
-      }
-      const tool = LEFT_TOOLS.find((t) => t.key === event.key);
-      if (tool) return selectTool(tool.id);
-      const p = CT_PRESETS.find((x) => x.key === event.key);
-      if (p) return applyPreset(p);
-      const action = IMAGE_ACTIONS.find((a) => a.key === event.key);
-      if (action) imageAction(action.id);
+      if (target instanceof HTMLInputElement || target instanceof HTMLSelectElement || target instanceof HTMLTextAreaElement) return;
+      // Space and Enter on a button (or a menu's summary) press that button.
+      if (target instanceof HTMLElement && target.closest('button, summary') && (event.key === ' ' || event.key === 'Enter')) return;
+      const command = keymap.get(keyOfPress(event));
+      if (!command) return;
+      event.preventDefault();
+      run(command);
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, [viewportAt, active, scrollBy, selectTool, applyPreset, imageAction, toggleCine]);
+  }, [viewportAt, active, keymap, presetList, scrollBy, selectTool, applyPreset, applyAutoWindow, imageAction, toggleCine, toggleKeyImage]);
 
   const byUid = new Map(series.map((s) => [s.uid, s]));
 
@@ -329,9 +376,15 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
       </SeriesPanel>
       <section className="viewport-area">
         <Toolbar
-          leftTool={leftTool} onTool={selectTool} preset={presets[active] ?? ''} onPreset={applyPreset} onAction={imageAction}
-          layout={layoutId} onLayout={chooseLayout} cine={cineOf(active)} onCine={toggleCine} onFps={setFps}
-        />
+          tools={resolveToolbar(toolbar)} leftTool={bindings.primary ?? ''} onTool={selectTool}
+          presets={presetList} preset={presets[active] ?? ''} onPreset={applyPreset} onAutoWindow={applyAutoWindow} onAction={imageAction}
+          keymap={keymap} layout={layoutId} onLayout={chooseLayout} cine={cineOf(active)} onCine={toggleCine} onFps={setFps}
+        >
+          <ViewerSettings
+            bindings={bindings} onBindings={setBindings} toolbar={toolbar} onToolbar={setToolbar}
+            onSave={saveSettings} saveMessage={settingsMessage} canSave={profile !== undefined}
+          />
+        </Toolbar>
         <ReadingBar
           protocol={hanging.protocol} protocols={hanging.protocols} onProtocol={hanging.choose} saveMessage={hanging.saveMessage}
           onSave={() => hanging.save(layoutId, cells.slice(0, count))} canSave={hanging.ready} sync={sync.options} onSync={sync.setOptions}
@@ -351,7 +404,7 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
             );
           })}
         </div>
-        <MeasurementsPanel measurements={reports.decorate(measurements)} onClear={clearMeasurements} reports={reports} />
+        <MeasurementsPanel measurements={reports.decorate(measurements)} onClear={clearMeasurements} reports={reports} keyImageKey={keyOfCommand(keymap, KEY_IMAGE_COMMAND)} />
       </section>
       {documentSeries && (
         <DocumentPanel

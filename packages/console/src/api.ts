@@ -287,6 +287,10 @@ export interface MeasurementInput {
 
 /** A measurement read back from a report; kinds the server does not know come back as 'other'. */
 export interface StoredMeasurement extends Omit<MeasurementInput, 'kind' | 'image' | 'points'> {
+  /** 1-based position of its group in the report: with the report's UID, what a save keeps it by. */
+  group: number;
+  /** Who measured it, when its group names its own observer (kept from another reader's report). */
+  author?: string;
   kind: SrMeasurementKind | 'other';
   image?: ImageRef & { sopClassUid?: string };
   points?: [number, number][];
@@ -327,9 +331,15 @@ export function getMeasurements(studyUid: string): Promise<StudyMeasurements> {
   return getJson(studyApi(studyUid, 'measurements'), 'Reading the saved measurements');
 }
 
-/** Saves the study's whole current set of measurements as a new report. */
-export function saveMeasurements(studyUid: string, measurements: readonly MeasurementInput[]): Promise<{ sopInstanceUid: string }> {
-  return postJson(studyApi(studyUid, 'measurements'), { measurements }, 'Saving the measurements');
+/** A saved measurement a new report keeps as written: its report and its group's position there. */
+export interface KeptMeasurement { report: string; group: number }
+
+/**
+ * Saves the study's whole current set of measurements as a new report: the `keep` groups of earlier
+ * reports first, copied as written, then `measurements`.
+ */
+export function saveMeasurements(studyUid: string, measurements: readonly MeasurementInput[], keep: readonly KeptMeasurement[] = []): Promise<{ sopInstanceUid: string }> {
+  return postJson(studyApi(studyUid, 'measurements'), { measurements, keep }, 'Saving the measurements');
 }
 
 export function getKeyImages(studyUid: string): Promise<StudyKeyImages> {

@@ -72,6 +72,12 @@ export async function loadSeriesImages(studyUid: string, seriesUid: string): Pro
   return { instances, images, imageIds: images.map((i) => i.imageId), instanceOf };
 }
 
+/** The study of one of the image ids loadSeriesImages makes ('' for another id). */
+export function studyOfImageId(imageId: string): string {
+  const match = /\/studies\/([^/]+)\/series\//.exec(imageId);
+  return match ? decodeURIComponent(match[1]!) : '';
+}
+
 /** The number of stored pixel values an image's attributes announce (rows × columns × samples). */
 export function expectedPixelValues(instance: DicomJsonDataset): number {
   return (Number(text(instance, '00280010')) || 0) * (Number(text(instance, '00280011')) || 0) * (Number(text(instance, '00280002')) || 1);

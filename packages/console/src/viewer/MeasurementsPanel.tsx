@@ -3,7 +3,7 @@
 // With the study's report (reports): who saved each one, what changed since, the saved ones the
 // viewer cannot draw as text, Save and the key image toggle.
 import type { Measurement, MeasurementKind } from './measurements';
-import { KEY_IMAGE_KEY, type ReportedMeasurement, type StudyReports } from './useStudyReports';
+import type { ReportedMeasurement, StudyReports } from './useStudyReports';
 import './reports.css';
 
 const LABELS: Record<MeasurementKind, string> = { length: 'Length', angle: 'Angle', ellipse: 'Ellipse', rectangle: 'Rect', probe: 'Probe' };
@@ -26,14 +26,16 @@ interface PanelProps {
   measurements: (Measurement | ReportedMeasurement)[];
   onClear: () => void;
   reports?: StudyReports;
+  /** The key that marks a key image, for its button's title. */
+  keyImageKey?: string;
 }
 
-export function MeasurementsPanel({ measurements, onClear, reports }: PanelProps) {
+export function MeasurementsPanel({ measurements, onClear, reports, keyImageKey = '' }: PanelProps) {
   const others = reports?.textMeasurements ?? [];
   const empty = measurements.length === 0 && others.length === 0;
   return (
     <div className="measurements" aria-label="Measurements">
-      {reports && <ReportActions reports={reports} />}
+      {reports && <ReportActions reports={reports} keyImageKey={keyImageKey} />}
       {empty
         ? <span className="hint">Measure with Length (l), Angle (a), Ellipse (e), Rect (b) or Probe (x): draw on the image.</span>
         : measurements.map((m) => {
@@ -70,12 +72,12 @@ export function MeasurementsPanel({ measurements, onClear, reports }: PanelProps
   );
 }
 
-function ReportActions({ reports: r }: { reports: StudyReports }) {
+function ReportActions({ reports: r, keyImageKey }: { reports: StudyReports; keyImageKey: string }) {
   return (
     <span className="report-actions">
       <button
         type="button" data-action="key-image" aria-pressed={r.activeIsKey} disabled={!r.activeImageId}
-        title={`Mark or unmark the image of the active viewport as a key image, saved with Save (${KEY_IMAGE_KEY})`} onClick={r.toggleKeyImage}
+        title={`Mark or unmark the image of the active viewport as a key image, saved with Save${keyImageKey ? ` (${keyImageKey})` : ''}`} onClick={r.toggleKeyImage}
       >
         {r.activeIsKey ? '★' : '☆'} Key image
       </button>

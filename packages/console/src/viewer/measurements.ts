@@ -41,7 +41,7 @@ const finite = (v: unknown): number | undefined => (typeof v === 'number' && Num
 const word = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
 /** Every finished measurement of every viewport, with the slice it lies on (`positions`: image id → slice). */
-export function readMeasurements(positions: ReadonlyMap<string, number>): Measurement[] {
+export function readMeasurements(positions: Pick<ReadonlyMap<string, number>, 'get'>): Measurement[] {
   const found: Measurement[] = [];
   for (const { kind, toolName } of KINDS) {
     let number = 0;

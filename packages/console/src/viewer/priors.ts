@@ -66,9 +66,13 @@ export function seriesInfos(instances: readonly DicomJsonDataset[], entries: rea
   });
 }
 
-/** A study as the hanging protocols see it; without its instances (a failed query), series carry no orientation. */
-export async function studyInfo(uid: string, date: string, time: string, description: string, entries: readonly SeriesEntry[]): Promise<StudyInfo> {
-  const instances = await studyInstancesForHanging(uid).catch(() => []);
+/**
+ * A study as the hanging protocols see it; without its instances (a failed query), series carry no
+ * orientation. `known` are the study's instances when the caller has them already (the study being
+ * read: the viewer queried them to open it), saving the same query again.
+ */
+export async function studyInfo(uid: string, date: string, time: string, description: string, entries: readonly SeriesEntry[], known?: readonly DicomJsonDataset[]): Promise<StudyInfo> {
+  const instances = known ?? await studyInstancesForHanging(uid).catch(() => []);
   return { uid, date, time, description, series: seriesInfos(instances, entries) };
 }
 

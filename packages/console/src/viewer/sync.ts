@@ -7,12 +7,12 @@ import { Enums, metaData, utilities, type RenderingEngine, type StackViewport } 
 import { synchronizers, SynchronizerManager, type Synchronizer } from '@cornerstonejs/tools';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { syncGroups, type SyncCell } from './syncGroups';
+import { MAX_CELLS } from './layouts';
 import { ENGINE_ID, viewportId } from './ViewportCell';
 
 /** After the driven viewport's last new image, when the others are brought to it (ms). */
 const CATCH_UP_MS = [300, 1200];
 /** The most cells a layout has (3x3). */
-const MAX_CELLS = 9;
 
 interface ImagePlane { imagePositionPatient?: number[]; imageOrientationPatient?: number[]; frameOfReferenceUID?: string }
 

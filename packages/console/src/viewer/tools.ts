@@ -1,50 +1,53 @@
-// The tools of the viewer: which tool the left mouse button drives (chosen in the toolbar or by
-// key), the fixed bindings of the other buttons, and the one tool group all viewports share.
+// The tools of the viewer in Cornerstone: the one tool group all viewports share, and the mouse
+// bindings (which tool each button drives, see commands.ts) applied to it.
 import {
   AngleTool, EllipticalROITool, Enums as ToolEnums, LengthTool, PanTool, RectangleROITool,
   StackScrollTool, ToolGroupManager, WindowLevelTool, ZoomTool, type Types as ToolTypes,
 } from '@cornerstonejs/tools';
+import type { MouseButton } from '../api';
+import { DEFAULT_BINDINGS, TOOL_IDS, type Bindings, type ToolId } from './commands';
 import { StackProbeTool } from './stackProbe';
 
 export const TOOL_GROUP_ID = 'loire-tools';
 
-export type LeftTool = 'windowLevel' | 'pan' | 'zoom' | 'length' | 'angle' | 'ellipse' | 'rectangle' | 'probe';
-
-export interface LeftToolDefinition { id: LeftTool; label: string; title: string; toolName: string; key: string; measures: boolean }
-
-export const LEFT_TOOLS: readonly LeftToolDefinition[] = [
-  { id: 'windowLevel', label: 'W/L', title: 'Window/level', toolName: WindowLevelTool.toolName, key: 'w', measures: false },
-  { id: 'pan', label: 'Pan', title: 'Pan', toolName: PanTool.toolName, key: 'p', measures: false },
-  { id: 'zoom', label: 'Zoom', title: 'Zoom', toolName: ZoomTool.toolName, key: 'z', measures: false },
-  { id: 'length', label: 'Length', title: 'Length', toolName: LengthTool.toolName, key: 'l', measures: true },
-  { id: 'angle', label: 'Angle', title: 'Angle (three clicks)', toolName: AngleTool.toolName, key: 'a', measures: true },
-  { id: 'ellipse', label: 'Ellipse', title: 'Elliptical ROI: mean, SD, area', toolName: EllipticalROITool.toolName, key: 'e', measures: true },
-  { id: 'rectangle', label: 'Rect', title: 'Rectangle ROI: mean, SD, area', toolName: RectangleROITool.toolName, key: 'b', measures: true },
-  { id: 'probe', label: 'Probe', title: 'Probe: the pixel value at a point', toolName: StackProbeTool.toolName, key: 'x', measures: true },
-];
+export const TOOL_NAMES: Readonly<Record<ToolId, string>> = {
+  windowLevel: WindowLevelTool.toolName, pan: PanTool.toolName, zoom: ZoomTool.toolName, length: LengthTool.toolName,
+  angle: AngleTool.toolName, ellipse: EllipticalROITool.toolName, rectangle: RectangleROITool.toolName,
+  probe: StackProbeTool.toolName, stackScroll: StackScrollTool.toolName,
+};
 
 export const ALL_TOOLS = [WindowLevelTool, PanTool, ZoomTool, StackScrollTool, LengthTool, AngleTool, EllipticalROITool, RectangleROITool, StackProbeTool];
 
 const { Primary, Auxiliary, Secondary, Wheel } = ToolEnums.MouseBindings;
+const { Shift, Ctrl } = ToolEnums.KeyboardBindings;
 
-/** The tool group, created with the default bindings: W/L left, pan middle, zoom right, scroll wheel. */
+const BINDING: Readonly<Record<MouseButton, ToolTypes.IToolBinding>> = {
+  primary: { mouseButton: Primary },
+  middle: { mouseButton: Auxiliary },
+  secondary: { mouseButton: Secondary },
+  wheel: { mouseButton: Wheel },
+  'shift-primary': { mouseButton: Primary, modifierKey: Shift },
+  'ctrl-primary': { mouseButton: Primary, modifierKey: Ctrl },
+};
+
+/** The tool group, with the default bindings: W/L left, pan middle, zoom right, scroll wheel. */
 export function createToolGroup(): ToolTypes.IToolGroup {
   ToolGroupManager.destroyToolGroup(TOOL_GROUP_ID);
   const group = ToolGroupManager.createToolGroup(TOOL_GROUP_ID)!;
   for (const tool of ALL_TOOLS) group.addTool(tool.toolName);
-  group.setToolActive(StackScrollTool.toolName, { bindings: [{ mouseButton: Wheel }] });
-  selectLeftTool(group, 'windowLevel');
+  applyBindings(group, DEFAULT_BINDINGS);
   return group;
 }
 
-/** Binds the left button to `tool`; pan and zoom keep the middle and right buttons; measurements stay visible and editable. */
-export function selectLeftTool(group: ToolTypes.IToolGroup, tool: LeftTool): void {
-  for (const t of LEFT_TOOLS) {
-    if (t.id === tool) continue;
-    if (t.id === 'pan') group.setToolActive(t.toolName, { bindings: [{ mouseButton: Auxiliary }] });
-    else if (t.id === 'zoom') group.setToolActive(t.toolName, { bindings: [{ mouseButton: Secondary }] });
-    else group.setToolPassive(t.toolName);
+/**
+ * Gives each tool exactly the buttons `bindings` gives it. A tool with none is passive: the
+ * measurements it drew stay visible and editable. Cornerstone adds a tool's new bindings to its
+ * old ones, hence every tool loses them all first.
+ */
+export function applyBindings(group: ToolTypes.IToolGroup, bindings: Readonly<Bindings>): void {
+  for (const id of TOOL_IDS) group.setToolPassive(TOOL_NAMES[id], { removeAllBindings: true });
+  for (const id of TOOL_IDS) {
+    const buttons = (Object.entries(bindings) as [MouseButton, ToolId | undefined][]).filter(([, tool]) => tool === id).map(([button]) => BINDING[button]);
+    if (buttons.length > 0) group.setToolActive(TOOL_NAMES[id], { bindings: buttons });
   }
-  const chosen = LEFT_TOOLS.find((t) => t.id === tool)!;
-  group.setToolActive(chosen.toolName, { bindings: [{ mouseButton: Primary }] });
 }

@@ -3,22 +3,32 @@
 // and the viewer is laid out by it; the reader may switch protocol, compare with the newest prior,
 // or save the current layout as a protocol of their own (kept in the server profile).
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { getProfile, updateProfile, withHangingProtocol } from '../api';
+import { withHangingProtocol, type ConsoleProfile } from '../api';
 import { text, Tag, type DicomJsonDataset } from '../dicom-json';
 import { CT_PRESETS, type WindowPreset } from '../presets';
 import {
   assignViewports, chooseProtocol, comparablePriors, DEFAULT_HANGING_PROTOCOLS, type HangingProtocol, type StudyInfo,
 } from '../hanging-protocols';
 import { hangingLayout, protocolFromLayout, type Hanging } from './hangingLayout';
+import { cellCount, layoutById } from './layouts';
 import { bestMatchingSeries, loadPriors, studyInfo, type PriorStudy } from './priors';
 import { describeError, type SeriesEntry } from './series';
 
 export type { Hanging } from './hangingLayout';
 
+/** The protocol that fits every study: when it is the one chosen, no protocol decided the layout. */
+const FALLBACK_PROTOCOL_ID = 'default';
+
 interface Options {
   studyUid: string;
   patient: DicomJsonDataset | undefined;
   series: readonly SeriesEntry[];
+  /** The study's instances as the viewer read them when it opened (studyInstancesForHanging). */
+  instances: readonly DicomJsonDataset[];
+  /** The reader's profile (their own protocols and presets, the default layout); undefined while it is read. */
+  profile: ConsoleProfile | undefined;
+  /** Saves a change of the profile (see useViewerProfile). */
+  updateProfile: (change: (profile: ConsoleProfile) => ConsoleProfile) => Promise<ConsoleProfile>;
   /** Lays the viewer out. */
   apply: (hanging: Hanging) => void;
 }
@@ -43,7 +53,7 @@ export interface HangingProtocolState {
   saveMessage: string;
 }
 
-export function useHangingProtocol({ studyUid, patient, series, apply }: Options): HangingProtocolState {
+export function useHangingProtocol({ studyUid, patient, series, instances, profile, updateProfile, apply }: Options): HangingProtocolState {
   const [priors, setPriors] = useState<PriorStudy[] | undefined>();
   const [priorsError, setPriorsError] = useState('');
   const [infos, setInfos] = useState<{ current: StudyInfo; priors: StudyInfo[] } | undefined>();
@@ -56,14 +66,10 @@ export function useHangingProtocol({ studyUid, patient, series, apply }: Options
   const patientId = patient ? text(patient, Tag.PatientID) : '';
 
   useEffect(() => {
-    let cancelled = false;
-    getProfile().then((p) => {
-      if (cancelled) return;
-      setUserProtocols(p.hangingProtocols ?? []);
-      userPresets.current = p.windowPresets ?? [];
-    }, () => { if (!cancelled) setUserProtocols([]); });
-    return () => { cancelled = true; };
-  }, [studyUid]);
+    if (!profile) return;
+    setUserProtocols(profile.hangingProtocols ?? []);
+    userPresets.current = profile.windowPresets ?? [];
+  }, [profile]);
 
   // The priors (QIDO-RS by Patient ID), then what the protocols look at in every study.
   useEffect(() => {
@@ -76,7 +82,7 @@ export function useHangingProtocol({ studyUid, patient, series, apply }: Options
       if (cancelled) return;
       setPriors(found);
       const [current, ...others] = await Promise.all([
-        studyInfo(studyUid, text(patient, Tag.StudyDate), text(patient, Tag.StudyTime), text(patient, Tag.StudyDescription), series),
+        studyInfo(studyUid, text(patient, Tag.StudyDate), text(patient, Tag.StudyTime), text(patient, Tag.StudyDescription), series, instances),
         ...found.map((p) => studyInfo(p.uid, p.date, p.time, p.description, p.series)),
       ]);
       if (!cancelled) setInfos({ current: current!, priors: others });
@@ -87,12 +93,24 @@ export function useHangingProtocol({ studyUid, patient, series, apply }: Options
       setInfos({ current: { uid: studyUid, date: text(patient, Tag.StudyDate), series: [] }, priors: [] });
     });
     return () => { cancelled = true; };
-  }, [patient, patientId, studyUid, series]);
+  }, [patient, patientId, studyUid, series, instances]);
 
   const protocols = useMemo(() => [...(userProtocols ?? []), ...DEFAULT_HANGING_PROTOCOLS], [userProtocols]);
 
-  const hang = useCallback((chosen: HangingProtocol) => {
+  const defaultLayout = profile?.layout;
+  /**
+   * Lays the study out by `chosen`. When the protocol chosen for the study is only the catch-all one
+   * (`byDefault`), no protocol decides: the reader's default layout (profile) applies, filled with
+   * the study's image series in order.
+   */
+  const hang = useCallback((chosen: HangingProtocol, byDefault = false) => {
     if (!infos) return;
+    if (byDefault && defaultLayout && chosen.id === FALLBACK_PROTOCOL_ID) {
+      const cells = infos.current.series.map((s) => s.uid).slice(0, cellCount(layoutById(defaultLayout)));
+      setProtocol(chosen);
+      apply({ layoutId: defaultLayout, cells, presets: [] });
+      return;
+    }
     const [rows, columns] = chosen.layout.split('x').map(Number) as [number, number];
     const viewports = assignViewports(chosen, infos.current, comparablePriors(infos.current, infos.priors));
     const hanging = hangingLayout(rows, columns, viewports);
@@ -100,13 +118,13 @@ export function useHangingProtocol({ studyUid, patient, series, apply }: Options
     if (hanging.cells.every((c) => !c)) return;
     setProtocol(chosen);
     apply(hanging);
-  }, [infos, apply]);
+  }, [infos, apply, defaultLayout]);
 
   // Once per study, when everything is known.
   useEffect(() => {
     if (!infos || !userProtocols || hung.current === studyUid || infos.current.series.length === 0) return;
     hung.current = studyUid;
-    hang(chooseProtocol(infos.current, infos.priors, userProtocols));
+    hang(chooseProtocol(infos.current, infos.priors, userProtocols), true);
   }, [infos, userProtocols, studyUid, hang]);
 
   const choose = useCallback((id: string) => {
@@ -133,7 +151,7 @@ export function useHangingProtocol({ studyUid, patient, series, apply }: Options
       setProtocol(mine);
       setSaveMessage(`Saved as "${mine.name}"`);
     }, (error: unknown) => setSaveMessage(`Not saved: ${describeError(error)}`));
-  }, [infos]);
+  }, [infos, updateProfile]);
 
   const windowPreset = useCallback((id: string | undefined) => (id ? [...userPresets.current, ...CT_PRESETS].find((p) => p.id === id) : undefined), []);
 

@@ -3,7 +3,7 @@
 // measurement reports, Key Object Selections) that any DICOM viewer can open.
 //
 //   GET  /api/studies/{study}/measurements   current measurements and the report history
-//   POST /api/studies/{study}/measurements   { measurements: [...] } → a new report (201)
+//   POST /api/studies/{study}/measurements   { measurements: [...], keep?: [{ report, group }] } → a new report (201)
 //   GET  /api/studies/{study}/key-images     the study's key object selections
 //   POST /api/studies/{study}/key-images     { title?, description?, images: [...] } → a new selection (201)
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -54,10 +54,10 @@ export function registerReportRoutes(app: FastifyInstance, archive: Archive): vo
 
   app.post('/api/studies/:study/measurements', { config: { access: 'store' }, bodyLimit: BODY_LIMIT }, async (request, reply) => {
     const study = studyOf(request);
-    const { measurements } = parseBody(measurementReportSchema, request.body);
-    const stored = await answering(async () => reports.saveMeasurements(study, measurements, await authorOf(archive, request)));
-    request.auditObjects = { summary: { measurements: measurements.length, report: stored.sopInstanceUid } };
-    return reply.code(201).send({ sopInstanceUid: stored.sopInstanceUid, seriesInstanceUid: stored.seriesInstanceUid, measurements: measurements.length });
+    const { measurements, keep } = parseBody(measurementReportSchema, request.body);
+    const stored = await answering(async () => reports.saveMeasurements(study, measurements, await authorOf(archive, request), keep));
+    request.auditObjects = { summary: { measurements: measurements.length, kept: keep.length, report: stored.sopInstanceUid } };
+    return reply.code(201).send({ sopInstanceUid: stored.sopInstanceUid, seriesInstanceUid: stored.seriesInstanceUid, measurements: measurements.length + keep.length });
   });
 
   app.get('/api/studies/:study/key-images', { config: { access: 'view' } }, async (request) => {

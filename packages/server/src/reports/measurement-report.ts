@@ -6,16 +6,17 @@
 import { z } from 'zod';
 import type { DicomJson } from '@loire/dicom';
 import {
-  conceptOf, contentOf, graphicOf, imageOf, numericValueOf, sameCode, sr, stringOf, valueTypeOf, Tags,
+  conceptOf, contentOf, graphicOf, imageOf, itemsOf, numericValueOf, sameCode, sr, stringOf, valueTypeOf, Tags,
   type Code, type ImageReference,
 } from './sr-content.js';
 
 export const COMPREHENSIVE_SR = '1.2.840.10008.5.1.4.1.1.88.33';
+export const COMPREHENSIVE_3D_SR = '1.2.840.10008.5.1.4.1.1.88.34';
 /** SR storage classes whose documents may hold a TID 1500 report. */
 export const MEASUREMENT_REPORT_CLASSES = new Set([
   '1.2.840.10008.5.1.4.1.1.88.22', // Enhanced SR
   COMPREHENSIVE_SR,
-  '1.2.840.10008.5.1.4.1.1.88.34', // Comprehensive 3D SR
+  COMPREHENSIVE_3D_SR,
 ]);
 
 const DCM = (value: string, meaning: string): Code => ({ value, scheme: 'DCM', meaning });
@@ -91,14 +92,27 @@ export const measurementSchema = z.object({
   if (m.values[needed] === undefined) ctx.addIssue({ code: 'custom', path: ['values', needed], message: `a ${m.kind} needs its ${needed}` });
 });
 
+/**
+ * A measurement of an earlier report of the study, copied into the new report as it was written
+ * (any kind, any writer): `report` its SOP Instance UID, `group` the 1-based position of its
+ * Measurement Group in that report. A report is never changed, so the pair names it for good.
+ */
+export const keptMeasurementSchema = z.object({ report: UID, group: z.number().int().min(1).max(100_000) }).strict();
+
 export const measurementReportSchema = z.object({
   measurements: z.array(measurementSchema).max(1000),
+  /** The study's saved measurements the client keeps without rewriting them (those it cannot draw, or did not change). */
+  keep: z.array(keptMeasurementSchema).max(1000).default([]),
 }).strict();
+
+export type KeptMeasurement = z.infer<typeof keptMeasurementSchema>;
 
 export type MeasurementInput = z.infer<typeof measurementSchema>;
 
 /** A measurement read back from a report (kinds this reader does not know come back as 'other'). */
 export interface StoredMeasurement {
+  /** 1-based position of its Measurement Group in the report: what `keep` names it by. */
+  group: number;
   trackingUid: string;
   label: string;
   kind: MeasurementKind | 'other';
@@ -111,12 +125,17 @@ export interface StoredMeasurement {
   pixelUnit: 'HU' | 'none';
   /** Every value of the group as written (concept and unit meanings), for display. */
   quantities: { name: string; value: number; unit: string }[];
+  /** Who measured it, when the group names its own observer (a measurement kept from another reader's report). */
+  author?: string;
 }
 
-/** The content of a TID 1500 report (root container and its tree), to go under a document header. */
-export function measurementReportContent(measurements: readonly (MeasurementInput & { image: ImageReference })[], observer: string): DicomJson {
+/**
+ * The content of a TID 1500 report (root container and its tree), to go under a document header:
+ * the `kept` Measurement Groups first, as they were written, then one for each of `measurements`.
+ */
+export function measurementReportContent(measurements: readonly (MeasurementInput & { image: ImageReference })[], observer: string, kept: readonly DicomJson[] = []): DicomJson {
   const images = new Map<string, ImageReference>();
-  for (const m of measurements) images.set(`${m.image.sopInstanceUid}/${m.image.frame ?? ''}`, m.image);
+  for (const image of [...kept.flatMap(imagesOf), ...measurements.map((m) => m.image)]) images.set(`${image.sopInstanceUid}/${image.frame ?? ''}`, image);
   const groups = measurements.map((m) => {
     const graphic = GRAPHIC[m.kind];
     const region = sr.scoord('INFERRED FROM', Codes.imageRegion, graphic.type, m.points, m.image);
@@ -138,7 +157,7 @@ export function measurementReportContent(measurements: readonly (MeasurementInpu
     sr.container('CONTAINS', Codes.imageLibrary, [
       sr.container('CONTAINS', Codes.imageLibraryGroup, [...images.values()].map((image) => sr.image('CONTAINS', image))),
     ]),
-    sr.container('CONTAINS', Codes.imagingMeasurements, groups),
+    sr.container('CONTAINS', Codes.imagingMeasurements, [...kept, ...groups]),
   ], '1500');
   // The root content item's attributes sit at the top level of the document (PS3.3 C.17.3).
   delete root[Tags.RelationshipType];
@@ -159,11 +178,12 @@ export function readMeasurementReport(document: DicomJson): StoredMeasurement[] 
   const found: StoredMeasurement[] = [];
   const measurementsContainer = contentOf(document).find((c) => sameCode(conceptOf(c), Codes.imagingMeasurements));
   if (!measurementsContainer) return found;
-  for (const group of contentOf(measurementsContainer)) {
+  for (const [index, group] of contentOf(measurementsContainer).entries()) {
     if (valueTypeOf(group) !== 'CONTAINER') continue;
     const items = contentOf(group);
     const trackingUid = items.map((c) => (sameCode(conceptOf(c), Codes.trackingUid) ? stringOf(c, Tags.UID) : undefined)).find(Boolean);
     const label = items.map((c) => (sameCode(conceptOf(c), Codes.trackingIdentifier) ? stringOf(c, Tags.TextValue) : undefined)).find(Boolean) ?? '';
+    const author = items.map((c) => (sameCode(conceptOf(c), Codes.personObserverName) ? personNameOf(c) : undefined)).find(Boolean);
     const values: Partial<Record<ValueName, number>> = {};
     const quantities: StoredMeasurement['quantities'] = [];
     let pixelUnit: 'HU' | 'none' = 'none';
@@ -183,7 +203,7 @@ export function readMeasurementReport(document: DicomJson): StoredMeasurement[] 
     const graphic = region ? graphicOf(region) : undefined;
     const image = (region ? imageOf(region) : undefined) ?? items.filter((c) => valueTypeOf(c) === 'IMAGE').map(imageOf).find(Boolean);
     found.push({
-      trackingUid: trackingUid ?? '', label, kind: graphic ? kindOf(graphic, values) : 'other',
+      group: index + 1, trackingUid: trackingUid ?? '', label, ...(author ? { author } : {}), kind: graphic ? kindOf(graphic, values) : 'other',
       ...(image ? { image } : {}), ...(graphic ? { points: graphic.points } : {}), values, pixelUnit, quantities,
     });
   }
@@ -197,4 +217,54 @@ function kindOf(graphic: { type: string; points: [number, number][] }, values: P
   if (graphic.points.length === 3 && values.angle !== undefined) return 'angle';
   if (graphic.points.length === 5 && values.area !== undefined) return 'rectangle';
   return 'other';
+}
+
+/** The Measurement Groups of a report, by position (1-based, as StoredMeasurement.group counts them). */
+export function measurementGroupOf(document: DicomJson, group: number): DicomJson | undefined {
+  const container = contentOf(document).find((c) => sameCode(conceptOf(c), Codes.imagingMeasurements));
+  const found = container ? contentOf(container)[group - 1] : undefined;
+  return found && valueTypeOf(found) === 'CONTAINER' && sameCode(conceptOf(found), Codes.measurementGroup) ? found : undefined;
+}
+
+/** The tracking UID of a Measurement Group, if it has one. */
+export function trackingUidOfGroup(group: DicomJson): string | undefined {
+  return contentOf(group).map((c) => (sameCode(conceptOf(c), Codes.trackingUid) ? stringOf(c, Tags.UID) : undefined)).find(Boolean);
+}
+
+/**
+ * A Measurement Group kept from a report of another reader, with that reader named as its observer
+ * (TID 1501's own observation context), unless it names one already: the new report's observer is
+ * whoever saves it, and the measurement must not become theirs.
+ */
+export function withObserver(group: DicomJson, observer: string): DicomJson {
+  const copy = structuredClone(group);
+  const items = contentOf(copy);
+  if (!observer || items.some((c) => sameCode(conceptOf(c), Codes.personObserverName))) return copy;
+  const context = [sr.code('HAS OBS CONTEXT', Codes.observerType, Codes.person), sr.pname('HAS OBS CONTEXT', Codes.personObserverName, observer)];
+  // After the tracking identifiers, which TID 1501 lists first.
+  const at = items.findIndex((c) => !sameCode(conceptOf(c), Codes.trackingIdentifier) && !sameCode(conceptOf(c), Codes.trackingUid));
+  items.splice(at < 0 ? items.length : at, 0, ...context);
+  copy[Tags.ContentSequence] = { vr: 'SQ', Value: items };
+  return copy;
+}
+
+/** Every image a content item or its descendants reference. */
+export function imagesOf(content: DicomJson): ImageReference[] {
+  const own = itemsOf(content, Tags.ReferencedSOPSequence).map((ref) => {
+    const sopClassUid = stringOf(ref, Tags.ReferencedSOPClassUID);
+    const sopInstanceUid = stringOf(ref, Tags.ReferencedSOPInstanceUID);
+    const frame = Number(stringOf(ref, Tags.ReferencedFrameNumber));
+    return sopClassUid && sopInstanceUid ? { sopClassUid, sopInstanceUid, ...(Number.isInteger(frame) && frame > 0 ? { frame } : {}) } : undefined;
+  }).filter((r): r is ImageReference => r !== undefined);
+  return [...own, ...contentOf(content).flatMap(imagesOf)];
+}
+
+function personNameOf(content: DicomJson): string | undefined {
+  const value = content[Tags.PersonName]?.Value?.[0] as { Alphabetic?: string } | string | undefined;
+  return typeof value === 'string' ? value : value?.Alphabetic;
+}
+
+/** Whether a content item or one of its descendants has value type `type`. */
+export function hasValueType(content: DicomJson, type: string): boolean {
+  return valueTypeOf(content) === type || contentOf(content).some((c) => hasValueType(c, type));
 }

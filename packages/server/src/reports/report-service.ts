@@ -13,8 +13,8 @@ import {
   type KeyImagesInput, type StoredKeyImages,
 } from './key-objects.js';
 import {
-  COMPREHENSIVE_SR, isMeasurementReport, measurementReportContent, readMeasurementReport,
-  type MeasurementInput, type StoredMeasurement,
+  COMPREHENSIVE_3D_SR, COMPREHENSIVE_SR, hasValueType, imagesOf, isMeasurementReport, measurementGroupOf, measurementReportContent, readMeasurementReport, trackingUidOfGroup, withObserver,
+  type KeptMeasurement, type MeasurementInput, type StoredMeasurement,
 } from './measurement-report.js';
 import { referencedSop, stringOf, type ImageReference } from './sr-content.js';
 
@@ -79,22 +79,54 @@ export class ReportService {
     };
   }
 
-  /** Writes the study's measurements as a new TID 1500 report; resolves once stored and indexed. */
-  async saveMeasurements(studyInstanceUid: string, measurements: readonly MeasurementInput[], author: Author): Promise<IngestResult> {
+  /**
+   * Writes the study's measurements as a new TID 1500 report; resolves once stored and indexed. The
+   * report holds the `keep` groups of earlier reports first, copied as written, then `measurements`:
+   * a client that keeps what it did not change loses nothing it cannot draw or rewrite.
+   */
+  async saveMeasurements(studyInstanceUid: string, measurements: readonly MeasurementInput[], author: Author, keep: readonly KeptMeasurement[] = []): Promise<IngestResult> {
     const documents = await this.documents(studyInstanceUid);
     const resolved = await this.resolveImages(studyInstanceUid, documents, measurements.map((m) => m.image));
     const withClasses = measurements.map((m, i) => ({ ...m, image: resolved[i]! }));
+    const kept = this.keptGroups(studyInstanceUid, documents, keep, measurements, author);
+    // The evidence names the images of the kept groups too, those of this study (a group may point elsewhere).
+    const bySop = new Map(documents.map((d) => [d.sopInstanceUid, d]));
+    const keptImages = kept.flatMap(imagesOf).flatMap((image) => {
+      const found = bySop.get(image.sopInstanceUid);
+      return found ? [{ ...image, seriesInstanceUid: found.seriesInstanceUid }] : [];
+    });
     const previous = documents.filter((d) => isMeasurementReport(d.json) && stringOf(d.json, '00080070') === 'Loire')
       .map((d) => ({ ...info(d, ''), document: d })).sort(newestFirst)[0];
+    // A kept group with 3D coordinates (SCOORD3D) needs the 3D class: Comprehensive SR has no such item.
+    const sopClassUid = kept.some((g) => hasValueType(g, 'SCOORD3D')) ? COMPREHENSIVE_3D_SR : COMPREHENSIVE_SR;
     const json: DicomJson = {
-      ...this.header(documents, resolved, 'SR', COMPREHENSIVE_SR, author),
+      ...this.header(documents, [...keptImages, ...resolved], 'SR', sopClassUid, author),
       '0040A491': { vr: 'CS', Value: ['PARTIAL'] }, // CompletionFlag: more measurements may follow
       '0040A493': { vr: 'CS', Value: ['UNVERIFIED'] }, // VerificationFlag
       '0040A372': { vr: 'SQ', Value: [] }, // PerformedProcedureCodeSequence (type 2)
-      ...(previous ? { '0040A360': evidenceOf(studyInstanceUid, previous.document, COMPREHENSIVE_SR) } : {}), // PredecessorDocumentsSequence
-      ...measurementReportContent(withClasses, author.displayName || author.username),
+      ...(previous ? { '0040A360': evidenceOf(studyInstanceUid, previous.document, sopClassUid) } : {}), // PredecessorDocumentsSequence
+      ...measurementReportContent(withClasses, author.displayName || author.username, kept),
     };
     return this.store(json, author);
+  }
+
+  /** The Measurement Groups `keep` names, each under its own observer; 400 for one that is not there or a tracking UID given twice. */
+  private keptGroups(studyInstanceUid: string, documents: StudyDocument[], keep: readonly KeptMeasurement[], measurements: readonly MeasurementInput[], author: Author) {
+    const seen = new Set(measurements.map((m) => m.trackingUid));
+    const saver = author.displayName || author.username;
+    return keep.map(({ report, group }) => {
+      const document = documents.find((d) => d.sopInstanceUid === report && isMeasurementReport(d.json));
+      if (!document) throw new ReportInputError(400, `keep: ${report} is not a measurement report of study ${studyInstanceUid}`);
+      const found = measurementGroupOf(document.json, group);
+      if (!found) throw new ReportInputError(400, `keep: report ${report} has no measurement group ${group}`);
+      const trackingUid = trackingUidOfGroup(found);
+      if (trackingUid) {
+        if (seen.has(trackingUid)) throw new ReportInputError(400, `keep: the measurement ${trackingUid} is given twice`);
+        seen.add(trackingUid);
+      }
+      const observer = authorOf(document.json);
+      return withObserver(found, observer === saver ? '' : observer);
+    });
   }
 
   /** Writes a Key Object Selection of the given images; resolves once stored and indexed. */

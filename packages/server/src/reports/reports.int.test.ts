@@ -163,4 +163,45 @@ describe('key images and measurements as DICOM', () => {
     const frameTooFar = await api(radiologist, `/api/studies/${other[0]!.study}/key-images`, { images: [{ sopInstanceUid: other[0]!.sop, frame: 100_000 }] });
     expect(frameTooFar.status).toBe(400);
   });
+
+  it('keeps the measurements a client asks to keep, as written and under their own observer, whatever their kind', async () => {
+    // pydicom's CT_small and highdicom's report on it: four measurements Loire cannot draw (3D, circles, volumes).
+    const stored: Stored[] = [];
+    for (const file of ['pydicom-test-files/CT_small.dcm', 'modalities/sr/sr_document_with_multiple_groups.dcm']) {
+      const incoming = await loire.server.archive.ingest.beginPart10({ door: 'import', from: file });
+      for await (const chunk of createReadStream(samplePath(file))) await incoming.write(chunk as Buffer);
+      const r = await incoming.end();
+      stored.push({ study: r.studyInstanceUid, series: r.seriesInstanceUid, sop: r.sopInstanceUid, sopClass: r.sopClassUid });
+    }
+    const [ctSmall, highdicom] = stored as [Stored, Stored];
+    expect(highdicom.study).toBe(ctSmall.study);
+    type Read = { current: { sopInstanceUid: string; author: string; measurements: { group: number; trackingUid: string; label: string; kind: string; author?: string; quantities: unknown[] }[] } };
+    const before = ((await (await api(radiologist, `/api/studies/${ctSmall.study}/measurements`)).json()) as Read).current;
+    expect(before.sopInstanceUid).toBe(highdicom.sop);
+    expect(before.author).toBe('Doe^John');
+    expect(before.measurements.map((m) => m.kind)).toEqual(['other', 'other', 'other', 'other']);
+
+    const keep = before.measurements.map((m) => ({ report: before.sopInstanceUid, group: m.group }));
+    const saved = await api(radiologist, `/api/studies/${ctSmall.study}/measurements`, { measurements: [length(ctSmall.sop, '2.25.5005', 12)], keep });
+    expect(saved.status).toBe(201);
+    const { sopInstanceUid } = (await saved.json()) as { sopInstanceUid: string };
+    expect(await iodErrors(await storedBytes(sopInstanceUid), work, 'kept.dcm')).toEqual([]);
+
+    const after = ((await (await api(clinician, `/api/studies/${ctSmall.study}/measurements`)).json()) as Read).current;
+    expect(after.sopInstanceUid).toBe(sopInstanceUid);
+    expect(after.author).toBe((await loire.server.archive.accounts.get('dr.reader'))!.displayName);
+    expect(after.measurements.slice(0, 4)).toEqual(before.measurements.map((m) => ({ ...m, author: 'Doe^John' })));
+    expect(after.measurements[4]).toMatchObject({ group: 5, trackingUid: '2.25.5005', kind: 'length' });
+    expect(after.measurements[4]!.author).toBeUndefined();
+
+    // What cannot be kept is refused, with the reason.
+    const refused = async (body: unknown) => {
+      const response = await api(radiologist, `/api/studies/${ctSmall.study}/measurements`, body);
+      expect(response.status).toBe(400);
+      return ((await response.json()) as { message: string }).message;
+    };
+    expect(await refused({ measurements: [], keep: [{ report: sopInstanceUid, group: 99 }] })).toContain('has no measurement group 99');
+    expect(await refused({ measurements: [], keep: [{ report: ctSmall.sop, group: 1 }] })).toContain('is not a measurement report');
+    expect(await refused({ measurements: [length(ctSmall.sop, '2.25.5005', 13)], keep: [{ report: sopInstanceUid, group: 5 }] })).toContain('given twice');
+  });
 });
