@@ -10,6 +10,7 @@ import type { Kysely } from 'kysely';
 import type { IndexDatabase } from '../index/schema.js';
 import type { Logger } from '../logger.js';
 import type { AuditRow } from './store.js';
+import { waitAtMost } from '../wait.js';
 
 export interface SyslogTarget {
   host: string;
@@ -87,9 +88,7 @@ export class SyslogForwarder {
   async close(timeoutMs = 2000): Promise<void> {
     clearTimeout(this.retryTimer);
     if (this.socket && !this.pumping) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.pump(), new Promise<void>((r) => { timer = setTimeout(r, timeoutMs); })]);
-      clearTimeout(timer);
+      await waitAtMost(this.pump(), timeoutMs);
     }
     this.closed = true;
     this.socket?.end();

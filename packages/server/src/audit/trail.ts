@@ -15,6 +15,7 @@ import type { Logger } from '../logger.js';
 import { EVENT_KINDS, EVENT_TYPES, type AuditEvent } from './event.js';
 import { auditMessageXml, type AuditSource } from './message.js';
 import { appendProgram, type PendingRow } from './store.js';
+import { waitAtMost } from '../wait.js';
 
 export interface AuditTrailOptions {
   index: ArchiveIndex;
@@ -112,9 +113,7 @@ export class AuditTrail {
   /** Commits what is queued (waiting at most 10 s if the database fails); the journal keeps the rest. */
   async close(): Promise<void> {
     if (this.closed) return;
-    let timeout: NodeJS.Timeout | undefined;
-    await Promise.race([this.flush(), new Promise<void>((resolve) => { timeout = setTimeout(resolve, CLOSE_TIMEOUT_MS); })]);
-    clearTimeout(timeout);
+    await waitAtMost(this.flush(), CLOSE_TIMEOUT_MS);
     this.closed = true;
     clearTimeout(this.timer);
     if (this.queue.length > 0) {

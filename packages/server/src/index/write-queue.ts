@@ -15,6 +15,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { IndexInputError } from './instance-fields.js';
 import { prepare, type IndexRequest, type IndexResult, type PreparedRequest } from './store.js';
+import { waitAtMost } from '../wait.js';
 
 export interface IndexWriteQueueOptions {
   /** Indexes prepared requests in one transaction. */
@@ -120,9 +121,7 @@ export class IndexWriteQueue {
   /** Commits what is queued; what cannot be committed in time stays in the journal for the next start. */
   async close(): Promise<void> {
     if (this.closed) return;
-    let timeout: NodeJS.Timeout | undefined;
-    await Promise.race([this.settled(), new Promise<void>((resolve) => { timeout = setTimeout(resolve, CLOSE_TIMEOUT_MS); })]);
-    clearTimeout(timeout);
+    await waitAtMost(this.settled(), CLOSE_TIMEOUT_MS);
     this.closed = true;
     clearTimeout(this.timer);
     const left = this.queue.splice(0);
