@@ -115,6 +115,8 @@ async function mprMemory(browser, context, page, url, studyUid, seriesUid) {
   await page.waitForTimeout(1000); // the last textures reach the GPU process
   const session = await context.newCDPSession(page);
   const { processInfo } = await (await browser.newBrowserCDPSession()).send('SystemInfo.getProcessInfo');
+  // The metrics domain reports nothing until it is enabled.
+  await session.send('Performance.enable');
   const { metrics } = await session.send('Performance.getMetrics').catch(() => ({ metrics: [] }));
   const heap = metrics.find((m) => m.name === 'JSHeapUsedSize')?.value ?? 0;
   const renderers = processInfo.filter((p) => p.type === 'renderer').map((p) => p.id);

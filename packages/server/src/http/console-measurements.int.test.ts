@@ -8,13 +8,13 @@
 //   beside it ("Current and prior"): a length drawn on the prior's cell is saved into the prior's
 //   own report, not into the study being read, and is drawn there again on reopening.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, openConsolePage, requireBuiltConsole, storeFiles, TEST_TIMEOUT, type ConsolePage } from '../testing/browser.js';
+import { closeConsoleTest, type ConsolePage, launchBrowser, openConsolePage, requireBuiltConsole, storeFiles, TEST_TIMEOUT } from '../testing/browser.js';
 import { startTestLoire, type TestLoire } from '../testing/loire.js';
 import { samplePath } from '../testing/samples.js';
 
@@ -105,11 +105,7 @@ describe('saving measurements from the viewer: what it cannot draw is kept, a pr
     page = consolePage.page;
   }, 10 * 60_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await loire?.stop();
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
-  }, 120_000);
+  afterAll(() => closeConsoleTest({ browser, loire, tmp }), 120_000);
 
   it('keeps another reader\'s measurements it cannot draw when it saves a new one', async () => {
     await openStudy(page, loire, ref);

@@ -6,9 +6,7 @@ import path from 'node:path';
 import type { Browser, Locator } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  launchBrowser, openConsolePage, requireBuiltConsole, SCREENSHOTS, storeDirectory, TEST_TIMEOUT, type ConsolePage,
-} from '../testing/browser.js';
+import { closeConsoleTest, type ConsolePage, launchBrowser, openConsolePage, requireBuiltConsole, SCREENSHOTS, storeDirectory, TEST_TIMEOUT } from '../testing/browser.js';
 import { startTestLoire, type TestLoire } from '../testing/loire.js';
 import { samplePath } from '../testing/samples.js';
 
@@ -44,10 +42,7 @@ describe('the console in MPR', () => {
     consolePage = await openConsolePage(browser, loire);
   }, 10 * 60_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await loire?.stop();
-  }, 120_000);
+  afterAll(() => closeConsoleTest({ browser, loire }), 120_000);
 
   it('shows the 3D brain MR as three non-empty, orthogonal views, and MIP over a slab', async () => {
     const { page } = consolePage;

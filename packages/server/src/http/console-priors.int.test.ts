@@ -11,13 +11,13 @@
 // console-viewer.int.test.ts; the page publishes each viewport's state in data-* attributes on
 // .viewport-panel[data-viewport-index] (data-slice, data-study-uid, data-sync-group, data-linked).
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, openConsolePage, requireBuiltConsole, SCREENSHOTS, storeDirectory, UI_TIMEOUT, type ConsolePage } from '../testing/browser.js';
+import { closeConsoleTest, type ConsolePage, launchBrowser, openConsolePage, requireBuiltConsole, SCREENSHOTS, storeDirectory, UI_TIMEOUT } from '../testing/browser.js';
 import { startTestLoire, type TestLoire } from '../testing/loire.js';
 import { samplePath } from '../testing/samples.js';
 
@@ -126,11 +126,7 @@ describe('comparison with priors in the reading console (priors, synchronised sc
     page = consolePage.page;
   }, 10 * 60_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await loire?.stop();
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
-  }, 120_000);
+  afterAll(() => closeConsoleTest({ browser, loire, tmp }), 120_000);
 
   it('lists the priors, compares with the newest in sync, links another by hand, and saves a protocol of one\'s own', async () => {
     const { current, synced, other } = ref;

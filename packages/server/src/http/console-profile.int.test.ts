@@ -8,13 +8,13 @@
 // Data: pydicom's MR_small (an MR with a header window), and three copies of it as one study of
 // three "OT" series, for which no hanging protocol decides the layout.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, openConsolePage, requireBuiltConsole, storeFiles, TEST_TIMEOUT, type ConsolePage } from '../testing/browser.js';
+import { closeConsoleTest, type ConsolePage, launchBrowser, openConsolePage, requireBuiltConsole, storeFiles, TEST_TIMEOUT } from '../testing/browser.js';
 import { startTestLoire, type TestLoire } from '../testing/loire.js';
 import { samplePath } from '../testing/samples.js';
 
@@ -112,11 +112,7 @@ describe('the user profile in the viewer, and the MR auto window, in Chromium', 
     page = consolePage.page;
   }, 10 * 60_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await loire?.stop();
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
-  }, 120_000);
+  afterAll(() => closeConsoleTest({ browser, loire, tmp }), 120_000);
 
   it('keeps the defaults without a profile, queries the study\'s instances once, and sets the MR auto window from the pixels', async () => {
     const instanceQueries: string[] = [];

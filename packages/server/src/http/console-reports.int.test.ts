@@ -12,9 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  launchBrowser, loginThroughForm, openConsolePage, requireBuiltConsole, SCREENSHOTS, storeDirectory, TEST_TIMEOUT, UI_TIMEOUT, type ConsolePage,
-} from '../testing/browser.js';
+import { closeConsoleTest, type ConsolePage, launchBrowser, loginThroughForm, openConsolePage, requireBuiltConsole, SCREENSHOTS, storeDirectory, TEST_TIMEOUT, UI_TIMEOUT } from '../testing/browser.js';
 import { pageMapping, parseAffine } from '../testing/canvas-reference.js';
 import { startTestLoire, type TestLoire } from '../testing/loire.js';
 import { samplePath } from '../testing/samples.js';
@@ -95,10 +93,7 @@ describe('measurements and key images saved into the study', () => {
     page = radiologist.page;
   }, 10 * 60_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await loire?.stop();
-  }, 120_000);
+  afterAll(() => closeConsoleTest({ browser, loire }), 120_000);
 
   it('draws a length of a known distance on slice 35 and shows it in mm, not saved yet', async () => {
     await openStudy(page, loire, ref.studyUid);

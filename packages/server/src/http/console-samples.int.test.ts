@@ -6,7 +6,7 @@
 // as text and an encapsulated PDF as a document beside the images.
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, openConsolePage, requireBuiltConsole, storeFiles, UI_TIMEOUT, type ConsolePage } from '../testing/browser.js';
+import { closeConsoleTest, type ConsolePage, launchBrowser, openConsolePage, requireBuiltConsole, storeFiles, UI_TIMEOUT } from '../testing/browser.js';
 import { readCanvas } from '../testing/canvas-reference.js';
 import { startTestLoire, type TestLoire } from '../testing/loire.js';
 import { sampleManifest, samplePath, type SampleEntry } from '../testing/samples.js';
@@ -81,10 +81,7 @@ describe('the console displays every image sample', () => {
     consolePage = await openConsolePage(browser, loire);
   }, 10 * 60_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await loire?.stop();
-  }, 120_000);
+  afterAll(() => closeConsoleTest({ browser, loire }), 120_000);
 
   it('covers the kinds the issue names', () => {
     const all = series.flatMap((s) => s.files);

@@ -6,15 +6,13 @@
 // Data: pydicom's CT_small (patient 1CT1) and MR_small (patient 4MR1), and a prior of the CT patient
 // derived here by pydicom (new Study/Series/SOP Instance UIDs, an earlier Study Date).
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  launchBrowser, openConsolePage, requireBuiltConsole, SCREENSHOTS, storeFiles, TEST_TIMEOUT, type ConsolePage,
-} from '../testing/browser.js';
+import { closeConsoleTest, type ConsolePage, launchBrowser, openConsolePage, requireBuiltConsole, SCREENSHOTS, storeFiles, TEST_TIMEOUT } from '../testing/browser.js';
 import { startTestLoire, type TestLoire } from '../testing/loire.js';
 import { samplePath } from '../testing/samples.js';
 
@@ -68,11 +66,7 @@ describe('the study list: saved filters, columns and patient history, in Chromiu
     page = consolePage.page;
   }, 10 * 60_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await loire?.stop();
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
-  }, 120_000);
+  afterAll(() => closeConsoleTest({ browser, loire, tmp }), 120_000);
 
   it('saves the current search under a name, keeps it across a reload, and applies it', async () => {
     await page.locator('.studylist-saved[data-state="ready"]').waitFor();

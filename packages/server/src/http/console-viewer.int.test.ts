@@ -11,9 +11,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  launchBrowser, openConsolePage, requireBuiltConsole, SCREENSHOTS, storeDirectory, storeFiles, UI_TIMEOUT, type ConsolePage,
-} from '../testing/browser.js';
+import { closeConsoleTest, type ConsolePage, launchBrowser, openConsolePage, requireBuiltConsole, SCREENSHOTS, storeDirectory, storeFiles, UI_TIMEOUT } from '../testing/browser.js';
 import { canvasToIndex, compareWithReference, floats, pageMapping, parseAffine, readCanvas } from '../testing/canvas-reference.js';
 import { startTestLoire, type TestLoire } from '../testing/loire.js';
 import { samplePath } from '../testing/samples.js';
@@ -147,10 +145,7 @@ describe('the reading console viewer (layouts, orientation, measurements, cine) 
     page = consolePage.page;
   }, 10 * 60_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await loire?.stop();
-  }, 120_000);
+  afterAll(() => closeConsoleTest({ browser, loire }), 120_000);
 
   it('lays out 1 to 9 viewports, each with its own series, and loads series by drag and drop or into the active one', async () => {
     const [first, second] = ref.mr.series;

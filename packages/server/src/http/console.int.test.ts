@@ -12,9 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  launchBrowser, openConsolePage, requireBuiltConsole, SCREENSHOTS, storeDirectory, TEST_TIMEOUT, UI_TIMEOUT, type ConsolePage,
-} from '../testing/browser.js';
+import { closeConsoleTest, type ConsolePage, launchBrowser, openConsolePage, requireBuiltConsole, SCREENSHOTS, storeDirectory, TEST_TIMEOUT, UI_TIMEOUT } from '../testing/browser.js';
 import { compareWithReference, floats, pageMapping, parseAffine, readCanvas } from '../testing/canvas-reference.js';
 import { startTestLoire, type TestLoire } from '../testing/loire.js';
 import { samplePath } from '../testing/samples.js';
@@ -78,10 +76,7 @@ describe('the reading console in Chromium', () => {
     page = consolePage.page;
   }, 10 * 60_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await loire?.stop();
-  }, 120_000);
+  afterAll(() => closeConsoleTest({ browser, loire }), 120_000);
 
   it('serves the console pages with their CSP, and keeps the API one elsewhere', async () => {
     for (const url of ['/', '/login', '/viewer?StudyInstanceUIDs=1.2.3']) {

@@ -1,7 +1,7 @@
 // The reading console in real headless Chromium, for the console's acceptance tests: one browser
 // per test file, a 1280x800 page that records its errors, login through the form, and samples
 // stored straight through ingest.
-import { createReadStream, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { defaultConsoleDir } from '../http/console.js';
@@ -27,6 +27,13 @@ export async function launchBrowser(): Promise<Browser> {
     // WebGL without a GPU: SwiftShader, which Chromium otherwise keeps for trusted pages only.
     args: ['--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist'],
   });
+}
+
+/** Closes what a console test file opened in its beforeAll: the browser, Loire, a temp directory. */
+export async function closeConsoleTest(opened: { browser?: Browser | undefined; loire?: TestLoire | undefined; tmp?: string | undefined }): Promise<void> {
+  await opened.browser?.close();
+  await opened.loire?.stop();
+  if (opened.tmp) rmSync(opened.tmp, { recursive: true, force: true });
 }
 
 /** A console page and the errors it reports once `watching` is set (before login, 401s are expected). */
