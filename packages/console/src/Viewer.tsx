@@ -7,7 +7,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { RenderingEngine, eventTarget, utilities, type StackViewport } from '@cornerstonejs/core';
 import { Enums as ToolEnums, ToolGroupManager, annotation as annotationApi } from '@cornerstonejs/tools';
 import { searchSeries, studyHeader, studyInstancesForHanging } from './api';
-import { initCornerstone } from './cornerstone';
+import { initCornerstone, viewerEngine } from './cornerstone';
 import { studyOfImageId } from './series-images';
 import type { DicomJsonDataset } from './dicom-json';
 import type { Navigate } from './main';
@@ -84,15 +84,13 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
   // Cornerstone: one rendering engine and one tool group for the page; the cells add their viewports.
   useEffect(() => {
     let disposed = false;
-    let created: RenderingEngine | undefined;
     // Slices are numbered within each image's own study's stacks (a prior's too).
     const onAnnotation = () => setMeasurements(readMeasurements({ get: (id) => loaderFor(studyOfImageId(id)).positions.get(id) }));
     initCornerstone().then(() => {
       if (disposed) return;
-      created = new RenderingEngine(ENGINE_ID);
       createToolGroup();
       for (const event of ANNOTATION_EVENTS) eventTarget.addEventListener(event, onAnnotation);
-      setEngine(created);
+      setEngine(viewerEngine());
     }, (error: unknown) => setFatal(`The image display could not start (${describeError(error)}). This browser may lack WebGL or WebAssembly.`));
     return () => {
       disposed = true;
@@ -100,7 +98,7 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
       // Measurements belong to the study on screen.
       annotationApi.state.removeAllAnnotations();
       ToolGroupManager.destroyToolGroup(TOOL_GROUP_ID);
-      created?.destroy();
+      // The engine stays for the next study (its cells disable their own viewports).
       setEngine(undefined);
     };
   }, [loader, loaderFor]);

@@ -4,7 +4,7 @@
 import { StrictMode, useCallback, useEffect, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { me, logout, type Account } from './api';
-import { initCornerstone } from './cornerstone';
+import { initCornerstone, warmViewerEngine } from './cornerstone';
 import { LoginPage } from './LoginPage';
 import { MprView } from './MprView';
 import { StudyList } from './StudyList';
@@ -35,8 +35,11 @@ function App() {
 
   // Once someone is logged in, the image display starts in the background (rendering context,
   // decoder workers), so that opening a study does not wait for it.
+  // The viewer's engine is prepared too, except for the MPR page, which has its own.
   useEffect(() => {
-    if (account) void initCornerstone().catch(() => undefined); // the viewer reports a failure when it needs it
+    if (!account) return;
+    const prepare = window.location.pathname === '/mpr' ? initCornerstone() : warmViewerEngine();
+    void prepare.catch(() => undefined); // the viewer reports a failure when it needs it
   }, [account]);
 
   const url = new URL(location, window.location.origin);

@@ -5,6 +5,7 @@
 import { useCallback, useEffect, useRef, useState, type DragEvent } from 'react';
 import { Enums, type RenderingEngine, type StackViewport, type Types } from '@cornerstonejs/core';
 import { ToolGroupManager, utilities as toolUtilities } from '@cornerstonejs/tools';
+import { VIEWER_ENGINE_ID } from '../cornerstone';
 import type { DicomJsonDataset } from '../dicom-json';
 import { Overlay } from './Overlay';
 import { describeError, type Progress, type SeriesEntry, type SeriesLoader, type Stack } from './series';
@@ -12,7 +13,7 @@ import { TOOL_GROUP_ID } from './tools';
 import { readViewState, type ViewState } from './viewState';
 import { ensureVisibleWindow } from './voi';
 
-export const ENGINE_ID = 'loire-engine';
+export const ENGINE_ID = VIEWER_ENGINE_ID;
 export const SERIES_DRAG_TYPE = 'application/x-loire-series';
 
 export function viewportId(index: number): string {
