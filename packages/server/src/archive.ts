@@ -51,8 +51,7 @@ export async function openArchive(config: LoireConfig, logger: Logger, options: 
     storage, logger, indexer: index, duplicatePolicy: config.duplicatePolicy,
   });
   try {
-    for (const { request, result } of await index.replayJournal()) {
-      const sopInstanceUid = String(request.json['00080018']?.Value?.[0] ?? '');
+    for (const { request, sopInstanceUid, result } of await index.replayJournal()) {
       await ingest.afterIndexed(result, { sopInstanceUid }, request.storage, { door: 'dimse', from: request.receivedFrom });
     }
   } catch (err) {

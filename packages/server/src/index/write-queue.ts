@@ -44,6 +44,7 @@ export interface QueuedInstance {
 /** A journal line that was indexed when the journal was replayed at start-up. */
 export interface ReplayedInstance {
   request: IndexRequest;
+  sopInstanceUid: string;
   result: IndexResult;
 }
 
@@ -171,7 +172,7 @@ export class IndexWriteQueue {
     for (let i = 0; i < requests.length; i += this.batchSize) {
       const chunk = requests.slice(i, i + this.batchSize);
       const results = await this.options.commit(chunk);
-      chunk.forEach((prepared, k) => replayed.push({ request: prepared.request, result: results[k]! }));
+      chunk.forEach((prepared, k) => replayed.push({ request: prepared.request, sopInstanceUid: prepared.fields.sopInstanceUid, result: results[k]! }));
     }
     if (replayed.length > 0) this.options.logger?.warn({ instances: replayed.length }, 'indexed again the instances an interrupted run had acknowledged from its index journal');
     this.removeSegments(files);
@@ -189,9 +190,12 @@ export class IndexWriteQueue {
     for (const file of files) rmSync(file, { force: true });
   }
 
+  private segmentFile(number: number): string {
+    return path.join(this.options.journalDir!, `${number.toString().padStart(10, '0')}.ndjson`);
+  }
+
   private openSegment(number: number): void {
-    const file = path.join(this.options.journalDir!, `${number.toString().padStart(10, '0')}.ndjson`);
-    this.active = { fd: openSync(file, 'a'), number, lines: 0 };
+    this.active = { fd: openSync(this.segmentFile(number), 'a'), number, lines: 0 };
   }
 
   private appendToJournal(request: IndexRequest): void {
@@ -245,7 +249,7 @@ export class IndexWriteQueue {
     } else {
       // Lines arrived while the batch was committing: they must outlive it; the next batch covers them.
       closeSync(this.active.fd);
-      this.closedSegments.push(path.join(this.options.journalDir!, `${this.active.number.toString().padStart(10, '0')}.ndjson`));
+      this.closedSegments.push(this.segmentFile(this.active.number));
       this.openSegment(this.active.number + 1);
     }
   }
