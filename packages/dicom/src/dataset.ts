@@ -38,6 +38,8 @@ export class Dataset {
   /** The enclosing data set of a sequence item: the Specific Character Set is inherited from it. */
   readonly parent: Dataset | undefined;
   private sortedTags: number[] | undefined;
+  /** The parsed Specific Character Set, and the value it was parsed from (read once per value, not per text element). */
+  private charsets: { source: Uint8Array; terms: readonly string[] } | undefined;
 
   constructor(syntax: Syntax, parent?: Dataset) {
     this.explicitVR = syntax.explicitVR;
@@ -64,10 +66,11 @@ export class Dataset {
   }
 
   /** Terms of the Specific Character Set in effect here (own, else inherited from the parent). */
-  specificCharacterSet(): string[] {
+  specificCharacterSet(): readonly string[] {
     const el = this.elements.get(Tag.SpecificCharacterSet);
-    if (el?.value) return parseSpecificCharacterSet(decodeText(el.value, []));
-    return this.parent ? this.parent.specificCharacterSet() : [];
+    if (!el?.value) return this.parent ? this.parent.specificCharacterSet() : [];
+    if (this.charsets?.source !== el.value) this.charsets = { source: el.value, terms: parseSpecificCharacterSet(decodeText(el.value, [])) };
+    return this.charsets.terms;
   }
 
   /** First value as text, decoded with the character set in effect, padding trimmed. */
@@ -171,13 +174,19 @@ function splitText(text: string, vr: VR): string[] {
   return text.split('\\').map((v) => trimValue(v, vr));
 }
 
-/** Strips padding: trailing spaces/NULs always, leading spaces where they are not significant. */
+/**
+ * Strips padding: trailing spaces/NULs always, leading spaces where they are not significant.
+ * Loops rather than regular expressions: this runs for every text value of every object received.
+ */
 function trimValue(v: string, vr: VR): string {
-  // eslint-disable-next-line no-control-regex
-  const end = v.replace(/[ \x00]+$/, '');
-  if (vr === 'LT' || vr === 'ST' || vr === 'UT') return end;
+  let end = v.length;
+  while (end > 0 && (v.charCodeAt(end - 1) === 0x20 || v.charCodeAt(end - 1) === 0)) end--;
+  if (vr === 'LT' || vr === 'ST' || vr === 'UT') return end === v.length ? v : v.slice(0, end);
+  let start = 0;
+  while (start < end && v.charCodeAt(start) === 0x20) start++;
   // Empty trailing person name components and component groups carry no meaning (PS3.5 6.2.1).
-  return vr === 'PN' ? end.replace(/^ +/, '').replace(/[\^=]+$/, '') : end.replace(/^ +/, '');
+  if (vr === 'PN') while (end > start && (v.charCodeAt(end - 1) === 0x5e || v.charCodeAt(end - 1) === 0x3d)) end--;
+  return start === 0 && end === v.length ? v : v.slice(start, end);
 }
 
 function readBinaryNumbers(value: Uint8Array, vr: VR, le: boolean): number[] {
