@@ -27,7 +27,19 @@ export function runTool(tool: string, args: readonly string[], options: { timeou
   });
 }
 
+/** Ports already handed out in this process: the kernel may offer a just-closed port again. */
+const handedOut = new Set<number>();
+
 export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await unusedPort();
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
+}
+
+function unusedPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);
