@@ -27,6 +27,7 @@ import { describeError, SeriesLoader, seriesEntries, type Progress, type SeriesE
 import { Toolbar } from './viewer/Toolbar';
 import { applyBindings, createToolGroup, TOOL_GROUP_ID } from './viewer/tools';
 import { ViewerSettings } from './viewer/ViewerSettings';
+import { presetOfWindow, withPreset } from './viewer/userPresets';
 import { useViewerProfile } from './viewer/useViewerProfile';
 import { ENGINE_ID, ViewportCell, viewportId, type Cine } from './viewer/ViewportCell';
 import { priorOfSeries, studyLoaders } from './viewer/priors';
@@ -58,10 +59,13 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
   const [bindings, setBindings] = useState<Bindings>(DEFAULT_BINDINGS);
   const [toolbar, setToolbar] = useState<LeftTool[]>(() => LEFT_TOOLS.map((t) => t.id));
   const [settingsMessage, setSettingsMessage] = useState('');
+  /** The layout chosen in Settings for studies no hanging protocol decides; saved with the rest. */
+  const [defaultLayout, setDefaultLayout] = useState<string | undefined>();
   useEffect(() => {
     if (!profile) return;
     setBindings(resolveBindings(profile.mouseBindings));
     setToolbar(resolveToolbar(profile.toolbar).map((t) => t.id));
+    setDefaultLayout(profile.layout);
   }, [profile]);
   const presetList = useMemo(() => resolvePresets(profile?.windowPresets), [profile]);
   const keymap = useMemo(() => resolveKeymap(viewerCommands(presetList), profile?.shortcuts), [presetList, profile]);
@@ -244,11 +248,35 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
 
   const saveSettings = useCallback(() => {
     setSettingsMessage('Saving…');
-    updateProfile((p) => ({ ...p, toolbar, mouseBindings: bindings })).then(
+    updateProfile((p) => ({ ...p, toolbar, mouseBindings: bindings, ...(defaultLayout ? { layout: defaultLayout } : {}) })).then(
       () => setSettingsMessage('Saved'),
       (error: unknown) => setSettingsMessage(`Not saved: ${describeError(error)}`),
     );
-  }, [updateProfile, toolbar, bindings]);
+  }, [updateProfile, toolbar, bindings, defaultLayout]);
+
+  /** The active viewport's window, as a preset of the reader's profile (saved at once). */
+  const addPreset = useCallback(async (label: string, key: string): Promise<string> => {
+    const { voiRange } = viewportAt(active)?.getProperties() ?? {};
+    if (!voiRange) return 'No window to save: show an image in the active viewport first';
+    const { windowWidth, windowCenter } = utilities.windowLevel.toWindowLevel(voiRange.lower, voiRange.upper);
+    const preset = presetOfWindow(label, key, { width: windowWidth, center: windowCenter });
+    if (!preset) return 'Give the preset a name';
+    try {
+      await updateProfile((p) => ({ ...p, windowPresets: withPreset(p.windowPresets, preset) }));
+      return `Saved "${preset.label}" (${preset.width}/${preset.center})`;
+    } catch (error) {
+      return `Not saved: ${describeError(error)}`;
+    }
+  }, [viewportAt, active, updateProfile]);
+
+  const removePreset = useCallback(async (id: string): Promise<string> => {
+    try {
+      await updateProfile((p) => ({ ...p, windowPresets: (p.windowPresets ?? []).filter((x) => x.id !== id) }));
+      return 'Removed';
+    } catch (error) {
+      return `Not removed: ${describeError(error)}`;
+    }
+  }, [updateProfile]);
 
   const applyPreset = useCallback((p: WindowPreset) => {
     const vp = viewportAt(active);
@@ -380,7 +408,9 @@ export function Viewer({ studyUid, navigate }: { studyUid: string; navigate: Nav
         >
           <ViewerSettings
             bindings={bindings} onBindings={setBindings} toolbar={toolbar} onToolbar={setToolbar}
+            defaultLayout={defaultLayout} onDefaultLayout={setDefaultLayout}
             onSave={saveSettings} saveMessage={settingsMessage} canSave={profile !== undefined}
+            presets={profile?.windowPresets ?? []} onAddPreset={addPreset} onRemovePreset={removePreset}
           />
         </Toolbar>
         <ReadingBar

@@ -237,4 +237,45 @@ describe('the user profile in the viewer, and the MR auto window, in Chromium', 
     expect(await page.locator('[data-preset="auto"]').getAttribute('aria-pressed')).toBe('true');
     expect(consolePage.errors).toEqual([]);
   }, TEST_TIMEOUT);
+
+  it('saves the window on screen as a preset with its key, removes it, and saves the default layout chosen in Settings', async () => {
+    // The study opens at the MR auto window (the previous test's protocol): that window becomes a preset.
+    await openStudy(page, loire, ref.mrStudy);
+    const auto = windowOf(ref.auto);
+    await page.locator(`.viewport-panel[data-window-width="${auto.width}"][data-window-center="${auto.center}"]`).waitFor();
+    await page.locator('.viewer-settings summary').click();
+    await page.locator('input[name="preset-label"]').fill('Auto fixé');
+    await page.locator('input[name="preset-key"]').fill('8');
+    await page.locator('[data-action="add-preset"]').click();
+    await page.locator('[data-preset-message]', { hasText: 'Saved' }).waitFor();
+    const saved = { id: 'auto-fixe', label: 'Auto fixé', width: Number(auto.width), center: Number(auto.center), key: '8' };
+    expect((await getProfile(page)).windowPresets).toEqual([saved]);
+    await page.locator('[data-user-preset="auto-fixe"]').waitFor();
+    await page.locator('.toolbar [data-preset="auto-fixe"]').waitFor();
+
+    // Its key applies it: from the brain window back to the saved one.
+    await page.locator('.viewer-settings summary').click();
+    await panel(page).click();
+    await page.keyboard.press('1');
+    await page.locator('.viewport-panel[data-window-width="80"]').waitFor();
+    await page.keyboard.press('8');
+    await page.locator(`.viewport-panel[data-window-width="${auto.width}"][data-window-center="${auto.center}"]`).waitFor();
+
+    await page.locator('.viewer-settings summary').click();
+    await page.locator('[data-user-preset="auto-fixe"] [data-action="remove-preset"]').click();
+    await page.locator('[data-preset-message]', { hasText: 'Removed' }).waitFor();
+    expect((await getProfile(page)).windowPresets).toEqual([]);
+    expect(await page.locator('.toolbar [data-preset="auto-fixe"]').count()).toBe(0);
+
+    // The default layout, for a study no protocol decides (the three "OT" series).
+    await page.locator('select[name="default-layout"]').selectOption('2x2');
+    await page.locator('[data-action="save-settings"]').click();
+    await page.locator('[data-settings-message]', { hasText: 'Saved' }).waitFor();
+    const profile = await getProfile(page);
+    expect(profile.layout).toBe('2x2');
+    expect(profile.hangingProtocols).toHaveLength(1);
+    await openStudy(page, loire, ref.otStudy);
+    await page.locator('.viewport-grid[data-layout="2x2"]').waitFor();
+    expect(consolePage.errors).toEqual([]);
+  }, TEST_TIMEOUT);
 });
