@@ -14,7 +14,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeConsoleTest, type ConsolePage, launchBrowser, openConsolePage, requireBuiltConsole, storeFiles, TEST_TIMEOUT } from '../testing/browser.js';
+import { apiGet, closeConsoleTest, type ConsolePage, launchBrowser, openConsolePage, requireBuiltConsole, storeFiles, TEST_TIMEOUT } from '../testing/browser.js';
 import { startTestLoire, type TestLoire } from '../testing/loire.js';
 import { samplePath } from '../testing/samples.js';
 
@@ -44,14 +44,6 @@ d.save_as(os.path.join(sys.argv[2], 'prior.dcm'))
 print(json.dumps({**ref, 'priorStudy': str(d.StudyInstanceUID), 'priorSop': str(d.SOPInstanceUID)}))`;
   const { stdout } = await promisify(execFile)('/usr/bin/python3', ['-c', script, samplePath(CT_SMALL), out]);
   return JSON.parse(stdout) as Reference;
-}
-
-function apiGet<T>(page: Page, url: string): Promise<T> {
-  return page.evaluate(async (u) => {
-    const response = await fetch(u, { credentials: 'same-origin' });
-    if (!response.ok) throw new Error(`${u}: HTTP ${response.status}`);
-    return response.json() as Promise<unknown>;
-  }, url) as Promise<T>;
 }
 
 function cellOf(page: Page, studyUid: string): Locator {

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeConsoleTest, type ConsolePage, launchBrowser, openConsolePage, requireBuiltConsole, storeFiles, TEST_TIMEOUT } from '../testing/browser.js';
+import { apiGet, closeConsoleTest, type ConsolePage, launchBrowser, openConsolePage, requireBuiltConsole, storeFiles, TEST_TIMEOUT } from '../testing/browser.js';
 import { startTestLoire, type TestLoire } from '../testing/loire.js';
 import { samplePath } from '../testing/samples.js';
 
@@ -71,8 +71,8 @@ async function putProfile(page: Page, profile: unknown): Promise<number> {
   })).status, profile);
 }
 
-async function getProfile(page: Page): Promise<Record<string, unknown>> {
-  return page.evaluate(async () => (await fetch('/api/profile', { credentials: 'same-origin' })).json() as Promise<Record<string, unknown>>);
+function getProfile(page: Page): Promise<Record<string, unknown>> {
+  return apiGet(page, '/api/profile');
 }
 
 async function openStudy(page: Page, loire: TestLoire, studyUid: string): Promise<void> {

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeConsoleTest, type ConsolePage, launchBrowser, loginThroughForm, openConsolePage, requireBuiltConsole, SCREENSHOTS, storeDirectory, TEST_TIMEOUT, UI_TIMEOUT } from '../testing/browser.js';
+import { apiGet, closeConsoleTest, type ConsolePage, launchBrowser, loginThroughForm, openConsolePage, requireBuiltConsole, SCREENSHOTS, storeDirectory, TEST_TIMEOUT, UI_TIMEOUT } from '../testing/browser.js';
 import { pageMapping, parseAffine } from '../testing/canvas-reference.js';
 import { startTestLoire, type TestLoire } from '../testing/loire.js';
 import { samplePath } from '../testing/samples.js';
@@ -43,15 +43,6 @@ interface StoredMeasurement {
 }
 interface Measurements { current?: { author: string; sopInstanceUid: string; measurements: StoredMeasurement[] }; reports: unknown[] }
 interface KeyImages { documents: { author: string; images: { sopInstanceUid: string }[] }[] }
-
-/** A GET of the page's own session (cookie), as the console does it. */
-function apiGet<T>(page: Page, url: string): Promise<T> {
-  return page.evaluate(async (u) => {
-    const response = await fetch(u, { credentials: 'same-origin' });
-    if (!response.ok) throw new Error(`${u}: HTTP ${response.status}`);
-    return response.json() as Promise<unknown>;
-  }, url) as Promise<T>;
-}
 
 async function viewportState(page: Page) {
   return page.locator('.viewport-panel').evaluate((e: HTMLElement) => ({ ...e.dataset }));

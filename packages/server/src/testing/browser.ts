@@ -66,6 +66,15 @@ export async function openConsolePage(browser: Browser, loginTo?: TestLoire): Pr
   return state;
 }
 
+/** A GET with the page's own session (cookie), as the console does it; refuses an error status. */
+export function apiGet<T>(page: Page, url: string): Promise<T> {
+  return page.evaluate(async (u) => {
+    const response = await fetch(u, { credentials: 'same-origin' });
+    if (!response.ok) throw new Error(`${u}: HTTP ${response.status}`);
+    return response.json() as Promise<unknown>;
+  }, url) as Promise<T>;
+}
+
 /** Logs in through the form (inputs `username` and `password`, Enter submits). */
 export async function loginThroughForm(console: ConsolePage, loire: TestLoire, username = 'admin', password = loire.adminPassword): Promise<void> {
   const { page } = console;
