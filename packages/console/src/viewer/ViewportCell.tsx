@@ -107,7 +107,7 @@ export function ViewportCell({ index, engine, loader, series, progress, patient,
     };
   }, [engine, id, refresh]);
 
-  // The series of the cell: its stack, then every frame into the cache (shared with other cells).
+  // The series of the cell: its stack, and every frame into the cache (shared with other cells).
   // The page's callback is read when the stack is in: a new callback must not load the stack again
   // (that would reset the window and the slice the page has just set).
   const seriesUid = series?.uid ?? '';
@@ -121,13 +121,15 @@ export function ViewportCell({ index, engine, loader, series, progress, patient,
     let current = true;
     loader.stack(seriesUid).then(async (stack) => {
       if (!current) return;
+      // Every frame is asked for now, the first one shown first: the others arrive while it is
+      // decoded and drawn rather than after.
+      loader.prefetch(seriesUid, stack.imageIds);
       await vp.setStack(stack.imageIds, 0);
       if (!current) return;
       ensureVisibleWindow(vp);
       vp.render();
       refresh();
       onStackRef.current(index, stack);
-      loader.prefetch(seriesUid, stack.imageIds);
     }).catch((error: unknown) => {
       if (current) setLoadError(describeError(error));
     });

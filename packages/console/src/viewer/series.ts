@@ -5,6 +5,10 @@ import { imageLoader } from '@cornerstonejs/core';
 import { text, Tag, type DicomJsonDataset } from '../dicom-json';
 import { expectedPixelValues, loadSeriesImages } from '../series-images';
 import { recommendedFrameRate } from './frameRate';
+import { latestEvery } from './throttle';
+
+/** The pace of progress reports while a series loads (the last one is reported at once). */
+const PROGRESS_INTERVAL_MS = 250;
 
 /** Objects with no pixels (reports, presentation states, key object selections, documents). */
 export const NON_IMAGE_MODALITIES = new Set(['SR', 'PR', 'KO', 'DOC', 'REG', 'SEG', 'RWV', 'RTSTRUCT', 'RTPLAN']);
@@ -132,7 +136,9 @@ export class SeriesLoader {
     if (this.prefetched.has(seriesUid)) return;
     this.prefetched.add(seriesUid);
     let loaded = 0;
+    let settled = 0;
     let failure = '';
+    const progress = latestEvery<Partial<Progress>>(PROGRESS_INTERVAL_MS, (update) => this.onProgress(seriesUid, update));
     for (const [index, id] of imageIds.entries()) {
       imageLoader.loadAndCacheImage(id).then((image) => {
         // A damaged object may decode to fewer values than its rows and columns need: say so
@@ -145,7 +151,12 @@ export class SeriesLoader {
         loaded++;
       }, (error: unknown) => {
         failure ||= `slice ${index + 1} could not be loaded: ${describeError(error)}`;
-      }).finally(() => this.onProgress(seriesUid, { loaded, error: failure }));
+      }).finally(() => {
+        settled++;
+        const update = { loaded, error: failure };
+        if (settled === imageIds.length) progress.flush(update);
+        else progress.push(update);
+      });
     }
   }
 }
