@@ -34,7 +34,6 @@ export interface ArchiveOptions {
    * Keep the index journal in the data directory and replay it at open: C-STORE is then answered
    * once an instance is stored and journalled, its index transaction shared with the next ones
    * (the server does; command-line runs wait for their commits). One process per data directory may.
-   * The server's index commits then run in a worker thread (see index/commit-worker.ts).
    */
   indexJournal?: boolean;
 }
@@ -47,7 +46,7 @@ export async function openArchive(config: LoireConfig, logger: Logger, options: 
   await storage.init();
   const { removedPartialObjects } = await storage.recover();
   if (removedPartialObjects > 0) logger.warn({ removedPartialObjects }, 'removed objects left half-written by an interrupted run');
-  const index = await openIndex(config.database, logger, options.indexJournal ? { journalDir: path.join(config.dataDir, INDEX_JOURNAL), commitInWorker: true } : {});
+  const index = await openIndex(config.database, logger, options.indexJournal ? { journalDir: path.join(config.dataDir, INDEX_JOURNAL) } : {});
   const ingest = new IngestService({
     storage, logger, indexer: index, duplicatePolicy: config.duplicatePolicy,
   });

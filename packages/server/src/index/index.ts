@@ -2,8 +2,7 @@
 // adapters call. Open it with `openIndex(url)`.
 import type { Logger } from 'pino';
 import type { QueryLevel } from './attributes.js';
-import { IndexCommitWorker } from './commit-worker.js';
-import { openIndexDatabase, parseIndexUrl, type IndexConnection } from './database.js';
+import { openIndexDatabase, type IndexConnection } from './database.js';
 import type { DicomJson } from './dicom-json.js';
 import type { TransactionRunner } from './transaction-runner.js';
 import {
@@ -27,33 +26,21 @@ export interface IndexOptions {
    * (see write-queue.ts). One process per journal: the server has one, command-line runs do not.
    */
   journalDir?: string;
-  /**
-   * Runs the index's commits in a worker thread with a connection of its own (see
-   * commit-worker.ts), beside the thread that receives. Ignored for an in-memory SQLite index.
-   */
-  commitInWorker?: boolean;
 }
 
 export class ArchiveIndex {
   private readonly context: QueryContext;
   private readonly writes: IndexWriteQueue;
 
-  constructor(
-    private readonly connection: IndexConnection,
-    private readonly logger?: Logger,
-    options: IndexOptions = {},
-    private readonly commitWorker?: IndexCommitWorker,
-  ) {
+  constructor(private readonly connection: IndexConnection, private readonly logger?: Logger, options: IndexOptions = {}) {
     this.context = { db: connection.db, dialect: connection.dialect };
     this.writes = new IndexWriteQueue({
       commit: async (prepared) => {
-        const results = await (commitWorker ? commitWorker.commit(prepared) : indexPrepared(connection.runner, prepared));
+        const results = await indexPrepared(connection.runner, prepared);
         for (const result of results) this.logWarnings(result);
         return results;
       },
-      probe: commitWorker
-        ? () => commitWorker.probe()
-        : async () => { await connection.db.selectFrom('study').select('pk').limit(1).execute(); },
+      probe: async () => { await connection.db.selectFrom('study').select('pk').limit(1).execute(); },
       logger, journalDir: options.journalDir,
     });
   }
@@ -186,7 +173,6 @@ export class ArchiveIndex {
   /** Commits what is queued (what cannot be stays in the journal), then closes the database. */
   async close(): Promise<void> {
     await this.writes.close();
-    await this.commitWorker?.close();
     await this.connection.close();
   }
 
@@ -200,14 +186,11 @@ export async function openIndex(url: string, logger?: Logger, options: IndexOpti
   const connection = await openIndexDatabase(url, (error) => {
     logger?.warn({ err: error }, 'an idle PostgreSQL connection of the index was closed by the server; it will be reopened on next use');
   });
-  const location = parseIndexUrl(url);
-  // An in-memory database is private to its connection: a worker would index into another one.
-  const inWorker = options.commitInWorker === true && !(location.dialect === 'sqlite' && location.path === ':memory:');
-  return new ArchiveIndex(connection, logger, options, inWorker ? new IndexCommitWorker(url, logger) : undefined);
+  return new ArchiveIndex(connection, logger, options);
 }
 
 export type { QueryLevel } from './attributes.js';
-export { parseIndexUrl };
+export { parseIndexUrl } from './database.js';
 export type { DicomJson, DicomJsonElement, PersonNameJson } from './dicom-json.js';
 export { IndexInputError } from './instance-fields.js';
 export { QueryError, type FindOptions, type FindQuery, type InformationModel } from './query.js';

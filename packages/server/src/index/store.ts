@@ -33,17 +33,11 @@ export type BatchIndexResult = IndexResult | { outcome: 'invalid'; error: IndexI
  */
 export class PreparedRequest {
   private encoded: Buffer | undefined;
-  private text: string | undefined;
 
   constructor(readonly request: IndexRequest, readonly fields: InstanceFields) {}
 
   get metadata(): Buffer {
     return this.encoded ??= encodeMetadata(withoutBulkData(this.request.json));
-  }
-
-  /** The request as JSON text: the index journal's line, and what a commit worker is sent. */
-  get serialized(): string {
-    return this.text ??= JSON.stringify(this.request);
   }
 }
 

@@ -99,7 +99,7 @@ export class IndexWriteQueue {
   enqueue(request: IndexRequest, options: { journal?: boolean } = {}): QueuedInstance {
     if (this.closed) throw new Error('the index is closed: the instance could not be indexed');
     const prepared = prepare(request);
-    if (options.journal) this.appendToJournal(prepared);
+    if (options.journal) this.appendToJournal(request);
     let entry!: Entry;
     const indexed = new Promise<IndexResult>((resolve, reject) => {
       entry = { seq: ++this.lastSeq, prepared, resolve, reject };
@@ -198,9 +198,9 @@ export class IndexWriteQueue {
     this.active = { fd: openSync(this.segmentFile(number), 'a'), number, lines: 0 };
   }
 
-  private appendToJournal(prepared: PreparedRequest): void {
+  private appendToJournal(request: IndexRequest): void {
     if (!this.active) throw new Error('the index journal is not open: replayJournal() must run first');
-    writeSync(this.active.fd, `${prepared.serialized}\n`);
+    writeSync(this.active.fd, `${JSON.stringify(request)}\n`);
     this.active.lines++;
   }
 
