@@ -174,6 +174,7 @@ export class IngestService {
     }
     if (early) {
       // Acknowledged now: the journal holds the entry, and every read waits for its commit.
+      this.deps.storage.claim(stored.key);
       void indexed.then(
         (result) => this.afterIndexed(result, identity, stored, source),
         (err: unknown) => this.deps.logger.error({ err, sopInstanceUid: identity.sopInstanceUid, storageKey: stored.key },
@@ -189,6 +190,7 @@ export class IngestService {
       await this.deps.storage.delete(stored.key).catch(() => undefined);
       throw IngestError.outOfResources(`cannot index SOP Instance ${identity.sopInstanceUid}: ${(err as Error).message}`, err).about(identity);
     }
+    this.deps.storage.claim(stored.key);
     const outcome = await this.afterIndexed(result, identity, stored, source);
     if (outcome === 'rejected-duplicate') throw IngestError.duplicate(identity.sopInstanceUid);
     return { ...identity, outcome, storageKey: stored.key, size: stored.size, sha256: stored.sha256 };

@@ -114,11 +114,11 @@ describe('crash during concurrent stores', () => {
     const first = loire;
 
     const stalled = await startStalledStore(first.dicomPort);
-    const tmpDir = path.join(dataDir, 'tmp');
-    // tmp/ also holds empty spare files opened ahead of need: wait for one with data in it.
-    const partialWritten = (): boolean => readdirSync(tmpDir).some((f) => statSync(path.join(tmpDir, f)).size > 0);
-    for (const deadline = Date.now() + 30_000; !partialWritten();) {
-      if (Date.now() > deadline) throw new Error('the stalled C-STORE left no partial object in tmp/');
+    // Objects are written under their final key; empty spare files are created ahead of need.
+    // Nothing else is being stored yet: the one file with data in it is the stalled object's.
+    let partial: string | undefined;
+    for (const deadline = Date.now() + 30_000; !(partial = objectFiles(dataDir).find((f) => statSync(f).size > 0));) {
+      if (Date.now() > deadline) throw new Error('the stalled C-STORE left no partial object in objects/');
       await new Promise((r) => setTimeout(r, 20));
     }
 
@@ -138,17 +138,16 @@ describe('crash during concurrent stores', () => {
     // The kill must land mid-run: some acknowledged, some not.
     expect(acknowledged.size).toBeGreaterThanOrEqual(KILL_AFTER_ACKNOWLEDGED);
     expect(acknowledged.size).toBeLessThan(sent);
-    const partialsLeft = readdirSync(tmpDir).length;
-    expect(partialsLeft).toBeGreaterThanOrEqual(1);
+    expect(existsSync(partial)).toBe(true);
 
     // findscu calls as FINDSCU: queries are answered only to configured nodes.
     const config = writeNodesConfig(path.join(workDir, 'loire.json'), [{ name: 'findscu', aeTitle: 'FINDSCU', permissions: { store: false, retrieve: false } }]);
     loire = await spawnLoire(dataDir, database.url, ['--config', config]);
     await loire.waitUntilReady(READY_WITHIN_MS);
     const restarted = loire;
-    // The temporary directory is emptied at start-up, and the log says how many were removed.
-    expect(readdirSync(tmpDir)).toEqual([]);
-    expect(restarted.output(), 'the restart logs how many partial objects it removed').toContain(`"removedPartialObjects":${partialsLeft}`);
+    // Start-up removes the half-written object (and the spares), and the log says how many it removed.
+    expect(existsSync(partial), 'the stalled C-STORE\'s partial object is removed at start-up').toBe(false);
+    expect(restarted.output(), 'the restart logs how many partial objects it removed').toMatch(/"removedPartialObjects":[1-9]/);
 
     // C-FIND at IMAGE level finds every acknowledged instance.
     const found = new Set<string>();
@@ -168,11 +167,13 @@ describe('crash during concurrent stores', () => {
     loire = undefined;
     const index = await openIndex(database.url);
     const problems: string[] = [];
+    const indexedKeys = new Set<string>();
     try {
       const bySop = new Map(sessions.flat().map((i) => [i.sopInstanceUid, i]));
       let indexed = 0;
       for await (const record of index.allStorageRecords()) {
         indexed++;
+        indexedKeys.add(record.storageKey);
         const source = bySop.get(record.sopInstanceUid);
         if (record.sopInstanceUid === stalled.sopInstanceUid) {
           problems.push(`${record.sopInstanceUid}: the stalled, never completed C-STORE is indexed`);
@@ -196,9 +197,18 @@ describe('crash during concurrent stores', () => {
       await index.close();
     }
     expect(problems).toEqual([]);
+    // Nothing the index does not hold is left in storage, and nothing is pending after a clean stop.
+    const unindexed = objectFiles(dataDir).map((f) => path.relative(path.join(dataDir, 'objects'), f)).filter((key) => !indexedKeys.has(key));
+    expect(unindexed).toEqual([]);
+    expect(readdirSync(path.join(dataDir, 'pending'))).toEqual([]);
 
     const verify = await runTool(process.execPath, [loireBin, 'verify', '--data', dataDir, '--database', database.url], { timeoutMs: 120_000 });
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
     expect(verify.stdout).toMatch(/ 0 problem\(s\)/);
   }, 600_000);
 });
+
+function objectFiles(dataDir: string): string[] {
+  const dir = path.join(dataDir, 'objects');
+  return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
+}

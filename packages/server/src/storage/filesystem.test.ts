@@ -12,6 +12,13 @@ async function newStorage(): Promise<{ storage: FilesystemStorage; root: string 
   return { storage, root };
 }
 
+function objectFiles(root: string): string[] {
+  const dir = path.join(root, 'objects');
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((f) => path.join(dir, f)).filter((f) => statSync(f).isFile());
+}
+const filesWithBytes = (root: string): string[] => objectFiles(root).filter((f) => statSync(f).size > 0);
+const emptyFiles = (root: string): string[] => objectFiles(root).filter((f) => statSync(f).size === 0);
+
 describe('FilesystemStorage', () => {
   it('stores bytes exactly, with their SHA-256, under a key free of patient data', async () => {
     const { storage } = await newStorage();
@@ -29,17 +36,17 @@ describe('FilesystemStorage', () => {
 
   it('stores objects of every size byte-exact, whether written while arriving, gathered, or in the thread pool', async () => {
     const { storage, root } = await newStorage();
-    const tmp = path.join(root, 'tmp');
     // Network-sized pieces: a small image, a CT image written while it arrives, and one large
     // enough to go on in the thread pool after its first megabyte.
     for (const size of [10_000, 512 * 1024 + 3, 3 * 1024 * 1024 + 5]) {
       const all = Buffer.alloc(size);
       for (let i = 0; i < size; i++) all[i] = (i * 7919 + size) & 0xff;
+      const before = filesWithBytes(root).length;
       const writer = await storage.createWriter();
       let inFile = false;
       for (let at = 0; at < size; at += 16_372) {
         await writer.write(all.subarray(at, Math.min(size, at + 16_372)));
-        inFile ||= readdirSync(tmp).some((f) => statSync(path.join(tmp, f)).size > 0);
+        inFile ||= filesWithBytes(root).length > before;
       }
       // Only the small object waits for its commit to reach the file.
       expect(inFile).toBe(size > 128 * 1024);
@@ -50,34 +57,51 @@ describe('FilesystemStorage', () => {
     }
   });
 
-  it('hides discarded and crashed writes, and recovers their leftovers', async () => {
+  it('after a crash, removes every pending file the index does not hold, and keeps the ones it does', async () => {
     const { storage, root } = await newStorage();
-    const tmp = path.join(root, 'tmp');
-    const written = (): string[] => readdirSync(tmp).filter((f) => statSync(path.join(tmp, f)).size > 0);
     const discarded = await storage.createWriter();
     await discarded.write(Buffer.alloc(2 * 1024 * 1024));
     await discarded.discard();
-    expect(written()).toEqual([]);
+    expect(filesWithBytes(root)).toEqual([]);
+    const commitOne = async (text: string): Promise<string> => {
+      const writer = await storage.createWriter();
+      await writer.write(Buffer.from(text));
+      return (await writer.commit()).key;
+    };
+    const claimed = await commitOne('claimed: the index journal holds it');
+    storage.claim(claimed);
+    const indexedNotClaimed = await commitOne('indexed, the crash came before its claim');
+    const neverIndexed = await commitOne('stored, the crash came before its index entry');
     const crashed = await storage.createWriter();
-    await crashed.write(Buffer.alloc(2 * 1024 * 1024)); // flushed to tmp, never committed
-    expect(written()).toHaveLength(1);
-    // A restart finds the crashed object and the spare temporary files, and removes them all.
+    await crashed.write(Buffer.alloc(2 * 1024 * 1024)); // half-written when the process died
+    expect(filesWithBytes(root)).toHaveLength(4);
+    expect(emptyFiles(root).length).toBeGreaterThan(0); // spares
+    // A restart asks the index about each complete pending file, and removes what it does not hold.
     const afterRestart = new FilesystemStorage(root);
     await afterRestart.init();
-    const leftovers = readdirSync(tmp).length;
-    expect(leftovers).toBeGreaterThan(1);
-    expect((await afterRestart.recover()).removedPartialObjects).toBe(leftovers);
-    expect(readdirSync(tmp)).toEqual([]);
-    expect(readdirSync(path.join(root, 'objects'))).toEqual([]);
+    const asked: string[] = [];
+    const { removedPartialObjects } = await afterRestart.recover(async (key) => {
+      asked.push(key);
+      return key === claimed || key === indexedNotClaimed;
+    });
+    // The claimed one may be asked too: its segment outlived the crash, which erased the claim.
+    expect(asked).toEqual(expect.arrayContaining([indexedNotClaimed, neverIndexed]));
+    const left = objectFiles(root);
+    expect(left.map((f) => path.relative(path.join(root, 'objects'), f)).sort()).toEqual([claimed, indexedNotClaimed].sort());
+    expect(removedPartialObjects).toBeGreaterThan(2); // the unindexed object, the half-written one, the spares
+    expect(readdirSync(path.join(root, 'pending'))).toEqual([]);
+    // A second start has nothing left to check.
+    expect((await new FilesystemStorage(root).recover(async () => false)).removedPartialObjects).toBe(0);
+    expect(objectFiles(root)).toHaveLength(2);
   });
 
-  it('keeps spare temporary files open ahead of need, and removes them on close', async () => {
+  it('keeps spare files created ahead of need, and leaves nothing pending after a clean close', async () => {
     const { storage, root } = await newStorage();
     const first = await storage.createWriter();
     await first.write(Buffer.from('x'));
-    await first.commit();
-    await new Promise((r) => setTimeout(r, 100)); // the spares open in the background
-    expect(readdirSync(path.join(root, 'tmp')).length).toBeGreaterThan(0);
+    storage.claim((await first.commit()).key);
+    await new Promise((r) => setTimeout(r, 100)); // the spares are created in the background
+    expect(emptyFiles(root).length).toBeGreaterThan(0);
     const many = await Promise.all(Array.from({ length: 20 }, () => storage.createWriter()));
     const stored = await Promise.all(many.map(async (w, i) => {
       await w.write(Buffer.from(`object ${i}`));
@@ -85,8 +109,12 @@ describe('FilesystemStorage', () => {
     }));
     expect(new Set(stored.map((s) => s.key)).size).toBe(20);
     for (const [i, s] of stored.entries()) expect((await storage.readAll(s.key)).toString()).toBe(`object ${i}`);
+    for (const s of stored) storage.claim(s.key);
+    await new Promise((r) => setTimeout(r, 100)); // spares still being created
     await storage.close();
-    expect(readdirSync(path.join(root, 'tmp'))).toEqual([]);
+    expect(emptyFiles(root)).toEqual([]);
+    expect(objectFiles(root)).toHaveLength(21);
+    expect(readdirSync(path.join(root, 'pending'))).toEqual([]);
   });
 
   it('refuses keys it did not make', async () => {

@@ -1,14 +1,22 @@
 // Filesystem storage: objects/YYYY/MM/DD/<random id>.dcm under the data directory.
 // The path carries no patient data (only the receive date and a random id), so renaming a
 // patient never moves files, and a directory listing reveals nothing.
+//
+// An object's file is created under its final key and never renamed: the index, not the file
+// system, says which objects exist, so a file the index does not hold is invisible. Measured on
+// ext4 with files being created alongside, renaming each new file out of a temporary directory
+// cost 110-180 µs of a C-STORE's ~1.4 ms for a small image. What a crash leaves behind (a spare
+// file, a half-written object, one stored but not yet indexed) is found through the pending
+// ledger and removed at the next start (recover()).
 import { createHash, randomUUID } from 'node:crypto';
 import {
-  close as closeCallback, closeSync, createReadStream, open as openCallback, openSync, renameSync, writev as writevCallback, writevSync,
+  close as closeCallback, closeSync, createReadStream, open as openCallback, openSync, writev as writevCallback, writevSync,
 } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
+import { PendingLedger } from './pending-ledger.js';
 import { type ObjectStorage, type ObjectWriter, StorageError, type StoredObject } from './storage.js';
 
 const READ_CHUNK = 1024 * 1024;
@@ -26,9 +34,9 @@ const FLUSH_THRESHOLD = 1024 * 1024;
  */
 const EAGER_WRITE = 128 * 1024;
 /**
- * Temporary files kept created and open ahead of need. Creating a file is the dearest step of
- * storing a small object (a few hundred microseconds of journaled metadata on ext4); done ahead
- * in the thread pool, it leaves the path of a C-STORE.
+ * Object files kept created and open ahead of need, refilled in the thread pool once half are used.
+ * Creating a file is the dearest step of storing a small object (a few hundred microseconds of
+ * journaled metadata on ext4); done ahead, it leaves the path of a C-STORE.
  */
 const SPARE_FILES = 8;
 
@@ -36,22 +44,28 @@ const openAsync = promisify(openCallback);
 const closeAsync = promisify(closeCallback);
 const writevAsync = promisify(writevCallback);
 
-interface TempFile {
-  id: string;
-  tmpPath: string;
-  /** Open for writing when it came from the spares; opened on first write otherwise. */
+interface NewFile {
+  key: string;
+  path: string;
+  /** Open for writing when it came from the spares; created on first write otherwise. */
   fd: number | undefined;
 }
+
+/** Tells whether the index holds the object stored under a key. */
+export type IndexedCheck = (key: string) => Promise<boolean>;
 
 export class FilesystemStorage implements ObjectStorage {
   readonly description: string;
   private readonly objectsDir: string;
+  /** Where versions before the pending ledger wrote objects before renaming them into place. */
   private readonly tmpDir: string;
+  private readonly ledger: PendingLedger;
   private readonly knownDirs = new Set<string>();
 
   constructor(root: string) {
     this.objectsDir = path.join(root, 'objects');
     this.tmpDir = path.join(root, 'tmp');
+    this.ledger = new PendingLedger(path.join(root, 'pending'));
     this.description = `file:${this.objectsDir}`;
   }
 
@@ -60,46 +74,73 @@ export class FilesystemStorage implements ObjectStorage {
     await mkdir(this.tmpDir, { recursive: true });
   }
 
-  private readonly spares: TempFile[] = [];
+  private readonly spares: NewFile[] = [];
   private opening = 0;
   private closed = false;
 
-  private newTempFile(): TempFile {
-    const id = randomUUID().replaceAll('-', '');
-    return { id, tmpPath: path.join(this.tmpDir, `${id}.part`), fd: undefined };
+  private newFile(): NewFile {
+    const key = this.newKey(randomUUID().replaceAll('-', ''));
+    return { key, path: this.pathOf(key), fd: undefined };
   }
 
-  /** Opens temporary files in the background until SPARE_FILES are ready. */
+  /** Creates spare files in the background once half of them are used. */
   private refill(): void {
-    while (!this.closed && this.spares.length + this.opening < SPARE_FILES) {
-      const file = this.newTempFile();
-      this.opening++;
-      openCallback(file.tmpPath, 'wx', (err, fd) => {
-        this.opening--;
-        if (err) return; // the writer that needs a file opens its own, and reports what fails
-        if (this.closed) {
-          closeCallback(fd, () => void rm(file.tmpPath, { force: true }));
-          return;
-        }
+    const wanted = SPARE_FILES - this.spares.length - this.opening;
+    if (this.closed || wanted < SPARE_FILES / 2) return;
+    const files = Array.from({ length: wanted }, () => this.newFile());
+    this.opening += wanted;
+    const given = (file: NewFile, fd: number | undefined): void => {
+      this.opening--;
+      if (fd === undefined) {
+        this.ledger.release(file.key);
+      } else if (this.closed) {
+        closeCallback(fd, () => void rm(file.path, { force: true }).then(() => this.ledger.release(file.key)));
+      } else {
         this.spares.push({ ...file, fd });
+      }
+    };
+    // A failure here only costs speed: the writer that finds no spare creates its own file and reports what fails.
+    this.ensureDir(path.dirname(files[0]!.path)).then(() => {
+      this.ledger.record(files.map((f) => f.key), (err) => {
+        for (const file of files) {
+          if (err) given(file, undefined);
+          else openCallback(file.path, 'wx', (openErr, fd) => given(file, openErr ? undefined : fd));
+        }
       });
-    }
+    }, () => { for (const file of files) given(file, undefined); });
   }
 
   async createWriter(): Promise<ObjectWriter> {
-    const file = this.spares.pop() ?? this.newTempFile();
+    let file = this.spares.pop();
+    if (!file) {
+      file = this.newFile();
+      await this.ensureDir(path.dirname(file.path));
+      this.ledger.recordSync([file.key]);
+    }
     this.refill();
     return new FileObjectWriter(this, file);
   }
 
-  /** Closes and removes the spare temporary files. */
+  /** The index (or its journal) now holds the object: a crash need no longer check its file. */
+  claim(key: string): void {
+    this.ledger.release(key);
+  }
+
+  /** Removes the spare files; a process that stopped cleanly leaves nothing for recover(). */
   async close(): Promise<void> {
     this.closed = true;
     const spares = this.spares.splice(0);
     await Promise.all(spares.map(async (f) => {
       if (f.fd !== undefined) await closeAsync(f.fd).catch(() => undefined);
-      await rm(f.tmpPath, { force: true });
+      await rm(f.path, { force: true });
+      this.ledger.release(f.key);
     }));
+    this.ledger.close();
+  }
+
+  /** A writer's file is gone: nothing is left to check. */
+  forgetPending(key: string): void {
+    this.ledger.release(key);
   }
 
   /** Path of a key; refuses anything that is not a key this storage made (no traversal). */
@@ -129,6 +170,7 @@ export class FilesystemStorage implements ObjectStorage {
 
   async delete(key: string): Promise<void> {
     await rm(this.pathOf(key), { force: true });
+    this.ledger.release(key);
   }
 
   async sync(keys: readonly string[]): Promise<void> {
@@ -138,14 +180,34 @@ export class FilesystemStorage implements ObjectStorage {
       dirs.add(path.dirname(file));
       await fsyncPath(file);
     }));
-    // The directory entry must be durable too, or a power cut can lose the rename.
+    // The directory entry must be durable too, or a power cut can lose the file's name.
     await Promise.all([...dirs].map(fsyncPath));
   }
 
-  async recover(): Promise<{ removedPartialObjects: number }> {
-    const names = await readdir(this.tmpDir);
-    await Promise.all(names.map((name) => rm(path.join(this.tmpDir, name), { force: true })));
-    return { removedPartialObjects: names.length };
+  /**
+   * Removes what an interrupted run left: every file in the pending ledger that is empty or that
+   * the index does not hold (a spare, a half-written object, one stored but never indexed).
+   * Call once at start-up, after the index journal is replayed, in the one process that owns
+   * the data directory.
+   */
+  async recover(indexed: IndexedCheck): Promise<{ removedPartialObjects: number }> {
+    let removed = 0;
+    const legacy = await readdir(this.tmpDir).catch(() => [] as string[]);
+    await Promise.all(legacy.map((name) => rm(path.join(this.tmpDir, name), { force: true })));
+    removed += legacy.length;
+    for (const key of new Set(this.ledger.listed())) {
+      if (!KEY_PATTERN.test(key)) continue;
+      const file = this.pathOf(key);
+      const size = await stat(file).then((s) => s.size, (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return undefined;
+        throw err;
+      });
+      if (size === undefined || (size > 0 && await indexed(key))) continue;
+      await rm(file, { force: true });
+      removed++;
+    }
+    this.ledger.forgetListed();
+    return { removedPartialObjects: removed };
   }
 
   newKey(id: string, now = new Date()): string {
@@ -168,8 +230,8 @@ async function fsyncPath(p: string): Promise<void> {
 class FileObjectWriter implements ObjectWriter {
   bytesWritten = 0;
   private readonly hash = createHash('sha256');
-  private readonly tmpPath: string;
-  private readonly id: string;
+  private readonly file: string;
+  private readonly key: string;
   private fd: number | undefined;
   private flushed = false;
   /** Bytes already written synchronously by eager writes (see EAGER_WRITE). */
@@ -178,9 +240,9 @@ class FileObjectWriter implements ObjectWriter {
   private pendingBytes = 0;
   private done = false;
 
-  constructor(private readonly storage: FilesystemStorage, file: TempFile) {
-    this.tmpPath = file.tmpPath;
-    this.id = file.id;
+  constructor(private readonly storage: FilesystemStorage, file: NewFile) {
+    this.file = file.path;
+    this.key = file.key;
     this.fd = file.fd;
   }
 
@@ -197,7 +259,7 @@ class FileObjectWriter implements ObjectWriter {
   }
 
   private writeEagerly(): void {
-    this.fd ??= openSync(this.tmpPath, 'wx');
+    this.fd ??= openSync(this.file, 'wx');
     const expected = this.pendingBytes;
     const written = writevSync(this.fd, this.pending);
     if (written !== expected) throw new StorageError(`short write: ${written} of ${expected} bytes (disk full?)`);
@@ -209,7 +271,7 @@ class FileObjectWriter implements ObjectWriter {
   private async flush(): Promise<void> {
     this.flushed = true;
     if (this.pendingBytes === 0) return;
-    this.fd ??= await openAsync(this.tmpPath, 'wx');
+    this.fd ??= await openAsync(this.file, 'wx');
     const buffers = this.pending;
     this.pending = [];
     this.pendingBytes = 0;
@@ -221,20 +283,11 @@ class FileObjectWriter implements ObjectWriter {
     if (!this.flushed) return this.commitSmall();
     try {
       await this.flush();
-      const fd = this.fd ?? await openAsync(this.tmpPath, 'wx');
+      const fd = this.fd ?? await openAsync(this.file, 'wx');
       this.fd = undefined;
       await closeAsync(fd);
-      const key = this.storage.newKey(this.id);
-      const finalPath = this.storage.pathOf(key);
-      await this.storage.ensureDir(path.dirname(finalPath));
-      await rename(this.tmpPath, finalPath).catch(async (err: NodeJS.ErrnoException) => {
-        if (err.code !== 'ENOENT') throw err;
-        // The day's directory vanished under us (removed by hand): make it again, once.
-        await mkdir(path.dirname(finalPath), { recursive: true });
-        await rename(this.tmpPath, finalPath);
-      });
       this.done = true;
-      return { key, size: this.bytesWritten, sha256: this.hash.digest('hex') };
+      return { key: this.key, size: this.bytesWritten, sha256: this.hash.digest('hex') };
     } catch (err) {
       await this.discard();
       throw err;
@@ -243,17 +296,15 @@ class FileObjectWriter implements ObjectWriter {
 
   /**
    * An object that never reached the flush threshold: what is left written to its (usually
-   * already open) temporary file, closed and renamed, with synchronous calls: for objects of
-   * this size, three thread-pool round trips cost more than the calls themselves.
+   * already open) file and closed, with synchronous calls: for objects of this size, thread-pool
+   * round trips cost more than the calls themselves.
    */
   private async commitSmall(): Promise<StoredObject> {
-    const key = this.storage.newKey(this.id);
-    const finalPath = this.storage.pathOf(key);
     const buffers = this.pending;
     this.pending = [];
     this.done = true;
     try {
-      const fd = this.fd ?? openSync(this.tmpPath, 'wx');
+      const fd = this.fd ?? openSync(this.file, 'wx');
       this.fd = undefined;
       try {
         const written = this.eagerlyWritten + (buffers.length === 0 ? 0 : writevSync(fd, buffers));
@@ -261,16 +312,9 @@ class FileObjectWriter implements ObjectWriter {
       } finally {
         closeSync(fd);
       }
-      try {
-        renameSync(this.tmpPath, finalPath);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-        await mkdir(path.dirname(finalPath), { recursive: true }); // first object of the day, or the directory was removed
-        renameSync(this.tmpPath, finalPath);
-      }
-      return { key, size: this.bytesWritten, sha256: this.hash.digest('hex') };
+      return { key: this.key, size: this.bytesWritten, sha256: this.hash.digest('hex') };
     } catch (err) {
-      void rm(this.tmpPath, { force: true });
+      void rm(this.file, { force: true }).then(() => this.storage.forgetPending(this.key));
       throw err;
     }
   }
@@ -281,6 +325,7 @@ class FileObjectWriter implements ObjectWriter {
     const fd = this.fd;
     this.fd = undefined;
     if (fd !== undefined) await closeAsync(fd).catch(() => undefined);
-    await rm(this.tmpPath, { force: true });
+    await rm(this.file, { force: true });
+    this.storage.forgetPending(this.key);
   }
 }

@@ -10,7 +10,10 @@ export interface ObjectWriter {
    * The writer keeps a reference to `chunk` until it is written: callers must not modify it.
    */
   write(chunk: Uint8Array): void | Promise<void>;
-  /** Makes the object visible under a fresh key and returns it with its size and SHA-256. */
+  /**
+   * Completes the object under a fresh key and returns it with its size and SHA-256. It is
+   * pending until ObjectStorage.claim(key): a crash before that may remove it at the next start.
+   */
   commit(): Promise<StoredObject>;
   /** Throws away what was written. Safe to call more than once, and after a failed commit. */
   discard(): Promise<void>;
@@ -33,10 +36,16 @@ export interface ObjectStorage {
   readAll(key: string): Promise<Buffer>;
   size(key: string): Promise<number>;
   delete(key: string): Promise<void>;
+  /** The index (or its journal) holds the object stored under this key now: it is no longer pending. */
+  claim(key: string): void;
   /** Forces the objects to stable storage (storage commitment). */
   sync(keys: readonly string[]): Promise<void>;
-  /** Removes what a crash left half-written. Called once at start-up. */
-  recover(): Promise<{ removedPartialObjects: number }>;
+  /**
+   * Removes the pending objects an interrupted run left (half-written, or never indexed: see
+   * commit()), asking `indexed` about each complete one. Called once at start-up, after the index
+   * journal is replayed.
+   */
+  recover(indexed: (key: string) => Promise<boolean>): Promise<{ removedPartialObjects: number }>;
   /** Releases what the storage holds open (files, connections). */
   close(): Promise<void>;
 }

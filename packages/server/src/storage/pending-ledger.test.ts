@@ -1,0 +1,40 @@
+import { mkdtempSync, readdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { PendingLedger } from './pending-ledger.js';
+
+const keyOf = (i: number): string => `2026/12/06/${i.toString(16).padStart(32, '0')}.dcm`;
+
+describe('PendingLedger', () => {
+  it('lists what is outstanding across segments, and deletes a full segment once all of it is released', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'loire-ledger-'));
+    const ledger = new PendingLedger(dir);
+    const keys = Array.from({ length: 2500 }, (_, i) => keyOf(i));
+    for (const key of keys) ledger.recordSync([key]);
+    expect(readdirSync(dir)).toHaveLength(3);
+    expect(ledger.listed()).toEqual(keys);
+    for (const key of keys.slice(0, 1024)) ledger.release(key);
+    expect(readdirSync(dir)).toHaveLength(2); // the first segment, all released
+    ledger.release(keys[1500]!);
+    ledger.release(keys[1500]!); // twice is harmless
+    expect(ledger.outstanding).toBe(2500 - 1025);
+    // What another process sees after this one died: the keys not yet released, and some that were.
+    expect(new PendingLedger(dir).listed()).toHaveLength(2500 - 1024);
+    for (const key of keys.slice(1024)) ledger.release(key);
+    ledger.close();
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('keeps the segments of keys still outstanding at close, for the next start', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'loire-ledger-'));
+    const ledger = new PendingLedger(dir);
+    await new Promise<void>((resolve, reject) => ledger.record([keyOf(1), keyOf(2)], (err) => (err ? reject(err) : resolve())));
+    ledger.release(keyOf(1));
+    ledger.close();
+    const next = new PendingLedger(dir);
+    expect(next.listed()).toEqual([keyOf(1), keyOf(2)]);
+    next.forgetListed();
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});

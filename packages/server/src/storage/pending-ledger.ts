@@ -1,0 +1,123 @@
+// The pending ledger: the keys of every object file created whose object the index may not hold
+// yet. Objects are created under their final key (see filesystem.ts), so after a crash the ledger
+// is what tells start-up which files to check: an empty, half-written or never-indexed file is
+// removed; nothing else in the store is ever looked at.
+//
+// A key is written to the ledger before its file is created, and released once the index (or its
+// journal) holds the object, or the file is gone. The ledger is made of segments; a full segment
+// is deleted when every key in it has been released. Each process writes its own segments.
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, write as writeCallback, writeSync } from 'node:fs';
+import path from 'node:path';
+
+/** Keys per segment: a segment is deleted once all of its keys are released. */
+const SEGMENT_KEYS = 1024;
+const SEGMENT_PATTERN = /^[0-9a-f]{8}-\d{8}\.keys$/;
+
+interface Segment {
+  name: string;
+  fd: number;
+  keys: number;
+  outstanding: number;
+}
+
+export class PendingLedger {
+  /** Distinguishes this process's segments from those of another process on the same data directory. */
+  private readonly writer = randomBytes(4).toString('hex');
+  private readonly segments = new Map<string, Segment>();
+  private readonly segmentOf = new Map<string, Segment>();
+  private current: Segment | undefined;
+  private next = 0;
+
+  constructor(private readonly dir: string) {}
+
+  /** Records keys whose files are about to be created, synchronously. */
+  recordSync(keys: readonly string[]): void {
+    const segment = this.segmentFor(keys);
+    writeSync(segment.fd, lines(keys));
+  }
+
+  /** Records keys whose files are about to be created, in the thread pool. */
+  record(keys: readonly string[], done: (err: Error | null) => void): void {
+    const segment = this.segmentFor(keys);
+    writeCallback(segment.fd, lines(keys), (err) => done(err));
+  }
+
+  /** The index holds the object under this key now, or its file is gone: a crash need not check it. */
+  release(key: string): void {
+    const segment = this.segmentOf.get(key);
+    if (!segment) return;
+    this.segmentOf.delete(key);
+    segment.outstanding--;
+    if (segment.outstanding === 0 && segment !== this.current) this.remove(segment);
+  }
+
+  /** Keys still outstanding in this process. */
+  get outstanding(): number {
+    return this.segmentOf.size;
+  }
+
+  /** Every key in the segments on disk, whichever process wrote them: what a crash may have left. */
+  listed(): string[] {
+    const keys: string[] = [];
+    for (const name of this.segmentNames()) {
+      for (const line of readFileSync(path.join(this.dir, name), 'utf8').split('\n')) if (line) keys.push(line);
+    }
+    return keys;
+  }
+
+  /** Deletes the segments that listed() read; call once what they listed has been dealt with. */
+  forgetListed(): void {
+    for (const name of this.segmentNames()) {
+      if (!this.segments.has(name)) rmSync(path.join(this.dir, name), { force: true });
+    }
+  }
+
+  /** Closes this process's segments; they are deleted when nothing in them is outstanding. */
+  close(): void {
+    for (const segment of [...this.segments.values()]) {
+      closeSync(segment.fd);
+      if (segment.outstanding === 0) rmSync(path.join(this.dir, segment.name), { force: true });
+      this.segments.delete(segment.name);
+    }
+    this.current = undefined;
+  }
+
+  private segmentFor(keys: readonly string[]): Segment {
+    if (!this.current || this.current.keys >= SEGMENT_KEYS) this.current = this.open();
+    const segment = this.current;
+    segment.keys += keys.length;
+    segment.outstanding += keys.length;
+    for (const key of keys) this.segmentOf.set(key, segment);
+    return segment;
+  }
+
+  private open(): Segment {
+    const previous = this.current;
+    mkdirSync(this.dir, { recursive: true });
+    const name = `${this.writer}-${(this.next++).toString().padStart(8, '0')}.keys`;
+    const segment: Segment = { name, fd: openSync(path.join(this.dir, name), 'a'), keys: 0, outstanding: 0 };
+    this.segments.set(name, segment);
+    if (previous && previous.outstanding === 0) this.remove(previous);
+    return segment;
+  }
+
+  private remove(segment: Segment): void {
+    this.segments.delete(segment.name);
+    closeSync(segment.fd);
+    rmSync(path.join(this.dir, segment.name), { force: true });
+  }
+
+  private segmentNames(): string[] {
+    try {
+      return readdirSync(this.dir).filter((name) => SEGMENT_PATTERN.test(name));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+  }
+}
+
+function lines(keys: readonly string[]): string {
+  return keys.length === 1 ? `${keys[0]}\n` : `${keys.join('\n')}\n`;
+}
