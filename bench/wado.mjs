@@ -128,7 +128,8 @@ export async function runSeriesScenario({ sets, workRoot, rounds, log }) {
     const sent = await sendDirectories({ port: running.port, calledAe: running.ae, dirs: [seriesDir] });
     if (sent.stored !== sets.ct.count) throw new Error(`${sent.stored} of ${sets.ct.count} instances stored: ${sent.failures.join('; ')}`);
     const ids = await uidsOf(path.join(seriesDir, fs.readdirSync(seriesDir).find((f) => f.endsWith('.dcm'))));
-    const stored = filesUnder(path.join(running.dataDir, 'objects')).filter((f) => !path.basename(f).startsWith('.'));
+    // Empty files are spares, created ahead of the next objects.
+    const stored = filesUnder(path.join(running.dataDir, 'objects')).filter((f) => fs.statSync(f).size > 0);
     const url = `http://127.0.0.1:${running.httpPort}/dicom-web/studies/${ids.study}/series/${ids.series}`;
     const raw = [];
     const direct = [];

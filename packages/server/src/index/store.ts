@@ -2,7 +2,7 @@
 // study attributes, all in one transaction per instance or per batch (group commit).
 import { withoutBulkData, type DicomJson } from './dicom-json.js';
 import { COLUMN_NAMES, IndexInputError, instanceFields, type InstanceFields } from './instance-fields.js';
-import { encodeMetadata } from './metadata-codec.js';
+import { encodeMetadataText } from './metadata-codec.js';
 import { get, all, run, type SqlProgram, type TransactionRunner } from './transaction-runner.js';
 
 export type DuplicatePolicy = 'reject' | 'overwrite' | 'keep-first';
@@ -32,12 +32,18 @@ export type BatchIndexResult = IndexResult | { outcome: 'invalid'; error: IndexI
  * a caller answered before the commit (see write-queue.ts) does not wait for it.
  */
 export class PreparedRequest {
+  private text: string | undefined;
   private encoded: Buffer | undefined;
 
   constructor(readonly request: IndexRequest, readonly fields: InstanceFields) {}
 
+  /** The metadata document as the index keeps it (no bulk data), serialized once for the journal and the index. */
+  get metadataText(): string {
+    return this.text ??= JSON.stringify(withoutBulkData(this.request.json));
+  }
+
   get metadata(): Buffer {
-    return this.encoded ??= encodeMetadata(withoutBulkData(this.request.json));
+    return this.encoded ??= encodeMetadataText(this.metadataText);
   }
 }
 

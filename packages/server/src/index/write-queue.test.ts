@@ -4,6 +4,8 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openIndexDatabase, type IndexConnection } from './database.js';
+import { withoutBulkData } from './dicom-json.js';
+import { decodeMetadata } from './metadata-codec.js';
 import { indexPrepared, type IndexResult, type PreparedRequest } from './store.js';
 import { request } from './test-fixtures.js';
 import { IndexWriteQueue, type IndexWriteQueueOptions } from './write-queue.js';
@@ -88,6 +90,9 @@ describe('IndexWriteQueue', () => {
     expect(replayed.map((r) => r.result.outcome)).toEqual(['stored', 'stored', 'stored', 'stored', 'stored']);
     expect(replayed.map((r) => r.request.storage.key)).toEqual(['k/1.2.3.0', 'k/1.2.3.1', 'k/1.2.3.2', 'k/1.2.3.3', 'k/1.2.3.4']);
     expect(await instanceCount()).toBe(5);
+    // The journal keeps the metadata as the index does: replayed, it is the same document.
+    const stored = await connection.db.selectFrom('instance').select('metadata').where('sop_instance_uid', '=', '1.2.3.3').executeTakeFirstOrThrow();
+    expect(decodeMetadata(stored.metadata as Uint8Array)).toEqual(withoutBulkData(request(spec(3), 'keep-first').json));
     expect(journalLines()).toHaveLength(0);
   });
 

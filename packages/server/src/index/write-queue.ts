@@ -99,7 +99,7 @@ export class IndexWriteQueue {
   enqueue(request: IndexRequest, options: { journal?: boolean } = {}): QueuedInstance {
     if (this.closed) throw new Error('the index is closed: the instance could not be indexed');
     const prepared = prepare(request);
-    if (options.journal) this.appendToJournal(request);
+    if (options.journal) this.appendToJournal(prepared);
     let entry!: Entry;
     const indexed = new Promise<IndexResult>((resolve, reject) => {
       entry = { seq: ++this.lastSeq, prepared, resolve, reject };
@@ -198,9 +198,15 @@ export class IndexWriteQueue {
     this.active = { fd: openSync(this.segmentFile(number), 'a'), number, lines: 0 };
   }
 
-  private appendToJournal(request: IndexRequest): void {
+  /**
+   * A journal line is the request with the instance's metadata as the index keeps it (without
+   * bulk data, which indexes the same): serialized once, for this line and the index row.
+   */
+  private appendToJournal(prepared: PreparedRequest): void {
     if (!this.active) throw new Error('the index journal is not open: replayJournal() must run first');
-    writeSync(this.active.fd, `${JSON.stringify(request)}\n`);
+    const { storage, receivedFrom, duplicatePolicy } = prepared.request;
+    const from = receivedFrom === undefined ? '' : `"receivedFrom":${JSON.stringify(receivedFrom)},`;
+    writeSync(this.active.fd, `{"storage":${JSON.stringify(storage)},${from}"duplicatePolicy":${JSON.stringify(duplicatePolicy)},"json":${prepared.metadataText}}\n`);
     this.active.lines++;
   }
 

@@ -34,11 +34,13 @@ const FLUSH_THRESHOLD = 1024 * 1024;
  */
 const EAGER_WRITE = 128 * 1024;
 /**
- * Object files kept created and open ahead of need, refilled in the thread pool once half are used.
- * Creating a file is the dearest step of storing a small object (a few hundred microseconds of
- * journaled metadata on ext4); done ahead, it leaves the path of a C-STORE.
+ * Object files kept created and open ahead of need. Creating a file is the dearest step of
+ * storing a small object (a few hundred microseconds of journaled metadata on ext4); done ahead
+ * in the thread pool, it leaves the path of a C-STORE.
  */
-const SPARE_FILES = 8;
+const SPARE_FILES = 16;
+/** Spares are created this many at a time: one ledger write for them all. */
+const SPARE_BATCH = 4;
 
 const openAsync = promisify(openCallback);
 const closeAsync = promisify(closeCallback);
@@ -83,10 +85,10 @@ export class FilesystemStorage implements ObjectStorage {
     return { key, path: this.pathOf(key), fd: undefined };
   }
 
-  /** Creates spare files in the background once half of them are used. */
+  /** Creates spare files in the background, SPARE_BATCH at a time. */
   private refill(): void {
     const wanted = SPARE_FILES - this.spares.length - this.opening;
-    if (this.closed || wanted < SPARE_FILES / 2) return;
+    if (this.closed || wanted < SPARE_BATCH) return;
     const files = Array.from({ length: wanted }, () => this.newFile());
     this.opening += wanted;
     const given = (file: NewFile, fd: number | undefined): void => {
@@ -100,14 +102,19 @@ export class FilesystemStorage implements ObjectStorage {
       }
     };
     // A failure here only costs speed: the writer that finds no spare creates its own file and reports what fails.
-    this.ensureDir(path.dirname(files[0]!.path)).then(() => {
-      this.ledger.record(files.map((f) => f.key), (err) => {
-        for (const file of files) {
-          if (err) given(file, undefined);
-          else openCallback(file.path, 'wx', (openErr, fd) => given(file, openErr ? undefined : fd));
-        }
-      });
-    }, () => { for (const file of files) given(file, undefined); });
+    const create = (): void => {
+      try {
+        // On this thread: a few dozen bytes cost less than another trip through the thread pool.
+        this.ledger.recordSync(files.map((f) => f.key));
+      } catch {
+        for (const file of files) given(file, undefined);
+        return;
+      }
+      for (const file of files) openCallback(file.path, 'wx', (err, fd) => given(file, err ? undefined : fd));
+    };
+    const dir = path.dirname(files[0]!.path);
+    if (this.knownDirs.has(dir)) create();
+    else this.ensureDir(dir).then(create, () => { for (const file of files) given(file, undefined); });
   }
 
   async createWriter(): Promise<ObjectWriter> {

@@ -26,10 +26,10 @@ describe('PendingLedger', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
-  it('keeps the segments of keys still outstanding at close, for the next start', async () => {
+  it('keeps the segments of keys still outstanding at close, for the next start', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'loire-ledger-'));
     const ledger = new PendingLedger(dir);
-    await new Promise<void>((resolve, reject) => ledger.record([keyOf(1), keyOf(2)], (err) => (err ? reject(err) : resolve())));
+    ledger.recordSync([keyOf(1), keyOf(2)]);
     ledger.release(keyOf(1));
     ledger.close();
     const next = new PendingLedger(dir);

@@ -7,7 +7,7 @@
 // journal) holds the object, or the file is gone. The ledger is made of segments; a full segment
 // is deleted when every key in it has been released. Each process writes its own segments.
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, write as writeCallback, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 
 /** Keys per segment: a segment is deleted once all of its keys are released. */
@@ -31,16 +31,10 @@ export class PendingLedger {
 
   constructor(private readonly dir: string) {}
 
-  /** Records keys whose files are about to be created, synchronously. */
+  /** Records keys whose files are about to be created. */
   recordSync(keys: readonly string[]): void {
     const segment = this.segmentFor(keys);
     writeSync(segment.fd, lines(keys));
-  }
-
-  /** Records keys whose files are about to be created, in the thread pool. */
-  record(keys: readonly string[], done: (err: Error | null) => void): void {
-    const segment = this.segmentFor(keys);
-    writeCallback(segment.fd, lines(keys), (err) => done(err));
   }
 
   /** The index holds the object under this key now, or its file is gone: a crash need not check it. */
