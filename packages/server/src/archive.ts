@@ -1,7 +1,6 @@
 // The archive's domain services, wired together: storage, index, ingest, audit trail. Every door
 // (DIMSE, HTTP, the command line) works through this one context, which a test can build in a temp dir.
 import path from 'node:path';
-import { Part10Parser, Tag } from '@loire/dicom';
 import { SyslogForwarder } from './audit/syslog.js';
 import { AuditTrail } from './audit/trail.js';
 import type { LoireConfig } from './config/config.js';
@@ -56,7 +55,7 @@ export async function openArchive(config: LoireConfig, logger: Logger, options: 
     // Only the process that owns the data directory (the server) may judge what is pending: a
     // command run beside it would take the server's objects in progress for leftovers.
     if (options.indexJournal) {
-      const { removedPartialObjects } = await storage.recover((key) => indexHolds(index, storage, key));
+      const { removedPartialObjects } = await storage.recover(async (key, sopInstanceUid) => (await index.getInstance(sopInstanceUid))?.storageKey === key);
       if (removedPartialObjects > 0) logger.warn({ removedPartialObjects }, 'removed objects an interrupted run left half-written or unindexed');
     }
   } catch (err) {
@@ -93,24 +92,4 @@ export async function openArchive(config: LoireConfig, logger: Logger, options: 
       await index.close();
     },
   };
-}
-
-/**
- * Whether the index holds the object stored under `key`: the object names its SOP Instance, and
- * the index entry of that instance must point at this very key. An object that cannot be read
- * in full was never indexed: ingest parses every object before it indexes it.
- */
-async function indexHolds(index: ArchiveIndex, storage: ObjectStorage, key: string): Promise<boolean> {
-  const parser = new Part10Parser();
-  let sopInstanceUid: string | undefined;
-  try {
-    for await (const chunk of storage.read(key)) parser.push(chunk as Buffer);
-    const { dataset, meta } = parser.end();
-    sopInstanceUid = dataset.string(Tag.SOPInstanceUID) ?? meta?.string(Tag.MediaStorageSOPInstanceUID);
-  } catch {
-    return false;
-  }
-  if (!sopInstanceUid) return false;
-  const held = await index.getInstance(sopInstanceUid.replace(/\0/g, '').trim());
-  return held?.storageKey === key;
 }

@@ -25,7 +25,7 @@ describe('FilesystemStorage', () => {
     const writer = await storage.createWriter();
     const parts = [Buffer.from('DICM'), Buffer.alloc(3 * 1024 * 1024, 7), Buffer.from('end')];
     for (const part of parts) await writer.write(part);
-    const stored = await writer.commit();
+    const stored = await writer.commit('1.2.3');
     const all = Buffer.concat(parts);
     expect(stored.size).toBe(all.length);
     expect(stored.sha256).toBe(createHash('sha256').update(all).digest('hex'));
@@ -50,7 +50,7 @@ describe('FilesystemStorage', () => {
       }
       // Only the small object waits for its commit to reach the file.
       expect(inFile).toBe(size > 128 * 1024);
-      const stored = await writer.commit();
+      const stored = await writer.commit('1.2.3');
       expect(stored.size).toBe(size);
       expect(stored.sha256).toBe(createHash('sha256').update(all).digest('hex'));
       expect((await storage.readAll(stored.key)).equals(all)).toBe(true);
@@ -63,29 +63,30 @@ describe('FilesystemStorage', () => {
     await discarded.write(Buffer.alloc(2 * 1024 * 1024));
     await discarded.discard();
     expect(filesWithBytes(root)).toEqual([]);
-    const commitOne = async (text: string): Promise<string> => {
+    const commitOne = async (text: string, label: string): Promise<string> => {
       const writer = await storage.createWriter();
       await writer.write(Buffer.from(text));
-      return (await writer.commit()).key;
+      return (await writer.commit(label)).key;
     };
-    const claimed = await commitOne('claimed: the index journal holds it');
+    const claimed = await commitOne('claimed: the index journal holds it', '1.1');
     storage.claim(claimed);
-    const indexedNotClaimed = await commitOne('indexed, the crash came before its claim');
-    const neverIndexed = await commitOne('stored, the crash came before its index entry');
+    const indexedNotClaimed = await commitOne('indexed, the crash came before its claim', '1.2');
+    const neverIndexed = await commitOne('stored, the crash came before its index entry', '1.3');
     const crashed = await storage.createWriter();
     await crashed.write(Buffer.alloc(2 * 1024 * 1024)); // half-written when the process died
     expect(filesWithBytes(root)).toHaveLength(4);
     expect(emptyFiles(root).length).toBeGreaterThan(0); // spares
-    // A restart asks the index about each complete pending file, and removes what it does not hold.
+    // A restart asks the index about each completed pending object, and removes what it does not
+    // hold; what was never completed (the half-written one, the spares) it removes unasked.
     const afterRestart = new FilesystemStorage(root);
     await afterRestart.init();
-    const asked: string[] = [];
-    const { removedPartialObjects } = await afterRestart.recover(async (key) => {
-      asked.push(key);
+    const asked = new Map<string, string>();
+    const { removedPartialObjects } = await afterRestart.recover(async (key, label) => {
+      asked.set(key, label);
       return key === claimed || key === indexedNotClaimed;
     });
-    // The claimed one may be asked too: its segment outlived the crash, which erased the claim.
-    expect(asked).toEqual(expect.arrayContaining([indexedNotClaimed, neverIndexed]));
+    // The claimed one is asked too: its segment outlived the crash, which erased the claim.
+    expect(asked).toEqual(new Map([[claimed, '1.1'], [indexedNotClaimed, '1.2'], [neverIndexed, '1.3']]));
     const left = objectFiles(root);
     expect(left.map((f) => path.relative(path.join(root, 'objects'), f)).sort()).toEqual([claimed, indexedNotClaimed].sort());
     expect(removedPartialObjects).toBeGreaterThan(2); // the unindexed object, the half-written one, the spares
@@ -99,13 +100,13 @@ describe('FilesystemStorage', () => {
     const { storage, root } = await newStorage();
     const first = await storage.createWriter();
     await first.write(Buffer.from('x'));
-    storage.claim((await first.commit()).key);
+    storage.claim((await first.commit('1.2')).key);
     await new Promise((r) => setTimeout(r, 100)); // the spares are created in the background
     expect(emptyFiles(root).length).toBeGreaterThan(0);
     const many = await Promise.all(Array.from({ length: 20 }, () => storage.createWriter()));
     const stored = await Promise.all(many.map(async (w, i) => {
       await w.write(Buffer.from(`object ${i}`));
-      return w.commit();
+      return w.commit(`1.2.${i}`);
     }));
     expect(new Set(stored.map((s) => s.key)).size).toBe(20);
     for (const [i, s] of stored.entries()) expect((await storage.readAll(s.key)).toString()).toBe(`object ${i}`);

@@ -53,8 +53,8 @@ interface NewFile {
   fd: number | undefined;
 }
 
-/** Tells whether the index holds the object stored under a key. */
-export type IndexedCheck = (key: string) => Promise<boolean>;
+/** Tells whether the index holds, under `label`, the object stored at `key`. */
+export type IndexedCheck = (key: string, label: string) => Promise<boolean>;
 
 export class FilesystemStorage implements ObjectStorage {
   readonly description: string;
@@ -150,6 +150,11 @@ export class FilesystemStorage implements ObjectStorage {
     this.ledger.release(key);
   }
 
+  /** A writer's object is complete: what it will be indexed under. */
+  labelPending(key: string, label: string): void {
+    this.ledger.label(key, label);
+  }
+
   /** Path of a key; refuses anything that is not a key this storage made (no traversal). */
   pathOf(key: string): string {
     if (!KEY_PATTERN.test(key)) throw new StorageError(`invalid storage key "${key}"`);
@@ -192,24 +197,24 @@ export class FilesystemStorage implements ObjectStorage {
   }
 
   /**
-   * Removes what an interrupted run left: every file in the pending ledger that is empty or that
-   * the index does not hold (a spare, a half-written object, one stored but never indexed).
-   * Call once at start-up, after the index journal is replayed, in the one process that owns
-   * the data directory.
+   * Removes what an interrupted run left: every file in the pending ledger that was never
+   * completed (a spare, a half-written object) or that the index does not hold (one stored but
+   * never indexed). Call once at start-up, after the index journal is replayed, in the one
+   * process that owns the data directory.
    */
   async recover(indexed: IndexedCheck): Promise<{ removedPartialObjects: number }> {
     let removed = 0;
     const legacy = await readdir(this.tmpDir).catch(() => [] as string[]);
     await Promise.all(legacy.map((name) => rm(path.join(this.tmpDir, name), { force: true })));
     removed += legacy.length;
-    for (const key of new Set(this.ledger.listed())) {
+    for (const [key, label] of this.ledger.listed()) {
       if (!KEY_PATTERN.test(key)) continue;
       const file = this.pathOf(key);
-      const size = await stat(file).then((s) => s.size, (err: NodeJS.ErrnoException) => {
-        if (err.code === 'ENOENT') return undefined;
+      const exists = await stat(file).then(() => true, (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return false;
         throw err;
       });
-      if (size === undefined || (size > 0 && await indexed(key))) continue;
+      if (!exists || (label !== undefined && await indexed(key, label))) continue;
       await rm(file, { force: true });
       removed++;
     }
@@ -285,15 +290,16 @@ class FileObjectWriter implements ObjectWriter {
     await writevAsync(this.fd, buffers);
   }
 
-  async commit(): Promise<StoredObject> {
+  async commit(label: string): Promise<StoredObject> {
     if (this.done) throw new StorageError('commit after commit or discard');
-    if (!this.flushed) return this.commitSmall();
+    if (!this.flushed) return this.commitSmall(label);
     try {
       await this.flush();
       const fd = this.fd ?? await openAsync(this.file, 'wx');
       this.fd = undefined;
       await closeAsync(fd);
       this.done = true;
+      this.storage.labelPending(this.key, label);
       return { key: this.key, size: this.bytesWritten, sha256: this.hash.digest('hex') };
     } catch (err) {
       await this.discard();
@@ -306,7 +312,7 @@ class FileObjectWriter implements ObjectWriter {
    * already open) file and closed, with synchronous calls: for objects of this size, thread-pool
    * round trips cost more than the calls themselves.
    */
-  private async commitSmall(): Promise<StoredObject> {
+  private async commitSmall(label: string): Promise<StoredObject> {
     const buffers = this.pending;
     this.pending = [];
     this.done = true;
@@ -319,6 +325,7 @@ class FileObjectWriter implements ObjectWriter {
       } finally {
         closeSync(fd);
       }
+      this.storage.labelPending(this.key, label);
       return { key: this.key, size: this.bytesWritten, sha256: this.hash.digest('hex') };
     } catch (err) {
       void rm(this.file, { force: true }).then(() => this.storage.forgetPending(this.key));

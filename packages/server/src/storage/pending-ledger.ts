@@ -3,9 +3,11 @@
 // is what tells start-up which files to check: an empty, half-written or never-indexed file is
 // removed; nothing else in the store is ever looked at.
 //
-// A key is written to the ledger before its file is created, and released once the index (or its
-// journal) holds the object, or the file is gone. The ledger is made of segments; a full segment
-// is deleted when every key in it has been released. Each process writes its own segments.
+// A key is written to the ledger before its file is created; its label (what the index will
+// hold it under) once the object is complete; and it is released once the index (or its journal)
+// holds the object, or the file is gone. A key without a label was never complete, so start-up
+// removes its file without reading it. The ledger is made of segments; a full segment is deleted
+// when every key in it has been released. Each process writes its own segments.
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
@@ -37,6 +39,13 @@ export class PendingLedger {
     writeSync(segment.fd, lines(keys));
   }
 
+  /** The object under this key is complete: start-up after a crash asks the index about `label`. */
+  label(key: string, label: string): void {
+    const segment = this.segmentOf.get(key);
+    if (!segment) return;
+    writeSync(segment.fd, `${key} ${label}\n`);
+  }
+
   /** The index holds the object under this key now, or its file is gone: a crash need not check it. */
   release(key: string): void {
     const segment = this.segmentOf.get(key);
@@ -51,11 +60,22 @@ export class PendingLedger {
     return this.segmentOf.size;
   }
 
-  /** Every key in the segments on disk, whichever process wrote them: what a crash may have left. */
-  listed(): string[] {
-    const keys: string[] = [];
+  /**
+   * Every key in the segments on disk, whichever process wrote them, with its label if it has
+   * one: what a crash may have left.
+   */
+  listed(): Map<string, string | undefined> {
+    const keys = new Map<string, string | undefined>();
     for (const name of this.segmentNames()) {
-      for (const line of readFileSync(path.join(this.dir, name), 'utf8').split('\n')) if (line) keys.push(line);
+      for (const line of readFileSync(path.join(this.dir, name), 'utf8').split('\n')) {
+        if (!line) continue;
+        const space = line.indexOf(' ');
+        if (space < 0) {
+          if (!keys.has(line)) keys.set(line, undefined);
+        } else {
+          keys.set(line.slice(0, space), line.slice(space + 1));
+        }
+      }
     }
     return keys;
   }

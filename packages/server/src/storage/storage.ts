@@ -11,10 +11,12 @@ export interface ObjectWriter {
    */
   write(chunk: Uint8Array): void | Promise<void>;
   /**
-   * Completes the object under a fresh key and returns it with its size and SHA-256. It is
-   * pending until ObjectStorage.claim(key): a crash before that may remove it at the next start.
+   * Completes the object under a fresh key and returns it with its size and SHA-256. `label` is
+   * what the caller indexes it under (its SOP Instance UID). The object is pending until
+   * ObjectStorage.claim(key): after a crash, recover() asks whether the index holds `label` at
+   * this key, and removes it if not.
    */
-  commit(): Promise<StoredObject>;
+  commit(label: string): Promise<StoredObject>;
   /** Throws away what was written. Safe to call more than once, and after a failed commit. */
   discard(): Promise<void>;
   readonly bytesWritten: number;
@@ -41,11 +43,11 @@ export interface ObjectStorage {
   /** Forces the objects to stable storage (storage commitment). */
   sync(keys: readonly string[]): Promise<void>;
   /**
-   * Removes the pending objects an interrupted run left (half-written, or never indexed: see
-   * commit()), asking `indexed` about each complete one. Called once at start-up, after the index
-   * journal is replayed.
+   * Removes the pending objects an interrupted run left: those never committed (half-written,
+   * abandoned) and those committed whose label `indexed` says the index does not hold at their
+   * key. Called once at start-up, after the index journal is replayed.
    */
-  recover(indexed: (key: string) => Promise<boolean>): Promise<{ removedPartialObjects: number }>;
+  recover(indexed: (key: string, label: string) => Promise<boolean>): Promise<{ removedPartialObjects: number }>;
   /** Releases what the storage holds open (files, connections). */
   close(): Promise<void>;
 }
