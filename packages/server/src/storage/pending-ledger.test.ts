@@ -33,6 +33,15 @@ describe('PendingLedger', () => {
     ledger.label(keyOf(1), '1.2.840.1');
     ledger.release(keyOf(1));
     ledger.close();
+    // A key released after close (a spare whose creation was under way) deletes its segment then.
+    const lateDir = mkdtempSync(path.join(os.tmpdir(), 'loire-ledger-'));
+    const late = new PendingLedger(lateDir);
+    late.recordSync([keyOf(3)]);
+    late.close();
+    expect(readdirSync(lateDir)).toHaveLength(1);
+    late.release(keyOf(3));
+    expect(readdirSync(lateDir)).toEqual([]);
+    expect(() => late.recordSync([keyOf(4)])).toThrow(/closed/);
     const next = new PendingLedger(dir);
     expect(next.listed()).toEqual(new Map([[keyOf(1), '1.2.840.1'], [keyOf(2), undefined]]));
     next.forgetListed();

@@ -18,7 +18,8 @@ const SEGMENT_PATTERN = /^[0-9a-f]{8}-\d{8}\.keys$/;
 
 interface Segment {
   name: string;
-  fd: number;
+  /** Undefined once closed. */
+  fd: number | undefined;
   keys: number;
   outstanding: number;
 }
@@ -30,20 +31,20 @@ export class PendingLedger {
   private readonly segmentOf = new Map<string, Segment>();
   private current: Segment | undefined;
   private next = 0;
+  private closed = false;
 
   constructor(private readonly dir: string) {}
 
   /** Records keys whose files are about to be created. */
   recordSync(keys: readonly string[]): void {
     const segment = this.segmentFor(keys);
-    writeSync(segment.fd, lines(keys));
+    writeSync(segment.fd!, lines(keys));
   }
 
   /** The object under this key is complete: start-up after a crash asks the index about `label`. */
   label(key: string, label: string): void {
-    const segment = this.segmentOf.get(key);
-    if (!segment) return;
-    writeSync(segment.fd, `${key} ${label}\n`);
+    const fd = this.segmentOf.get(key)?.fd;
+    if (fd !== undefined) writeSync(fd, `${key} ${label}\n`);
   }
 
   /** The index holds the object under this key now, or its file is gone: a crash need not check it. */
@@ -52,7 +53,7 @@ export class PendingLedger {
     if (!segment) return;
     this.segmentOf.delete(key);
     segment.outstanding--;
-    if (segment.outstanding === 0 && segment !== this.current) this.remove(segment);
+    if (segment.outstanding === 0 && (segment !== this.current || this.closed)) this.remove(segment);
   }
 
   /** Keys still outstanding in this process. */
@@ -87,17 +88,24 @@ export class PendingLedger {
     }
   }
 
-  /** Closes this process's segments; they are deleted when nothing in them is outstanding. */
+  /**
+   * Closes this process's segments: those with nothing outstanding are deleted, the others once
+   * their last key is released (a spare still being created at close), or at the next start.
+   */
   close(): void {
+    this.closed = true;
     for (const segment of [...this.segments.values()]) {
-      closeSync(segment.fd);
-      if (segment.outstanding === 0) rmSync(path.join(this.dir, segment.name), { force: true });
-      this.segments.delete(segment.name);
+      if (segment.outstanding === 0) {
+        this.remove(segment);
+      } else if (segment.fd !== undefined) {
+        closeSync(segment.fd);
+        segment.fd = undefined;
+      }
     }
-    this.current = undefined;
   }
 
   private segmentFor(keys: readonly string[]): Segment {
+    if (this.closed) throw new Error('the pending ledger is closed');
     if (!this.current || this.current.keys >= SEGMENT_KEYS) this.current = this.open();
     const segment = this.current;
     segment.keys += keys.length;
@@ -118,7 +126,8 @@ export class PendingLedger {
 
   private remove(segment: Segment): void {
     this.segments.delete(segment.name);
-    closeSync(segment.fd);
+    if (segment.fd !== undefined) closeSync(segment.fd);
+    segment.fd = undefined;
     rmSync(path.join(this.dir, segment.name), { force: true });
   }
 
