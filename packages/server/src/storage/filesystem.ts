@@ -124,7 +124,7 @@ export class FilesystemStorage implements ObjectStorage {
       this.ledger.recordSync([file.key]);
     }
     this.refill();
-    return new FileObjectWriter(this, file);
+    return new FileObjectWriter(this.ledger, file);
   }
 
   /** The index (or its journal) now holds the object: a crash need no longer check its file. */
@@ -142,16 +142,6 @@ export class FilesystemStorage implements ObjectStorage {
       this.ledger.release(f.key);
     }));
     this.ledger.close();
-  }
-
-  /** A writer's file is gone: nothing is left to check. */
-  forgetPending(key: string): void {
-    this.ledger.release(key);
-  }
-
-  /** A writer's object is complete: what it will be indexed under. */
-  labelPending(key: string, label: string): void {
-    this.ledger.label(key, label);
   }
 
   /** Path of a key; refuses anything that is not a key this storage made (no traversal). */
@@ -251,7 +241,7 @@ class FileObjectWriter implements ObjectWriter {
   private pendingBytes = 0;
   private done = false;
 
-  constructor(private readonly storage: FilesystemStorage, file: NewFile) {
+  constructor(private readonly ledger: PendingLedger, file: NewFile) {
     this.file = file.path;
     this.key = file.key;
     this.fd = file.fd;
@@ -298,7 +288,7 @@ class FileObjectWriter implements ObjectWriter {
       this.fd = undefined;
       await closeAsync(fd);
       this.done = true;
-      this.storage.labelPending(this.key, label);
+      this.ledger.label(this.key, label);
       return { key: this.key, size: this.bytesWritten, sha256: this.hash.digest('hex') };
     } catch (err) {
       await this.discard();
@@ -324,10 +314,10 @@ class FileObjectWriter implements ObjectWriter {
       } finally {
         closeSync(fd);
       }
-      this.storage.labelPending(this.key, label);
+      this.ledger.label(this.key, label);
       return { key: this.key, size: this.bytesWritten, sha256: this.hash.digest('hex') };
     } catch (err) {
-      void rm(this.file, { force: true }).then(() => this.storage.forgetPending(this.key));
+      void rm(this.file, { force: true }).then(() => this.ledger.release(this.key));
       throw err;
     }
   }
@@ -339,6 +329,6 @@ class FileObjectWriter implements ObjectWriter {
     this.fd = undefined;
     if (fd !== undefined) await closeAsync(fd).catch(() => undefined);
     await rm(this.file, { force: true });
-    this.storage.forgetPending(this.key);
+    this.ledger.release(this.key);
   }
 }
