@@ -1,7 +1,10 @@
 // Opens the archive index from a URL: `postgres://…` → PostgreSQL pool; `sqlite:///path/file.db`,
 // `sqlite::memory:` or a plain file path → embedded SQLite. Migrations run at open.
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
+import {
+  CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver,
+  type DatabaseConnection, type Driver, type Migration, type MigrationProvider, type SqliteDialectConfig,
+} from 'kysely';
 import pg from 'pg';
 import { initialSchema } from './migrations/0001-initial-schema.js';
 import { accountsSchema } from './migrations/0002-accounts.js';
@@ -72,13 +75,35 @@ function openSqlite(path: string): IndexConnection {
   sqlite.pragma('cache_size = -65536');
   // Checkpoint the WAL every ~16 MB rather than every 4 MB: fewer fsyncs on the ingest path.
   sqlite.pragma('wal_autocheckpoint = 4000');
-  const db = new Kysely<IndexDatabase>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  const db = new Kysely<IndexDatabase>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }) });
   return {
     db,
     dialect: 'sqlite',
     runner: new SqliteTransactionRunner(sqlite),
     close: () => db.destroy(),
   };
+}
+
+/**
+ * Kysely's transactions on SQLite, taking the write lock at BEGIN. Another process may write to
+ * the index (`loire user` or `loire import` beside a live server): a deferred transaction that
+ * reads and then writes would fail at once (SQLITE_BUSY_SNAPSHOT) if a commit came in between;
+ * an IMMEDIATE one waits for the lock (busy_timeout) instead, as the index's own writes do.
+ */
+class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(private readonly settings: SqliteDialectConfig) {
+    super(settings);
+  }
+
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.settings);
+  }
+}
+
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
 }
 
 const INT8_OID = 20;

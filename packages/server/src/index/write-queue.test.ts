@@ -66,7 +66,7 @@ describe('IndexWriteQueue', () => {
   });
 
   it('journals before answering, and empties the journal once committed', async () => {
-    const { queue } = queueOver({ batchDelayMs: 60_000 });
+    const { queue } = queueOver({ batchDelayMs: 60_000, journaledDelayMs: 60_000 });
     await queue.replayJournal();
     queue.enqueue(request(spec(1), 'keep-first'), { journal: true });
     queue.enqueue(request(spec(2), 'keep-first'), { journal: true });
@@ -78,7 +78,7 @@ describe('IndexWriteQueue', () => {
   });
 
   it('indexes at the next start what a killed process had journalled but not committed', async () => {
-    const crashed = queueOver({ batchDelayMs: 60_000 }).queue;
+    const crashed = queueOver({ batchDelayMs: 60_000, journaledDelayMs: 60_000 }).queue;
     await crashed.replayJournal();
     for (let i = 0; i < 5; i++) crashed.enqueue(request(spec(i), 'keep-first'), { journal: true });
     // The process dies here: nothing committed, the journal holds the five (and a torn sixth line).
@@ -120,6 +120,7 @@ describe('IndexWriteQueue', () => {
     let calls = 0;
     const { queue } = queueOver({
       batchDelayMs: 0,
+      journaledDelayMs: 0,
       commit: async (prepared) => {
         if (calls++ === 0) await gate;
         return indexPrepared(connection.runner, prepared);
@@ -131,12 +132,58 @@ describe('IndexWriteQueue', () => {
     queue.enqueue(request(spec(2), 'keep-first'), { journal: true });
     release();
     await first;
-    // The first segment held both lines, and the second is not committed yet: it is kept.
+    // The segment holds both lines, and the second is not committed yet: it is kept.
     expect(journalLines().map((l) => (JSON.parse(l) as { storage: { key: string } }).storage.key)).toContain('k/1.2.3.2');
     await queue.settled();
     expect(journalLines()).toHaveLength(0);
     expect(readdirSync(journalDir)).toHaveLength(1);
     expect(await instanceCount()).toBe(2);
+  });
+
+  it('lets journalled instances gather until a caller waits for a commit or the batch is full', async () => {
+    const { queue, stats } = queueOver({ batchDelayMs: 0, journaledDelayMs: 60_000, batchSize: 6 });
+    await queue.replayJournal();
+    for (let i = 0; i < 3; i++) queue.enqueue(request(spec(i), 'keep-first'), { journal: true });
+    await sleep(20);
+    expect(stats.commits).toBe(0);
+    // An instance whose caller waits for its commit brings the transaction forward, for all of them.
+    await queue.enqueue(request(spec(3), 'keep-first')).indexed;
+    expect(stats.sizes).toEqual([4]);
+    // A full batch does not wait either.
+    const full = Array.from({ length: 6 }, (_, i) => queue.enqueue(request(spec(10 + i), 'keep-first'), { journal: true }).indexed);
+    await Promise.all(full);
+    expect(stats.sizes).toEqual([4, 6]);
+    expect(await instanceCount()).toBe(10);
+  });
+
+  it('closes full journal segments and deletes each once its last line is committed', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => { release = resolve; });
+    let calls = 0;
+    const { queue } = queueOver({
+      journaledDelayMs: 60_000,
+      segmentLines: 2,
+      commit: async (prepared) => {
+        if (calls++ === 0) await gate;
+        return indexPrepared(connection.runner, prepared);
+      },
+    });
+    await queue.replayJournal();
+    for (let i = 1; i <= 3; i++) queue.enqueue(request(spec(i), 'keep-first'), { journal: true });
+    const firstCommit = queue.settled();
+    await sleep(20); // the batch of 1-3 is waiting inside its commit
+    for (let i = 4; i <= 5; i++) queue.enqueue(request(spec(i), 'keep-first'), { journal: true });
+    expect(readdirSync(journalDir)).toHaveLength(3); // [1, 2] [3, 4] [5]
+    release();
+    await firstCommit;
+    // [1, 2] is all committed and gone; [3, 4] and [5] hold lines not committed yet.
+    expect(readdirSync(journalDir)).toHaveLength(2);
+    expect(journalLines().map((l) => (JSON.parse(l) as { storage: { key: string } }).storage.key))
+      .toEqual(['k/1.2.3.3', 'k/1.2.3.4', 'k/1.2.3.5']);
+    await queue.settled();
+    expect(readdirSync(journalDir)).toHaveLength(1);
+    expect(journalLines()).toHaveLength(0);
+    expect(await instanceCount()).toBe(5);
   });
 
   it('keeps instances queued while the database is down, and commits them once it answers', async () => {
