@@ -32,14 +32,28 @@ export type BatchIndexResult = IndexResult | { outcome: 'invalid'; error: IndexI
  * a caller answered before the commit (see write-queue.ts) does not wait for it.
  */
 export class PreparedRequest {
+  readonly storage: IndexRequest['storage'];
+  readonly receivedFrom: string | undefined;
+  readonly duplicatePolicy: DuplicatePolicy;
+  /** Until the text is made: queued entries may wait tens of milliseconds, and the object graph is many times the size of its text. */
+  private json: DicomJson | undefined;
   private text: string | undefined;
   private encoded: Buffer | undefined;
 
-  constructor(readonly request: IndexRequest, readonly fields: InstanceFields) {}
+  constructor(request: IndexRequest, readonly fields: InstanceFields) {
+    this.storage = request.storage;
+    this.receivedFrom = request.receivedFrom;
+    this.duplicatePolicy = request.duplicatePolicy;
+    this.json = request.json;
+  }
 
   /** The metadata document as the index keeps it (no bulk data), serialized once for the journal and the index. */
   get metadataText(): string {
-    return this.text ??= JSON.stringify(withoutBulkData(this.request.json));
+    if (this.text === undefined) {
+      this.text = JSON.stringify(withoutBulkData(this.json!));
+      this.json = undefined;
+    }
+    return this.text;
   }
 
   get metadata(): Buffer {
@@ -166,18 +180,19 @@ const SQL = {
 } as const;
 
 function* indexProgram(prepared: PreparedRequest, now: string): SqlProgram<IndexResult> {
-  const { request, fields } = prepared;
+  const { fields } = prepared;
   const warnings: string[] = [];
   let replacedStorageKey: string | undefined;
 
   const existing = yield* get<{ pk: number; storage_key: string }>(SQL.findInstance, fields.sopInstanceUid);
   // The very object already indexed (a journal replayed after a crash that followed its commit).
-  if (existing?.storage_key === request.storage.key) return { outcome: 'stored', warnings };
+  const { storage } = prepared;
+  if (existing?.storage_key === storage.key) return { outcome: 'stored', warnings };
   if (existing) {
-    if (request.duplicatePolicy === 'keep-first') return { outcome: 'duplicate-ignored', warnings };
-    if (request.duplicatePolicy === 'reject') return { outcome: 'rejected-duplicate', warnings };
+    if (prepared.duplicatePolicy === 'keep-first') return { outcome: 'duplicate-ignored', warnings };
+    if (prepared.duplicatePolicy === 'reject') return { outcome: 'rejected-duplicate', warnings };
     yield* deleteProgram(fields.sopInstanceUid);
-    if (existing.storage_key !== request.storage.key) replacedStorageKey = existing.storage_key;
+    if (existing.storage_key !== storage.key) replacedStorageKey = existing.storage_key;
   }
 
   let studyPk = yield* resolveStudy(fields, now, warnings);
@@ -204,8 +219,8 @@ function* indexProgram(prepared: PreparedRequest, now: string): SqlProgram<Index
   }
   yield* run(
     SQL.insertInstance, series.pk, ...fields.instance.values,
-    request.storage.transferSyntaxUid, request.storage.key, request.storage.size, request.storage.sha256,
-    now, request.receivedFrom ?? null, prepared.metadata,
+    storage.transferSyntaxUid, storage.key, storage.size, storage.sha256,
+    now, prepared.receivedFrom ?? null, prepared.metadata,
   );
   const result: IndexResult = { outcome: existing ? 'replaced' : 'stored', warnings };
   if (replacedStorageKey !== undefined) result.replacedStorageKey = replacedStorageKey;

@@ -169,7 +169,7 @@ export class IndexWriteQueue {
     if (!dir) return [];
     mkdirSync(dir, { recursive: true });
     const files = this.segmentFiles();
-    const requests: PreparedRequest[] = [];
+    const requests: { request: IndexRequest; prepared: PreparedRequest }[] = [];
     for (const file of files) {
       const lines = readFileSync(file, 'utf8').split('\n');
       lines.forEach((line, i) => {
@@ -183,7 +183,7 @@ export class IndexWriteQueue {
           return;
         }
         try {
-          requests.push(prepare(request));
+          requests.push({ request, prepared: prepare(request) });
         } catch (err) {
           if (!(err instanceof IndexInputError)) throw err;
           this.options.logger?.error({ journal: file, line: i + 1, storageKey: request.storage?.key, reason: err.message }, 'index journal line cannot be indexed: skipped');
@@ -193,8 +193,8 @@ export class IndexWriteQueue {
     const replayed: ReplayedInstance[] = [];
     for (let i = 0; i < requests.length; i += this.batchSize) {
       const chunk = requests.slice(i, i + this.batchSize);
-      const results = await this.options.commit(chunk);
-      chunk.forEach((prepared, k) => replayed.push({ request: prepared.request, sopInstanceUid: prepared.fields.sopInstanceUid, result: results[k]! }));
+      const results = await this.options.commit(chunk.map((item) => item.prepared));
+      chunk.forEach(({ request, prepared }, k) => replayed.push({ request, sopInstanceUid: prepared.fields.sopInstanceUid, result: results[k]! }));
     }
     if (replayed.length > 0) this.options.logger?.warn({ instances: replayed.length }, 'indexed again the instances an interrupted run had acknowledged from its index journal');
     this.removeSegments(files);
@@ -227,7 +227,7 @@ export class IndexWriteQueue {
   private appendToJournal(prepared: PreparedRequest, seq: number): void {
     const active = this.active;
     if (!active) throw new Error('the index journal is not open: replayJournal() must run first');
-    const { storage, receivedFrom, duplicatePolicy } = prepared.request;
+    const { storage, receivedFrom, duplicatePolicy } = prepared;
     const from = receivedFrom === undefined ? '' : `"receivedFrom":${JSON.stringify(receivedFrom)},`;
     writeSync(active.fd, `{"storage":${JSON.stringify(storage)},${from}"duplicatePolicy":${JSON.stringify(duplicatePolicy)},"json":${prepared.metadataText}}\n`);
     active.lines++;
@@ -316,7 +316,7 @@ export class IndexWriteQueue {
             this.logFailure(err, batch.length - i - k);
             return batch.slice(i + k);
           }
-          const storageKey = entry.prepared.request.storage.key;
+          const storageKey = entry.prepared.storage.key;
           this.options.logger?.error({ err, storageKey, sopInstanceUid: entry.prepared.fields.sopInstanceUid }, 'the index refused this instance');
           answers.push(() => entry.reject(err as Error));
         }
