@@ -463,6 +463,11 @@ export class Association extends EventEmitter<AssociationEvents> {
 
   private writeMessageSync(contextId: number, command: Command, dataset: Uint8Array | undefined): void {
     this.assertCanSend();
+    // A command alone (every response) goes as one buffer: one write(2), without corking.
+    if (!dataset) {
+      this.socket.write(encodeCommandPdu(contextId, command, this.maxPdvData));
+      return;
+    }
     const cmd = encodeCommand(command);
     const s = this.socket;
     s.cork();
