@@ -17,19 +17,8 @@ export function benchEnv(extra = {}) {
   return { ...process.env, TCP_NODELAY: '1', ...extra };
 }
 
-/** Asks the kernel for a free loopback port (bind to 0, read it, release it). */
-export async function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+/** A free loopback port, never the same one twice in this process. */
+export { freePort } from '@loire/dicom-net/test-support/ports';
 
 /** @param {number} ms */
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

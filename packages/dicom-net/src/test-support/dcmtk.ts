@@ -50,17 +50,7 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
-/** A port that was free a moment ago (for tools that cannot listen on port 0). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from './ports.js';
 
 export function stopTool(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return Promise.resolve();

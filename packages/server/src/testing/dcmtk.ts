@@ -1,6 +1,9 @@
 // Runs dcmtk's command-line tools as real DICOM peers in tests.
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
+import { freePort } from '@loire/dicom-net/test-support/ports';
+
+export { freePort };
 
 export interface ToolResult {
   code: number | null;
@@ -23,29 +26,6 @@ export function runTool(tool: string, args: readonly string[], options: { timeou
     child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-/** Ports already handed out in this process: the kernel may offer a just-closed port again. */
-const handedOut = new Set<number>();
-
-export async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await unusedPort();
-    if (handedOut.has(port)) continue;
-    handedOut.add(port);
-    return port;
-  }
-}
-
-function unusedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
     });
   });
 }
