@@ -180,13 +180,12 @@ const SQL = {
 } as const;
 
 function* indexProgram(prepared: PreparedRequest, now: string): SqlProgram<IndexResult> {
-  const { fields } = prepared;
+  const { fields, storage } = prepared;
   const warnings: string[] = [];
   let replacedStorageKey: string | undefined;
 
   const existing = yield* get<{ pk: number; storage_key: string }>(SQL.findInstance, fields.sopInstanceUid);
   // The very object already indexed (a journal replayed after a crash that followed its commit).
-  const { storage } = prepared;
   if (existing?.storage_key === storage.key) return { outcome: 'stored', warnings };
   if (existing) {
     if (prepared.duplicatePolicy === 'keep-first') return { outcome: 'duplicate-ignored', warnings };

@@ -51,6 +51,18 @@ async function instanceCount(): Promise<number> {
 
 const spec = (i: number) => ({ patientId: 'P', study: '1.2', series: '1.2.3', sop: `1.2.3.${i}` });
 
+/** A commit whose first call waits until release(): lines can arrive while a batch commits. */
+function firstCommitHeld() {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => { release = resolve; });
+  let calls = 0;
+  const commit = async (prepared: readonly PreparedRequest[]) => {
+    if (calls++ === 0) await gate;
+    return indexPrepared(connection.runner, prepared);
+  };
+  return { commit, release };
+}
+
 function journalLines(): string[] {
   return readdirSync(journalDir).flatMap((name) => readFileSync(path.join(journalDir, name), 'utf8').split('\n').filter(Boolean));
 }
@@ -115,17 +127,8 @@ describe('IndexWriteQueue', () => {
   });
 
   it('keeps the lines that arrive during a commit until a later commit covers them', async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => { release = resolve; });
-    let calls = 0;
-    const { queue } = queueOver({
-      batchDelayMs: 0,
-      journaledDelayMs: 0,
-      commit: async (prepared) => {
-        if (calls++ === 0) await gate;
-        return indexPrepared(connection.runner, prepared);
-      },
-    });
+    const { commit, release } = firstCommitHeld();
+    const { queue } = queueOver({ batchDelayMs: 0, journaledDelayMs: 0, commit });
     await queue.replayJournal();
     const first = queue.enqueue(request(spec(1), 'keep-first'), { journal: true }).indexed;
     await sleep(20); // the first batch is now waiting inside its commit
@@ -157,17 +160,8 @@ describe('IndexWriteQueue', () => {
   });
 
   it('closes full journal segments and deletes each once its last line is committed', async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => { release = resolve; });
-    let calls = 0;
-    const { queue } = queueOver({
-      journaledDelayMs: 60_000,
-      segmentLines: 2,
-      commit: async (prepared) => {
-        if (calls++ === 0) await gate;
-        return indexPrepared(connection.runner, prepared);
-      },
-    });
+    const { commit, release } = firstCommitHeld();
+    const { queue } = queueOver({ journaledDelayMs: 60_000, segmentLines: 2, commit });
     await queue.replayJournal();
     for (let i = 1; i <= 3; i++) queue.enqueue(request(spec(i), 'keep-first'), { journal: true });
     const firstCommit = queue.settled();

@@ -17,7 +17,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { PendingLedger } from './pending-ledger.js';
-import { type ObjectStorage, type ObjectWriter, StorageError, type StoredObject } from './storage.js';
+import { type IndexedCheck, type ObjectStorage, type ObjectWriter, StorageError, type StoredObject } from './storage.js';
 
 const READ_CHUNK = 1024 * 1024;
 
@@ -58,9 +58,6 @@ interface NewFile {
   /** Open for writing when it came from the spares; created on first write otherwise. */
   fd: number | undefined;
 }
-
-/** Tells whether the index holds, under `label`, the object stored at `key`. */
-export type IndexedCheck = (key: string, label: string) => Promise<boolean>;
 
 export class FilesystemStorage implements ObjectStorage {
   readonly description: string;

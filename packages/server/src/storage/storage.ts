@@ -3,6 +3,9 @@
 import type { Readable } from 'node:stream';
 
 /** A new object being written. Nothing is visible under a key until commit() resolves. */
+/** Tells whether the index holds, under `label`, the object stored at `key`. */
+export type IndexedCheck = (key: string, label: string) => Promise<boolean>;
+
 export interface ObjectWriter {
   /**
    * Appends bytes. Returns a promise only when it had to write to disk: the caller waits for
@@ -47,7 +50,7 @@ export interface ObjectStorage {
    * abandoned) and those committed whose label `indexed` says the index does not hold at their
    * key. Called once at start-up, after the index journal is replayed.
    */
-  recover(indexed: (key: string, label: string) => Promise<boolean>): Promise<{ removedPartialObjects: number }>;
+  recover(indexed: IndexedCheck): Promise<{ removedPartialObjects: number }>;
   /** Releases what the storage holds open (files, connections). */
   close(): Promise<void>;
 }
