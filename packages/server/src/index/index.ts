@@ -18,7 +18,7 @@ import {
   deleteInstance, deleteInstanceAt, deleteSeries, deleteStudy, indexInstances, indexPrepared,
   type BatchIndexResult, type DeletedInstance, type DeletedObjects, type IndexRequest, type IndexResult,
 } from './store.js';
-import { IndexWriteQueue, type QueuedInstance, type ReplayedInstance } from './write-queue.js';
+import { IndexWriteQueue, type QueuedInstance, type ReplayedInstance, type StoredMetadataReader } from './write-queue.js';
 
 export interface IndexOptions {
   /**
@@ -79,8 +79,8 @@ export class ArchiveIndex {
   }
 
   /** Indexes what the journal of an interrupted run holds; call once at start-up. */
-  replayJournal(): Promise<ReplayedInstance[]> {
-    return this.writes.replayJournal();
+  replayJournal(read: StoredMetadataReader): Promise<ReplayedInstance[]> {
+    return this.writes.replayJournal(read);
   }
 
   /** Resolves once every instance queued so far is committed (reads call it first). */
@@ -199,5 +199,5 @@ export type { MetadataDocument, MetadataScope, StudyVersion } from './metadata-d
 export type {
   BatchIndexResult, DeletedInstance, DeletedObjects, DuplicatePolicy, IndexOutcome, IndexRequest, IndexResult,
 } from './store.js';
-export type { QueuedInstance, ReplayedInstance } from './write-queue.js';
+export type { QueuedInstance, ReplayedInstance, StoredMetadataReader } from './write-queue.js';
 export { fillSynthetic, syntheticInstance, syntheticRequest, type SyntheticOptions } from './synthetic.js';

@@ -6,15 +6,10 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { DicomJson } from './dicom-json.js';
 
 export function encodeMetadata(json: DicomJson): Buffer {
-  return encodeMetadataText(JSON.stringify(json));
-}
-
-/** The same, from the document already serialized (the index journal needs the text too). */
-export function encodeMetadataText(text: string): Buffer {
   // This runs on the ingest path. Level 1 with a 4 KiB window compresses DICOM JSON nearly as
   // well as the defaults, and the smaller state makes a call several times cheaper for the
   // few-kilobyte documents of ordinary images.
-  return deflateRawSync(Buffer.from(text, 'utf8'), { level: 1, windowBits: 12, memLevel: 6 });
+  return deflateRawSync(Buffer.from(JSON.stringify(json), 'utf8'), { level: 1, windowBits: 12, memLevel: 6 });
 }
 
 export function decodeMetadata(stored: Uint8Array): DicomJson {

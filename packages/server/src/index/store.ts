@@ -2,7 +2,7 @@
 // study attributes, all in one transaction per instance or per batch (group commit).
 import { withoutBulkData, type DicomJson } from './dicom-json.js';
 import { COLUMN_NAMES, IndexInputError, instanceFields, type InstanceFields } from './instance-fields.js';
-import { encodeMetadataText } from './metadata-codec.js';
+import { encodeMetadata } from './metadata-codec.js';
 import { get, all, run, type SqlProgram, type TransactionRunner } from './transaction-runner.js';
 
 export type DuplicatePolicy = 'reject' | 'overwrite' | 'keep-first';
@@ -28,16 +28,15 @@ export type BatchIndexResult = IndexResult | { outcome: 'invalid'; error: IndexI
 
 /**
  * A request checked and turned into column values: indexing it can fail only for database
- * reasons. Its metadata document is encoded when first needed, inside the transaction, so that
- * a caller answered before the commit (see write-queue.ts) does not wait for it.
+ * reasons. Its metadata document is encoded when first needed (see encodeMetadata()), so that a
+ * caller answered before the commit (see write-queue.ts) does not wait for it.
  */
 export class PreparedRequest {
   readonly storage: IndexRequest['storage'];
   readonly receivedFrom: string | undefined;
   readonly duplicatePolicy: DuplicatePolicy;
-  /** Until the text is made: queued entries may wait tens of milliseconds, and the object graph is many times the size of its text. */
+  /** Until the document is encoded: queued entries may wait tens of milliseconds, and the object graph is many times the size of its encoding. */
   private json: DicomJson | undefined;
-  private text: string | undefined;
   private encoded: Buffer | undefined;
 
   constructor(request: IndexRequest, readonly fields: InstanceFields) {
@@ -47,17 +46,17 @@ export class PreparedRequest {
     this.json = request.json;
   }
 
-  /** The metadata document as the index keeps it (no bulk data), serialized once for the journal and the index. */
-  get metadataText(): string {
-    if (this.text === undefined) {
-      this.text = JSON.stringify(withoutBulkData(this.json!));
-      this.json = undefined;
-    }
-    return this.text;
+  /** Encodes the metadata document now, if not done yet, and lets go of the DICOM JSON. */
+  encodeMetadata(): void {
+    if (this.encoded !== undefined) return;
+    this.encoded = encodeMetadata(withoutBulkData(this.json!));
+    this.json = undefined;
   }
 
+  /** The metadata document as the index keeps it: without bulk data, compressed. */
   get metadata(): Buffer {
-    return this.encoded ??= encodeMetadataText(this.metadataText);
+    this.encodeMetadata();
+    return this.encoded!;
   }
 }
 

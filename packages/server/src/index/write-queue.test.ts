@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -6,9 +6,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openIndexDatabase, type IndexConnection } from './database.js';
 import { withoutBulkData } from './dicom-json.js';
 import { decodeMetadata } from './metadata-codec.js';
-import { indexPrepared, type IndexResult, type PreparedRequest } from './store.js';
-import { request } from './test-fixtures.js';
-import { IndexWriteQueue, type IndexWriteQueueOptions } from './write-queue.js';
+import type { DicomJson } from './dicom-json.js';
+import { indexPrepared, type IndexRequest, type IndexResult, type PreparedRequest } from './store.js';
+import { request, type Spec } from './test-fixtures.js';
+import { IndexWriteQueue, type IndexWriteQueueOptions, type StoredMetadataReader } from './write-queue.js';
 
 let dir: string;
 let journalDir: string;
@@ -49,7 +50,19 @@ async function instanceCount(): Promise<number> {
   return Number(row.n);
 }
 
-const spec = (i: number) => ({ patientId: 'P', study: '1.2', series: '1.2.3', sop: `1.2.3.${i}` });
+const spec = (i: number): Spec => ({ patientId: 'P', study: '1.2', series: '1.2.3', sop: `1.2.3.${i}` });
+
+/** The objects "in storage" by key, as the journal's replay reads them back. */
+let objects: Map<string, DicomJson>;
+const readStored: StoredMetadataReader = async ({ key }) => objects.get(key);
+beforeEach(() => { objects = new Map(); });
+
+/** A request whose object is in storage. */
+function stored(s: Spec, key?: string) {
+  const made = request(s, 'keep-first', key);
+  objects.set(made.storage.key, made.json);
+  return made;
+}
 
 /** A commit whose first call waits until release(): lines can arrive while a batch commits. */
 function firstCommitHeld() {
@@ -70,7 +83,7 @@ function journalLines(): string[] {
 describe('IndexWriteQueue', () => {
   it('commits instances that arrive together in one transaction (group commit)', async () => {
     const { queue, stats } = queueOver();
-    await queue.replayJournal();
+    await queue.replayJournal(readStored);
     const results = await Promise.all(Array.from({ length: 40 }, (_, i) => queue.enqueue(request(spec(i), 'keep-first')).indexed));
     expect(results.every((r) => r.outcome === 'stored')).toBe(true);
     expect(stats.commits).toBe(1);
@@ -79,7 +92,7 @@ describe('IndexWriteQueue', () => {
 
   it('journals before answering, and empties the journal once committed', async () => {
     const { queue } = queueOver({ batchDelayMs: 60_000, journaledDelayMs: 60_000 });
-    await queue.replayJournal();
+    await queue.replayJournal(readStored);
     queue.enqueue(request(spec(1), 'keep-first'), { journal: true });
     queue.enqueue(request(spec(2), 'keep-first'), { journal: true });
     expect(journalLines()).toHaveLength(2);
@@ -89,28 +102,57 @@ describe('IndexWriteQueue', () => {
     expect(journalLines()).toHaveLength(0);
   });
 
-  it('indexes at the next start what a killed process had journalled but not committed', async () => {
+  it('indexes at the next start what a killed process had journalled but not committed, reading each object back', async () => {
     const crashed = queueOver({ batchDelayMs: 60_000, journaledDelayMs: 60_000 }).queue;
-    await crashed.replayJournal();
-    for (let i = 0; i < 5; i++) crashed.enqueue(request(spec(i), 'keep-first'), { journal: true });
+    await crashed.replayJournal(readStored);
+    for (let i = 0; i < 5; i++) crashed.enqueue(stored(spec(i)), { journal: true });
+    // A line names the object; its metadata is read back from storage.
+    expect(journalLines().map((l) => Object.keys(JSON.parse(l) as object))).toEqual(Array(5).fill(['storage', 'receivedFrom', 'duplicatePolicy']));
     // The process dies here: nothing committed, the journal holds the five (and a torn sixth line).
-    appendFileSync(readdirSync(journalDir).map((n) => path.join(journalDir, n))[0]!, '{"json":{"0008');
+    appendFileSync(readdirSync(journalDir).map((n) => path.join(journalDir, n))[0]!, '{"storage":{"key":"k/1.2');
     queues.splice(0);
 
     const { queue } = queueOver();
-    const replayed = await queue.replayJournal();
+    const replayed = await queue.replayJournal(readStored);
     expect(replayed.map((r) => r.result.outcome)).toEqual(['stored', 'stored', 'stored', 'stored', 'stored']);
     expect(replayed.map((r) => r.request.storage.key)).toEqual(['k/1.2.3.0', 'k/1.2.3.1', 'k/1.2.3.2', 'k/1.2.3.3', 'k/1.2.3.4']);
     expect(await instanceCount()).toBe(5);
-    // The journal keeps the metadata as the index does: replayed, it is the same document.
-    const stored = await connection.db.selectFrom('instance').select('metadata').where('sop_instance_uid', '=', '1.2.3.3').executeTakeFirstOrThrow();
-    expect(decodeMetadata(stored.metadata as Uint8Array)).toEqual(withoutBulkData(request(spec(3), 'keep-first').json));
+    const row = await connection.db.selectFrom('instance').select('metadata').where('sop_instance_uid', '=', '1.2.3.3').executeTakeFirstOrThrow();
+    expect(decodeMetadata(row.metadata as Uint8Array)).toEqual(withoutBulkData(objects.get('k/1.2.3.3')!));
     expect(journalLines()).toHaveLength(0);
+  });
+
+  it('skips at replay a line whose object is gone, and still takes the lines of earlier versions that held the metadata', async () => {
+    const line = ({ json: _json, ...rest }: IndexRequest) => rest;
+    const gone = request(spec(1), 'keep-first'); // never in storage
+    const earlier = request(spec(3), 'keep-first'); // metadata in its line, object not read
+    const present = stored(spec(2));
+    mkdirSync(journalDir, { recursive: true });
+    writeFileSync(path.join(journalDir, '0000000001.ndjson'), [line(gone), earlier, line(present)].map((l) => JSON.stringify(l)).join('\n') + '\n');
+
+    const { queue } = queueOver();
+    const replayed = await queue.replayJournal(readStored);
+    expect(replayed.map((r) => [r.sopInstanceUid, r.result.outcome])).toEqual([['1.2.3.3', 'stored'], ['1.2.3.2', 'stored']]);
+    expect(await instanceCount()).toBe(2);
+    expect(journalLines()).toHaveLength(0);
+  });
+
+  it('keeps the journal and stops when storage cannot be read at replay', async () => {
+    const crashed = queueOver({ journaledDelayMs: 60_000 }).queue;
+    await crashed.replayJournal(readStored);
+    crashed.enqueue(stored(spec(1)), { journal: true });
+    queues.splice(0);
+
+    const { queue } = queueOver();
+    await expect(queue.replayJournal(async () => { throw new Error('EIO: storage unreachable'); })).rejects.toThrow(/storage unreachable/);
+    expect(journalLines()).toHaveLength(1);
+    queues.splice(0);
+    expect((await queueOver().queue.replayJournal(readStored)).map((r) => r.result.outcome)).toEqual(['stored']);
   });
 
   it('replays a line already committed as a no-op, so that the copy in storage is never taken for a duplicate', async () => {
     const { queue: first } = queueOver();
-    await first.replayJournal();
+    await first.replayJournal(readStored);
     const committed = request(spec(7), 'keep-first');
     await first.enqueue(committed).indexed;
     await first.close();
@@ -119,7 +161,7 @@ describe('IndexWriteQueue', () => {
     writeFileSync(path.join(journalDir, '0000000009.ndjson'), `${JSON.stringify(committed)}\n`);
 
     const { queue } = queueOver();
-    const [replayed] = await queue.replayJournal();
+    const [replayed] = await queue.replayJournal(readStored);
     expect(replayed?.result).toEqual<IndexResult>({ outcome: 'stored', warnings: [] });
     expect(await instanceCount()).toBe(1);
     // A new object with the same SOP Instance UID is still a duplicate.
@@ -129,7 +171,7 @@ describe('IndexWriteQueue', () => {
   it('keeps the lines that arrive during a commit until a later commit covers them', async () => {
     const { commit, release } = firstCommitHeld();
     const { queue } = queueOver({ batchDelayMs: 0, journaledDelayMs: 0, commit });
-    await queue.replayJournal();
+    await queue.replayJournal(readStored);
     const first = queue.enqueue(request(spec(1), 'keep-first'), { journal: true }).indexed;
     await sleep(20); // the first batch is now waiting inside its commit
     queue.enqueue(request(spec(2), 'keep-first'), { journal: true });
@@ -145,7 +187,7 @@ describe('IndexWriteQueue', () => {
 
   it('lets journalled instances gather until a caller waits for a commit or the batch is full', async () => {
     const { queue, stats } = queueOver({ batchDelayMs: 0, journaledDelayMs: 60_000, batchSize: 6 });
-    await queue.replayJournal();
+    await queue.replayJournal(readStored);
     for (let i = 0; i < 3; i++) queue.enqueue(request(spec(i), 'keep-first'), { journal: true });
     await sleep(20);
     expect(stats.commits).toBe(0);
@@ -162,7 +204,7 @@ describe('IndexWriteQueue', () => {
   it('closes full journal segments and deletes each once its last line is committed', async () => {
     const { commit, release } = firstCommitHeld();
     const { queue } = queueOver({ journaledDelayMs: 60_000, segmentLines: 2, commit });
-    await queue.replayJournal();
+    await queue.replayJournal(readStored);
     for (let i = 1; i <= 3; i++) queue.enqueue(request(spec(i), 'keep-first'), { journal: true });
     const firstCommit = queue.settled();
     await sleep(20); // the batch of 1-3 is waiting inside its commit
@@ -190,7 +232,7 @@ describe('IndexWriteQueue', () => {
       },
       probe: async () => { if (down) throw new Error('connection refused'); },
     });
-    await queue.replayJournal();
+    await queue.replayJournal(readStored);
     const indexed = queue.enqueue(request(spec(1), 'keep-first'), { journal: true }).indexed;
     await sleep(150);
     expect(queue.pending).toBe(1);
@@ -208,7 +250,7 @@ describe('IndexWriteQueue', () => {
         return indexPrepared(connection.runner, prepared);
       },
     });
-    await queue.replayJournal();
+    await queue.replayJournal(readStored);
     const outcomes = await Promise.allSettled([1, 2, 3].map((i) => queue.enqueue(request(spec(i), 'keep-first')).indexed));
     expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect(await instanceCount()).toBe(2);
@@ -223,7 +265,7 @@ describe('IndexWriteQueue', () => {
 
   it('makes a full queue ask its callers to wait', async () => {
     const { queue } = queueOver({ maxQueue: 3, batchDelayMs: 50 });
-    await queue.replayJournal();
+    await queue.replayJournal(readStored);
     const rooms = [1, 2, 3, 4].map((i) => queue.enqueue(request(spec(i), 'keep-first')).room);
     expect(rooms.slice(0, 2)).toEqual([undefined, undefined]);
     expect(rooms[3]).toBeInstanceOf(Promise);

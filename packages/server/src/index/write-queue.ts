@@ -2,10 +2,15 @@
 // for all that arrived meanwhile (group commit), so that the cost of a commit is shared.
 //
 // With a journal, an instance can be acknowledged before its transaction: enqueue() first
-// appends the request to the journal (write(2), no fsync, as SQLite's synchronous=NORMAL commit),
-// so a crash of the Loire process loses nothing enqueued; at the next start every journalled
-// request is indexed again (indexing the same object twice is a no-op). Reads never see the queue:
-// the index awaits settled() before every query, so an acknowledged instance is found at once.
+// appends a line to the journal (write(2), no fsync, as SQLite's synchronous=NORMAL commit), so a
+// crash of the Loire process loses nothing enqueued; at the next start every journalled instance
+// is indexed again (indexing the same object twice is a no-op). Reads never see the queue: the
+// index awaits settled() before every query, so an acknowledged instance is found at once.
+//
+// A line names the stored object, not its metadata: the object is already written (and outlives
+// the process as the line does), and the replay reads it back. Serializing and compressing the
+// metadata then happens after the answer, while the sender prepares its next object, instead of
+// before it (measured: ~8% more small instances/s on one association).
 //
 // Journal files are segments (NNNNNNNNNN.ndjson): the active one takes new lines and is emptied
 // once a batch has committed everything it holds; a full one is closed and replaced, and deleted
@@ -14,6 +19,7 @@
 import { closeSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import type { DicomJson } from './dicom-json.js';
 import { IndexInputError } from './instance-fields.js';
 import { prepare, type IndexRequest, type IndexResult, type PreparedRequest } from './store.js';
 import { waitAtMost } from '../wait.js';
@@ -57,6 +63,16 @@ export interface ReplayedInstance {
   result: IndexResult;
 }
 
+/**
+ * Reads a journalled object back from storage: its DICOM JSON as ingest made it, or undefined
+ * when the object is gone or no longer readable DICOM (nothing to index). Any other failure
+ * (storage unreachable) throws: start-up then stops with the journal kept.
+ */
+export type StoredMetadataReader = (storage: IndexRequest['storage']) => Promise<DicomJson | undefined>;
+
+/** A journal line: the request without its DICOM JSON (lines written by earlier versions hold it too). */
+type JournalLine = Omit<IndexRequest, 'json'> & { json?: DicomJson };
+
 interface Entry {
   seq: number;
   prepared: PreparedRequest;
@@ -91,6 +107,8 @@ export class IndexWriteQueue {
   private active: { fd: number; number: number; lines: number; lastSeq: number } | undefined;
   /** Full segments, deleted once the entry of their last line is committed. */
   private readonly closedSegments: { file: string; lastSeq: number }[] = [];
+  /** Journalled entries whose metadata is still to be encoded, once their callers are answered. */
+  private unencoded: PreparedRequest[] = [];
 
   constructor(private readonly options: IndexWriteQueueOptions) {
     this.batchSize = options.batchSize ?? 500;
@@ -120,7 +138,10 @@ export class IndexWriteQueue {
     if (this.closed) throw new Error('the index is closed: the instance could not be indexed');
     const prepared = prepare(request);
     const seq = this.lastSeq + 1;
-    if (options.journal) this.appendToJournal(prepared, seq);
+    if (options.journal) {
+      this.appendToJournal(prepared, seq);
+      this.encodeSoon(prepared);
+    }
     this.lastSeq = seq;
     let entry!: Entry;
     const indexed = new Promise<IndexResult>((resolve, reject) => {
@@ -162,37 +183,48 @@ export class IndexWriteQueue {
 
   /**
    * Indexes what a previous run journalled but may not have committed, then empties the journal.
-   * Call once, before the first enqueue().
+   * Each line's object is read back from storage with `read`. Call once, before the first enqueue().
    */
-  async replayJournal(): Promise<ReplayedInstance[]> {
+  async replayJournal(read: StoredMetadataReader): Promise<ReplayedInstance[]> {
     const dir = this.options.journalDir;
     if (!dir) return [];
     mkdirSync(dir, { recursive: true });
     const files = this.segmentFiles();
-    const requests: { request: IndexRequest; prepared: PreparedRequest }[] = [];
+    const lines: { line: JournalLine; file: string; number: number }[] = [];
     for (const file of files) {
-      const lines = readFileSync(file, 'utf8').split('\n');
-      lines.forEach((line, i) => {
+      const text = readFileSync(file, 'utf8').split('\n');
+      text.forEach((line, i) => {
         if (!line) return;
-        let request: IndexRequest;
+        let parsed: JournalLine | undefined;
         try {
-          request = JSON.parse(line) as IndexRequest;
+          parsed = JSON.parse(line) as JournalLine;
         } catch {
           // Only a last line can be torn (the crash cut its write): its instance was never acknowledged.
-          if (i < lines.length - 2) this.options.logger?.error({ journal: file, line: i + 1 }, 'unreadable line in the index journal: skipped');
-          return;
         }
-        try {
-          requests.push({ request, prepared: prepare(request) });
-        } catch (err) {
-          if (!(err instanceof IndexInputError)) throw err;
-          this.options.logger?.error({ journal: file, line: i + 1, storageKey: request.storage?.key, reason: err.message }, 'index journal line cannot be indexed: skipped');
-        }
+        if (typeof parsed?.storage?.key === 'string') lines.push({ line: parsed, file, number: i + 1 });
+        else if (i < text.length - 2) this.options.logger?.error({ journal: file, line: i + 1 }, 'unreadable line in the index journal: skipped');
       });
     }
     const replayed: ReplayedInstance[] = [];
-    for (let i = 0; i < requests.length; i += this.batchSize) {
-      const chunk = requests.slice(i, i + this.batchSize);
+    // Read back a batch at a time: a journal that grew while the database was down stays out of memory.
+    for (let i = 0; i < lines.length; i += this.batchSize) {
+      const chunk: { request: IndexRequest; prepared: PreparedRequest }[] = [];
+      for (const { line, file, number } of lines.slice(i, i + this.batchSize)) {
+        const where = { journal: file, line: number, storageKey: line.storage.key };
+        const json = line.json ?? await read(line.storage);
+        if (json === undefined) {
+          this.options.logger?.error(where, 'the object of an index journal line is gone or unreadable: skipped');
+          continue;
+        }
+        try {
+          const request: IndexRequest = { ...line, json };
+          chunk.push({ request, prepared: prepare(request) });
+        } catch (err) {
+          if (!(err instanceof IndexInputError)) throw err;
+          this.options.logger?.error({ ...where, reason: err.message }, 'index journal line cannot be indexed: skipped');
+        }
+      }
+      if (chunk.length === 0) continue;
       const results = await this.options.commit(chunk.map((item) => item.prepared));
       chunk.forEach(({ request, prepared }, k) => replayed.push({ request, sopInstanceUid: prepared.fields.sopInstanceUid, result: results[k]! }));
     }
@@ -220,10 +252,7 @@ export class IndexWriteQueue {
     this.active = { fd: openSync(this.segmentFile(number), 'a'), number, lines: 0, lastSeq: 0 };
   }
 
-  /**
-   * A journal line is the request with the instance's metadata as the index keeps it (without
-   * bulk data, which indexes the same): serialized once, for this line and the index row.
-   */
+  /** A journal line is the request without its DICOM JSON, which the replay reads back from the stored object. */
   private appendToJournal(prepared: PreparedRequest, seq: number): void {
     if (!this.active) throw new Error('the index journal is not open: replayJournal() must run first');
     // Rotated before the line is written, the next segment opened first: if that fails, this
@@ -237,9 +266,29 @@ export class IndexWriteQueue {
     const active = this.active;
     const { storage, receivedFrom, duplicatePolicy } = prepared;
     const from = receivedFrom === undefined ? '' : `"receivedFrom":${JSON.stringify(receivedFrom)},`;
-    writeSync(active.fd, `{"storage":${JSON.stringify(storage)},${from}"duplicatePolicy":${JSON.stringify(duplicatePolicy)},"json":${prepared.metadataText}}\n`);
+    writeSync(active.fd, `{"storage":${JSON.stringify(storage)},${from}"duplicatePolicy":${JSON.stringify(duplicatePolicy)}}\n`);
     active.lines++;
     active.lastSeq = seq;
+  }
+
+  /**
+   * Encodes a journalled entry's metadata right after its caller is answered (setImmediate runs
+   * after the answer's write), not in its transaction: the DICOM JSON, many times larger, is then
+   * let go before it outlives a garbage collection or two.
+   */
+  private encodeSoon(prepared: PreparedRequest): void {
+    if (this.unencoded.push(prepared) > 1) return;
+    setImmediate(() => {
+      const entries = this.unencoded;
+      this.unencoded = [];
+      for (const entry of entries) {
+        try {
+          entry.encodeMetadata();
+        } catch {
+          // The transaction encodes it again, and reports what fails there.
+        }
+      }
+    });
   }
 
   private schedule(delayMs: number): void {

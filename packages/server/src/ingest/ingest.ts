@@ -197,6 +197,37 @@ export class IngestService {
   }
 
   /**
+   * A stored object's DICOM JSON as ingest made it when the object arrived, read back: what the
+   * index journal's replay indexes (see index/write-queue.ts). Undefined when the object is gone
+   * or is no longer readable DICOM; a storage that cannot be read throws.
+   */
+  async readStoredMetadata(key: string): Promise<DicomJson | undefined> {
+    // Streamed, as when it arrived: an object of gigabytes is read in 1 MiB pieces, never whole.
+    const parser = new Part10Parser();
+    let parseError: unknown;
+    try {
+      for await (const chunk of this.deps.storage.read(key)) {
+        try {
+          parser.push(chunk as Buffer);
+        } catch (err) {
+          parseError = err;
+          break;
+        }
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+    try {
+      if (parseError !== undefined) throw parseError;
+      return toDicomJson(parser.end().dataset, { bulkDataUri: bulkReference });
+    } catch (err) {
+      this.deps.logger.error({ err, storageKey: key }, 'a stored object no longer reads as DICOM');
+      return undefined;
+    }
+  }
+
+  /**
    * What the index decided, applied to storage: the copy it did not keep is deleted. Also called
    * for each instance the index journal gave back at start-up.
    */
