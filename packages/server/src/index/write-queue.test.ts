@@ -122,13 +122,13 @@ describe('IndexWriteQueue', () => {
     expect(journalLines()).toHaveLength(0);
   });
 
-  it('skips at replay a line whose object is gone, and still takes the lines of earlier versions that held the metadata', async () => {
+  it('skips at replay a line whose object is gone or that names none, and still takes the lines of earlier versions that held the metadata', async () => {
     const line = ({ json: _json, ...rest }: IndexRequest) => rest;
     const gone = request(spec(1), 'keep-first'); // never in storage
     const earlier = request(spec(3), 'keep-first'); // metadata in its line, object not read
     const present = stored(spec(2));
     mkdirSync(journalDir, { recursive: true });
-    writeFileSync(path.join(journalDir, '0000000001.ndjson'), [line(gone), earlier, line(present)].map((l) => JSON.stringify(l)).join('\n') + '\n');
+    writeFileSync(path.join(journalDir, '0000000001.ndjson'), [line(gone), earlier, { storage: {} }, line(present)].map((l) => JSON.stringify(l)).join('\n') + '\n');
 
     const { queue } = queueOver();
     const replayed = await queue.replayJournal(readStored);

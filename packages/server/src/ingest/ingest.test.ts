@@ -67,12 +67,13 @@ describe('IngestService.readStoredMetadata', () => {
     expect(await ingest.readStoredMetadata(viaImport.storageKey)).toEqual(indexed[1]!.json);
   });
 
-  it('answers undefined for an object that is gone or no longer DICOM', async () => {
+  it('answers undefined for an object that is gone, a key that is not one, and an object no longer DICOM', async () => {
     const imported = await ingest.beginPart10({ door: 'import' });
     await imported.write(readFileSync(path.join(SAMPLES, FILES[0]!)));
     const { storageKey } = await imported.end();
     await storage.delete(storageKey);
     expect(await ingest.readStoredMetadata(storageKey)).toBeUndefined();
+    expect(await ingest.readStoredMetadata('../index.sqlite')).toBeUndefined();
 
     const writer = await storage.createWriter();
     await writer.write(readFileSync(path.join(SAMPLES, FILES[0]!)).subarray(0, 200));

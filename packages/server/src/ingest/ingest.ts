@@ -8,7 +8,7 @@ import {
 } from '@loire/dicom';
 import type { DuplicatePolicy } from '../config/config.js';
 import type { Logger } from '../logger.js';
-import type { ObjectStorage, ObjectWriter, StoredObject } from '../storage/storage.js';
+import { StorageError, type ObjectStorage, type ObjectWriter, type StoredObject } from '../storage/storage.js';
 import { IngestError } from './errors.js';
 import type { IndexOutcome, IndexResult, InstanceIndexer } from './indexer.js';
 import { validateInstanceIdentity, type InstanceIdentity } from './validate.js';
@@ -216,6 +216,8 @@ export class IngestService {
       }
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      // Not a key this storage makes (a damaged journal line): there is nothing to read.
+      if (err instanceof StorageError) return undefined;
       throw err;
     }
     try {
