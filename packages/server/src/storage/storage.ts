@@ -2,10 +2,10 @@
 // S3-compatible stores and others implement the same interface later.
 import type { Readable } from 'node:stream';
 
-/** A new object being written. Nothing is visible under a key until commit() resolves. */
 /** Tells whether the index holds, under `label`, the object stored at `key`. */
 export type IndexedCheck = (key: string, label: string) => Promise<boolean>;
 
+/** A new object being written. Nothing is visible under a key until commit() resolves. */
 export interface ObjectWriter {
   /**
    * Appends bytes. Returns a promise only when it had to write to disk: the caller waits for
