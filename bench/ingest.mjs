@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Ingest scenarios: each target is started fresh in its own temp directory, receives the same
-// files from dcmtk storescu (one process per association), and is stopped and wiped.
+// files from dcmtk storescu (one process per association), and is stopped. Its files are kept
+// until the caller removes the work root (see SETTLE_SECONDS).
 //
 //   node bench/ingest.mjs [--scenario ingest-ct,ingest-small] [--targets storescp,orthanc,loire]
 //                         [--ct 2000] [--small 10000] [--data DIR]
@@ -33,6 +34,18 @@ export const INGEST_GOALS = {
 };
 
 /**
+ * No run starts sooner than this after files were wiped. On ext4 without a journal (the root
+ * file system of the machines measured here), a freed inode counts as recently deleted for 60 s,
+ * or for 360 s while its inode-table block is dirty, which each new file in that block makes it;
+ * every new file then pays a scan over such inodes. A Loire run started a minute after 40,000
+ * files were deleted spent ~500 µs of CPU per small instance creating files in the thread
+ * pool, against ~300 µs with no deletion minutes before. So the runs' files are kept until the
+ * whole benchmark is over, and only where the disk cannot hold them is each run wiped after it
+ * and the next one made to wait.
+ */
+export const SETTLE_SECONDS = 361;
+
+/**
  * The cases of a scenario: which directories go, one association each.
  * @param {string} scenario
  * @param {Awaited<ReturnType<typeof ensureDatasets>>} sets
@@ -52,14 +65,15 @@ export function casesOf(scenario, sets) {
 }
 
 /**
- * Starts the target, sends the case's directories, stops it, deletes its data.
+ * Starts the target in a new directory under `caseRoot`, sends the case's directories and stops
+ * it. Its files stay (see SETTLE_SECONDS).
  * @param {import('./lib/targets.mjs').Target} target
  * @param {{ dirs: string[], instances: number, bytes: number }} ingestCase
- * @param {string} workRoot
+ * @param {string} caseRoot
  * @returns {Promise<Omit<IngestRow, 'scenario' | 'case' | 'target'>>}
  */
-export async function measureIngest(target, ingestCase, workRoot) {
-  const workDir = fs.mkdtempSync(path.join(workRoot, `${target.name}-`));
+export async function measureIngest(target, ingestCase, caseRoot) {
+  const workDir = fs.mkdtempSync(path.join(caseRoot, `${target.name}-`));
   let running;
   try {
     running = await target.start(workDir);
@@ -78,11 +92,43 @@ export async function measureIngest(target, ingestCase, workRoot) {
     };
   } finally {
     await running?.stop();
-    fs.rmSync(workDir, { recursive: true, force: true });
-    // Deleting thousands of files leaves the file system busy (journal, discards) for a while;
-    // waiting for it here keeps that cost off the next target's run.
-    execFileSync('sync');
   }
+}
+
+/** When this process last wiped a run's files (ms since the epoch). */
+let lastWipe = 0;
+
+/**
+ * Deletes a run's files and writes the deletion back (sync), so that it costs the next run no I/O.
+ * @param {string} dir
+ */
+function wipe(dir) {
+  fs.rmSync(dir, { recursive: true, force: true });
+  execFileSync('sync');
+  lastWipe = Date.now();
+}
+
+/**
+ * Waits until the last wipe is older than ext4's window of recently freed inodes.
+ * @param {number} settleSeconds
+ * @param {(line: string) => void} log
+ */
+async function settle(settleSeconds, log) {
+  const wait = lastWipe + settleSeconds * 1000 - Date.now();
+  if (wait <= 0) return;
+  log(`  waiting ${Math.ceil(wait / 1000)} s after the last wipe (see SETTLE_SECONDS) ...`);
+  await new Promise((resolve) => setTimeout(resolve, wait));
+}
+
+/**
+ * Whether the file system under `dir` can keep every run of a case (with a 20% margin and 2 GB
+ * to spare); if not, each run is wiped right after it, and the next one waits.
+ * @param {string} dir
+ * @param {number} bytes
+ */
+function roomForAllRuns(dir, bytes) {
+  const { bavail, bsize } = fs.statfsSync(dir);
+  return bavail * bsize > bytes * 1.2 + 2e9;
 }
 
 /**
@@ -106,47 +152,58 @@ export function medianRun(runs) {
  * targets take turns in each round, so that a slow spell of a shared machine hits all of them,
  * and each reports its median run.
  * @param {{ scenarios: string[], targets: string[], sets: Awaited<ReturnType<typeof ensureDatasets>>,
- *   workRoot: string, repeat?: number, unavailable?: Map<string, string>, log?: (line: string) => void }} options
+ *   workRoot: string, repeat?: number, unavailable?: Map<string, string>, log?: (line: string) => void,
+ *   settleSeconds?: number }} options
  * @returns {Promise<IngestRow[]>}
  */
-export async function runIngestScenarios({ scenarios, targets, sets, workRoot, repeat = 1, unavailable = new Map(), log = () => {} }) {
+export async function runIngestScenarios({
+  scenarios, targets, sets, workRoot, repeat = 1, unavailable = new Map(), log = () => {}, settleSeconds = SETTLE_SECONDS,
+}) {
   /** @type {IngestRow[]} */
   const rows = [];
-  for (const scenario of scenarios) {
-    for (const ingestCase of casesOf(scenario, sets)) {
-      /** @type {Map<string, Array<Omit<IngestRow, 'scenario' | 'case' | 'target'>>>} */
-      const runs = new Map(targets.map((name) => [name, []]));
-      for (let round = 1; round <= repeat; round++) {
-        for (const name of targets) {
-          const target = TARGETS[/** @type {keyof typeof TARGETS} */ (name)];
-          const done = /** @type {Array<Omit<IngestRow, 'scenario' | 'case' | 'target'>>} */ (runs.get(name));
-          if (unavailable.has(name)) continue;
-          const of = repeat > 1 ? ` (round ${round}/${repeat})` : '';
-          log(`${scenario} / ${ingestCase.name} / ${name}: ${ingestCase.instances} instances${of} ...`);
-          try {
-            const run = await measureIngest(target, ingestCase, workRoot);
-            done.push(run);
-            log(run.status === 'ok'
-              ? `  ${run.instancesPerSecond?.toFixed(0)} instances/s, ${run.mbPerSecond?.toFixed(1)} MB/s (${run.seconds?.toFixed(1)} s)`
-              : `  ${run.status}: ${run.reason}`);
-          } catch (error) {
-            const reason = error instanceof Error ? error.message : String(error);
-            // A target that has run before in this process and fails to start now had a
-            // transient failure (this round fails), not a missing build (skip it from now on).
-            const startedBefore = done.some((r) => r.status === 'ok') || rows.some((r) => r.target === name && r.status === 'ok');
-            const status = error instanceof NotAvailableError && !startedBefore ? 'not available' : 'error';
-            if (status === 'not available') unavailable.set(name, reason);
-            else done.push({ status, reason });
-            log(`  ${name}: ${status} (${reason})`);
+  const cases = scenarios.flatMap((scenario) => casesOf(scenario, sets).map((ingestCase) => ({ scenario, ingestCase })));
+  for (const { scenario, ingestCase } of cases) {
+    const caseRoot = fs.mkdtempSync(path.join(workRoot, 'case-'));
+    const keepRuns = roomForAllRuns(workRoot, ingestCase.bytes * targets.length * repeat);
+    if (!keepRuns) log(`  not enough free disk to keep every run of this case: each run is wiped, and the next waits ${settleSeconds} s`);
+    /** @type {Map<string, Array<Omit<IngestRow, 'scenario' | 'case' | 'target'>>>} */
+    const runs = new Map(targets.map((name) => [name, []]));
+    for (let round = 1; round <= repeat; round++) {
+      for (const name of targets) {
+        const target = TARGETS[/** @type {keyof typeof TARGETS} */ (name)];
+        const done = /** @type {Array<Omit<IngestRow, 'scenario' | 'case' | 'target'>>} */ (runs.get(name));
+        if (unavailable.has(name)) continue;
+        const of = repeat > 1 ? ` (round ${round}/${repeat})` : '';
+        await settle(settleSeconds, log);
+        log(`${scenario} / ${ingestCase.name} / ${name}: ${ingestCase.instances} instances${of} ...`);
+        try {
+          const run = await measureIngest(target, ingestCase, caseRoot);
+          done.push(run);
+          log(run.status === 'ok'
+            ? `  ${run.instancesPerSecond?.toFixed(0)} instances/s, ${run.mbPerSecond?.toFixed(1)} MB/s (${run.seconds?.toFixed(1)} s)`
+            : `  ${run.status}: ${run.reason}`);
+        } catch (error) {
+          const reason = error instanceof Error ? error.message : String(error);
+          // A target that has run before in this process and fails to start now had a
+          // transient failure (this round fails), not a missing build (skip it from now on).
+          const startedBefore = done.some((r) => r.status === 'ok') || rows.some((r) => r.target === name && r.status === 'ok');
+          const status = error instanceof NotAvailableError && !startedBefore ? 'not available' : 'error';
+          if (status === 'not available') unavailable.set(name, reason);
+          else done.push({ status, reason });
+          log(`  ${name}: ${status} (${reason})`);
+        } finally {
+          if (!keepRuns) {
+            wipe(caseRoot);
+            fs.mkdirSync(caseRoot);
           }
         }
       }
-      for (const name of targets) {
-        const where = { scenario, case: ingestCase.name, target: name };
-        const done = runs.get(name) ?? [];
-        if (done.length === 0) rows.push({ ...where, status: 'not available', reason: unavailable.get(name) ?? 'not run' });
-        else rows.push({ ...where, ...medianRun(done) });
-      }
+    }
+    for (const name of targets) {
+      const where = { scenario, case: ingestCase.name, target: name };
+      const done = runs.get(name) ?? [];
+      if (done.length === 0) rows.push({ ...where, status: 'not available', reason: unavailable.get(name) ?? 'not run' });
+      else rows.push({ ...where, ...medianRun(done) });
     }
   }
   return rows;
