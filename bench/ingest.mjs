@@ -92,6 +92,8 @@ export async function measureIngest(target, ingestCase, caseRoot) {
     };
   } finally {
     await running?.stop();
+    // What the target wrote goes to disk now, not during the next target's run.
+    execFileSync('sync');
   }
 }
 

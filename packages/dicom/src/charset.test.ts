@@ -57,6 +57,15 @@ describe('decodeText', () => {
     expect(decodeText(bytes([0xfb]), ['ISO_IR 166'])).toBe('๛');
   });
 
+  it('decodes ISO 8859-1 values short and long alike, each byte to the code point of its number', () => {
+    for (const length of [1, 63, 64, 65, 300]) {
+      const value = Array.from({ length }, (_, i) => (i % 2 === 0 ? 0x41 + (i % 26) : 0xa0 + (i % 96)));
+      expect(decodeText(bytes(value), ['ISO_IR 100'])).toBe(String.fromCodePoint(...value));
+      const ascii = value.map((b) => b & 0x7f || 0x20);
+      expect(decodeText(bytes(ascii), [])).toBe(String.fromCodePoint(...ascii));
+    }
+  });
+
   it('decodes ISO 2022 Japanese (JIS X 0208 in G0, katakana in G1)', () => {
     const yamada = bytes([ESC], '$B', [0x3b, 0x33, 0x45, 0x44], [ESC], '(B');
     expect(decodeText(yamada, ['', 'ISO 2022 IR 87'], 'PN')).toBe('山田');

@@ -61,7 +61,7 @@ export class Dataset {
 
   /** Tags in ascending order (the order of the encoded data set). */
   tags(): number[] {
-    if (!this.sortedTags) this.sortedTags = [...this.elements.keys()].sort((a, b) => a - b);
+    if (!this.sortedTags) this.sortedTags = ascending([...this.elements.keys()]);
     return this.sortedTags.slice();
   }
 
@@ -169,8 +169,14 @@ export function effectiveVR(el: DataElement): VR {
   return dictVR && isVR(dictVR) && dictVR !== 'SQ' ? dictVR : 'UN';
 }
 
+/** Sorts tags in place; a parsed data set's come in encoded order, already ascending, and are only checked. */
+function ascending(tags: number[]): number[] {
+  for (let i = 1; i < tags.length; i++) if (tags[i - 1]! > tags[i]!) return tags.sort((a, b) => a - b);
+  return tags;
+}
+
 function splitText(text: string, vr: VR): string[] {
-  if (isSingleValuedText(vr)) return [trimValue(text, vr)];
+  if (isSingleValuedText(vr) || !text.includes('\\')) return [trimValue(text, vr)];
   return text.split('\\').map((v) => trimValue(v, vr));
 }
 

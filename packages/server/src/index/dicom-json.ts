@@ -83,20 +83,26 @@ const PIXEL_DATA_TAGS = new Set(['7FE00010', '7FE00008', '7FE00009']);
 /**
  * The instance's metadata as the index keeps it: everything except bulk data. Pixel data and
  * large inline binaries keep their VR and lose their value (a `{ vr }` marker) so that a
- * DICOMweb adapter knows to offer a BulkDataURI for them.
+ * DICOMweb adapter knows to offer a BulkDataURI for them. Copy on write: what holds no bulk
+ * data (most sequence items) is shared with `json`, not copied, so neither may be changed later.
  */
 export function withoutBulkData(json: DicomJson): DicomJson {
-  const out: DicomJson = {};
-  for (const [tag, element] of Object.entries(json)) {
-    if (PIXEL_DATA_TAGS.has(tag)) {
-      out[tag] = { vr: element.vr };
-    } else if (element.InlineBinary !== undefined && element.InlineBinary.length > INLINE_BINARY_LIMIT) {
-      out[tag] = { vr: element.vr };
+  let out: DicomJson | undefined;
+  for (const tag in json) {
+    const element = json[tag]!;
+    let stripped: DicomJsonElement | undefined;
+    if (PIXEL_DATA_TAGS.has(tag) || (element.InlineBinary !== undefined && element.InlineBinary.length > INLINE_BINARY_LIMIT)) {
+      stripped = { vr: element.vr };
     } else if (element.vr === 'SQ' && element.Value) {
-      out[tag] = { vr: 'SQ', Value: element.Value.map((item) => withoutBulkData(item as DicomJson)) };
-    } else {
-      out[tag] = element;
+      const items = element.Value as DicomJson[];
+      let strippedItems: DicomJson[] | undefined;
+      items.forEach((item, i) => {
+        const strippedItem = withoutBulkData(item);
+        if (strippedItem !== item) (strippedItems ??= items.slice())[i] = strippedItem;
+      });
+      if (strippedItems) stripped = { vr: 'SQ', Value: strippedItems };
     }
+    if (stripped) (out ??= { ...json })[tag] = stripped;
   }
-  return out;
+  return out ?? json;
 }
