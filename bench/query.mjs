@@ -9,6 +9,7 @@
 //
 //   node bench/query.mjs [--instances 1000000] [--queries 200] [--small 10000] [--data DIR]
 
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -89,6 +90,8 @@ export async function measureFind(running, queries) {
  * @param {string} [dataDir]
  */
 async function ingestThenQuery(target, small, queries, workDir, dataDir) {
+  // What earlier steps wrote (a copied index, an earlier target's files) goes to disk before the clock starts.
+  execFileSync('sync');
   const running = await target.start(workDir, dataDir ? { dataDir } : {});
   try {
     const sent = await sendDirectories({ port: running.port, calledAe: running.ae, dirs: [small.dir] });
@@ -153,6 +156,8 @@ export async function prepareFilledIndex({ cacheDir, dataDir, instances, log }) 
  */
 
 /**
+ * Every run's files stay under `workRoot` until the caller removes it: deleting thousands of
+ * files slows the file creation of the runs that follow (see SETTLE_SECONDS in ingest.mjs).
  * @param {{ sets: Awaited<ReturnType<typeof ensureDatasets>>, workRoot: string, instances: number, queries: number,
  *   targets: string[], unavailable?: Map<string, string>, log?: (line: string) => void }} options
  * @returns {Promise<QueryRow[]>}
@@ -181,8 +186,6 @@ export async function runQueryScenario({ sets, workRoot, instances, queries: que
       log(`  p95 ${r.find.p95.toFixed(1)} ms, ingest ${r.instancesPerSecond.toFixed(0)} instances/s`);
     } catch (error) {
       fail('orthanc', name, error);
-    } finally {
-      fs.rmSync(workDir, { recursive: true, force: true });
     }
   }
 
@@ -199,7 +202,6 @@ export async function runQueryScenario({ sets, workRoot, instances, queries: que
       const empty = await ingestThenQuery(TARGETS.loire, small, queries, workDir, path.join(workDir, 'empty'));
       rows.push({ scenario, case: emptyCase, target: 'loire', status: 'ok', indexed: small.count, instancesPerSecond: empty.instancesPerSecond, ...empty.find });
       log(`  p95 ${empty.find.p95.toFixed(1)} ms, ingest ${empty.instancesPerSecond.toFixed(0)} instances/s`);
-      fs.rmSync(path.join(workDir, 'empty'), { recursive: true, force: true });
 
       const fullDir = path.join(workDir, 'full');
       const { seconds: fillSeconds } = await prepareFilledIndex({ cacheDir: sets.out, dataDir: fullDir, instances, log });
@@ -210,8 +212,6 @@ export async function runQueryScenario({ sets, workRoot, instances, queries: que
     } catch (error) {
       const done = new Set(rows.filter((r) => r.target === 'loire').map((r) => r.case));
       for (const c of [emptyCase, fullCase]) if (!done.has(c)) fail('loire', c, error);
-    } finally {
-      fs.rmSync(workDir, { recursive: true, force: true });
     }
   }
   return rows;
