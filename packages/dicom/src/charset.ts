@@ -71,10 +71,10 @@ function decoderFor(label: string): TextDecoder {
   return d;
 }
 
-/** Real ISO 8859-1 (WHATWG's "latin1" label is windows-1252, which differs at 0x80-0x9F). */
 /** Below this many bytes, a value is decoded without a Buffer view: half the cost for the short values most elements hold. */
 const SHORT_TEXT = 64;
 
+/** Real ISO 8859-1 (WHATWG's "latin1" label is windows-1252, which differs at 0x80-0x9F). */
 function decodeLatin1(bytes: Uint8Array): string {
   // ISO 8859-1 maps each byte to the code point of the same number.
   if (bytes.length <= SHORT_TEXT) return String.fromCharCode.apply(null, bytes as unknown as number[]);
