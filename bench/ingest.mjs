@@ -112,11 +112,10 @@ function wipe(dir) {
 
 /**
  * Waits until the last wipe is older than ext4's window of recently freed inodes.
- * @param {number} settleSeconds
  * @param {(line: string) => void} log
  */
-async function settle(settleSeconds, log) {
-  const wait = lastWipe + settleSeconds * 1000 - Date.now();
+async function settle(log) {
+  const wait = lastWipe + SETTLE_SECONDS * 1000 - Date.now();
   if (wait <= 0) return;
   log(`  waiting ${Math.ceil(wait / 1000)} s after the last wipe (see SETTLE_SECONDS) ...`);
   await new Promise((resolve) => setTimeout(resolve, wait));
@@ -154,12 +153,11 @@ export function medianRun(runs) {
  * targets take turns in each round, so that a slow spell of a shared machine hits all of them,
  * and each reports its median run.
  * @param {{ scenarios: string[], targets: string[], sets: Awaited<ReturnType<typeof ensureDatasets>>,
- *   workRoot: string, repeat?: number, unavailable?: Map<string, string>, log?: (line: string) => void,
- *   settleSeconds?: number }} options
+ *   workRoot: string, repeat?: number, unavailable?: Map<string, string>, log?: (line: string) => void }} options
  * @returns {Promise<IngestRow[]>}
  */
 export async function runIngestScenarios({
-  scenarios, targets, sets, workRoot, repeat = 1, unavailable = new Map(), log = () => {}, settleSeconds = SETTLE_SECONDS,
+  scenarios, targets, sets, workRoot, repeat = 1, unavailable = new Map(), log = () => {},
 }) {
   /** @type {IngestRow[]} */
   const rows = [];
@@ -167,7 +165,7 @@ export async function runIngestScenarios({
   for (const { scenario, ingestCase } of cases) {
     const caseRoot = fs.mkdtempSync(path.join(workRoot, 'case-'));
     const keepRuns = roomForAllRuns(workRoot, ingestCase.bytes * targets.length * repeat);
-    if (!keepRuns) log(`  not enough free disk to keep every run of this case: each run is wiped, and the next waits ${settleSeconds} s`);
+    if (!keepRuns) log(`  not enough free disk to keep every run of this case: each run is wiped, and the next waits ${SETTLE_SECONDS} s`);
     /** @type {Map<string, Array<Omit<IngestRow, 'scenario' | 'case' | 'target'>>>} */
     const runs = new Map(targets.map((name) => [name, []]));
     for (let round = 1; round <= repeat; round++) {
@@ -176,7 +174,7 @@ export async function runIngestScenarios({
         const done = /** @type {Array<Omit<IngestRow, 'scenario' | 'case' | 'target'>>} */ (runs.get(name));
         if (unavailable.has(name)) continue;
         const of = repeat > 1 ? ` (round ${round}/${repeat})` : '';
-        await settle(settleSeconds, log);
+        await settle(log);
         log(`${scenario} / ${ingestCase.name} / ${name}: ${ingestCase.instances} instances${of} ...`);
         try {
           const run = await measureIngest(target, ingestCase, caseRoot);

@@ -63,21 +63,21 @@ describe('IngestService.readStoredMetadata', () => {
     expect(indexed).toHaveLength(2);
     // Bulk data is referenced by byte ranges of the stored object, which differ between the two.
     expect(JSON.stringify(indexed[0]!.json)).toContain('BulkDataURI');
-    expect(await ingest.readStoredMetadata(viaDimse.storageKey)).toEqual(indexed[0]!.json);
-    expect(await ingest.readStoredMetadata(viaImport.storageKey)).toEqual(indexed[1]!.json);
+    expect(await ingest.readStoredMetadata({ key: viaDimse.storageKey, size: viaDimse.size })).toEqual(indexed[0]!.json);
+    expect(await ingest.readStoredMetadata({ key: viaImport.storageKey, size: viaImport.size })).toEqual(indexed[1]!.json);
   });
 
   it('answers undefined for an object that is gone, a key that is not one, and an object no longer DICOM', async () => {
     const imported = await ingest.beginPart10({ door: 'import' });
     await imported.write(readFileSync(path.join(SAMPLES, FILES[0]!)));
-    const { storageKey } = await imported.end();
+    const { storageKey, size } = await imported.end();
     await storage.delete(storageKey);
-    expect(await ingest.readStoredMetadata(storageKey)).toBeUndefined();
-    expect(await ingest.readStoredMetadata('../index.sqlite')).toBeUndefined();
+    expect(await ingest.readStoredMetadata({ key: storageKey, size })).toBeUndefined();
+    expect(await ingest.readStoredMetadata({ key: '../index.sqlite', size })).toBeUndefined();
 
     const writer = await storage.createWriter();
     await writer.write(readFileSync(path.join(SAMPLES, FILES[0]!)).subarray(0, 200));
     const truncated = await writer.commit('1.2.3');
-    expect(await ingest.readStoredMetadata(truncated.key)).toBeUndefined();
+    expect(await ingest.readStoredMetadata(truncated)).toBeUndefined();
   });
 });

@@ -8,6 +8,7 @@ import {
 } from '@loire/dicom';
 import type { DuplicatePolicy } from '../config/config.js';
 import type { Logger } from '../logger.js';
+import { parseSkippingBulk } from '../retrieve/stored-instance.js';
 import { StorageError, type ObjectStorage, type ObjectWriter, type StoredObject } from '../storage/storage.js';
 import { IngestError } from './errors.js';
 import type { IndexOutcome, IndexResult, InstanceIndexer } from './indexer.js';
@@ -201,30 +202,18 @@ export class IngestService {
    * index journal's replay indexes (see index/write-queue.ts). Undefined when the object is gone
    * or is no longer readable DICOM; a storage that cannot be read throws.
    */
-  async readStoredMetadata(key: string): Promise<DicomJson | undefined> {
-    // Streamed, as when it arrived: an object of gigabytes is read in 1 MiB pieces, never whole.
-    const parser = new Part10Parser();
-    let parseError: unknown;
+  async readStoredMetadata(stored: Pick<StoredObject, 'key' | 'size'>): Promise<DicomJson | undefined> {
     try {
-      for await (const chunk of this.deps.storage.read(key)) {
-        try {
-          parser.push(chunk as Buffer);
-        } catch (err) {
-          parseError = err;
-          break;
-        }
-      }
+      // Only the header is read: bulk values are referenced by position, as when the object arrived.
+      const { dataset } = await parseSkippingBulk(this.deps.storage, stored.key, stored.size);
+      return toDicomJson(dataset, { bulkDataUri: bulkReference });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return undefined;
       // Not a key this storage makes (a damaged journal line): there is nothing to read.
       if (err instanceof StorageError) return undefined;
-      throw err;
-    }
-    try {
-      if (parseError !== undefined) throw parseError;
-      return toDicomJson(parser.end().dataset, { bulkDataUri: bulkReference });
-    } catch (err) {
-      this.deps.logger.error({ err, storageKey: key }, 'a stored object no longer reads as DICOM');
+      if (code !== undefined) throw err; // the storage failed, not the object
+      this.deps.logger.error({ err, storageKey: stored.key }, 'a stored object no longer reads as DICOM');
       return undefined;
     }
   }

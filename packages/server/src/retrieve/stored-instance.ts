@@ -39,7 +39,7 @@ export async function openStoredInstance(storage: ObjectStorage, record: Storage
       readBulk: async (range) => inflated.subarray(range.offset, range.offset + range.length),
     };
   }
-  const { dataset, transferSyntaxUid } = await parseSkippingBulk(storage, record);
+  const { dataset, transferSyntaxUid } = await parseSkippingBulk(storage, record.storageKey, record.size);
   return {
     record, transferSyntaxUid, dataset,
     readBulk: async (range) => {
@@ -55,20 +55,20 @@ const FIRST_READ = 64 * 1024;
 const NEXT_READS = 1024 * 1024;
 
 /**
- * Parses a stored object reading only what the parser needs: bulk values (Pixel Data, large
- * fragments) are jumped over by position instead of read, so opening a 500 KiB CT slice reads
- * its header, not its pixels.
+ * Parses a stored object of `size` bytes reading only what the parser needs: bulk values (Pixel
+ * Data, large fragments) are jumped over by position instead of read, so opening a 500 KiB CT
+ * slice reads its header, not its pixels.
  */
-async function parseSkippingBulk(storage: ObjectStorage, record: StorageRecord): Promise<{ dataset: Dataset; transferSyntaxUid: string }> {
+export async function parseSkippingBulk(storage: ObjectStorage, key: string, size: number): Promise<{ dataset: Dataset; transferSyntaxUid: string }> {
   const parser = new Part10Parser();
   let position = 0;
   let readLength = FIRST_READ;
-  while (position < record.size) {
-    const end = Math.min(record.size, position + readLength) - 1;
-    for await (const chunk of storage.read(record.storageKey, { start: position, end })) parser.push(chunk as Buffer);
+  while (position < size) {
+    const end = Math.min(size, position + readLength) - 1;
+    for await (const chunk of storage.read(key, { start: position, end })) parser.push(chunk as Buffer);
     position = end + 1;
     readLength = NEXT_READS;
-    const skip = Math.min(parser.skippable, record.size - position);
+    const skip = Math.min(parser.skippable, size - position);
     if (skip > 0) {
       parser.skipAhead(skip);
       position += skip;
