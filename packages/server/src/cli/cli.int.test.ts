@@ -151,7 +151,7 @@ describe('loire command line', () => {
     const sop = dataset.string(0x00080018)!;
     const sent = await runTool('storescu', ['-aec', 'ENVAE', '127.0.0.1', String(dicomPort), file]);
     expect(sent.code, sent.stderr).toBe(0);
-    expect(filesUnder(path.join(dataDir, 'objects')).filter((f) => statSync(f).size > 0), 'one object (besides the empty spare files)').toHaveLength(1);
+    expect(filesUnder(path.join(dataDir, 'objects')), 'one object').toHaveLength(1);
     // The node from LOIRE_CONFIG's file is a C-MOVE destination.
     const moved = await runTool('movescu', ['-v', '-S', '-aec', 'ENVAE', '-aem', 'ENVNODE', '127.0.0.1', String(dicomPort),
       '-k', 'QueryRetrieveLevel=IMAGE', '-k', `StudyInstanceUID=${dataset.string(0x0020000d)}`,

@@ -114,8 +114,8 @@ describe('crash during concurrent stores', () => {
     const first = loire;
 
     const stalled = await startStalledStore(first.dicomPort);
-    // Objects are written under their final key; empty spare files are created ahead of need.
-    // Nothing else is being stored yet: the one file with data in it is the stalled object's.
+    // Objects are written under their final key. Nothing else is being stored yet: the one file
+    // with data in it is the stalled object's.
     let partial: string | undefined;
     for (const deadline = Date.now() + 30_000; !(partial = objectFiles(dataDir).find((f) => statSync(f).size > 0));) {
       if (Date.now() > deadline) throw new Error('the stalled C-STORE left no partial object in objects/');
@@ -145,7 +145,7 @@ describe('crash during concurrent stores', () => {
     loire = await spawnLoire(dataDir, database.url, ['--config', config]);
     await loire.waitUntilReady(READY_WITHIN_MS);
     const restarted = loire;
-    // Start-up removes the half-written object (and the spares), and the log says how many it removed.
+    // Start-up removes the half-written object, and the log says how many it removed.
     expect(existsSync(partial), 'the stalled C-STORE\'s partial object is removed at start-up').toBe(false);
     expect(restarted.output(), 'the restart logs how many partial objects it removed').toMatch(/"removedPartialObjects":[1-9]/);
     // Acknowledged instances wait up to 50 ms for their transaction: the kill left some in the

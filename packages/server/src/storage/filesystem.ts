@@ -5,9 +5,15 @@
 // An object's file is created under its final key and never renamed: the index, not the file
 // system, says which objects exist, so a file the index does not hold is invisible. Measured on
 // ext4 with files being created alongside, renaming each new file out of a temporary directory
-// took 110-180 µs of the receiving thread per small image (CPU profiles). What a crash leaves behind (a spare
-// file, a half-written object, one stored but not yet indexed) is found through the pending
+// took 110-180 µs of the receiving thread per small image (CPU profiles). What a crash leaves
+// behind (a half-written object, one stored but not yet indexed) is found through the pending
 // ledger and removed at the next start (recover()).
+//
+// An object's file is created on the receiving thread when its first bytes are written.
+// Creating files ahead in the thread pool (8 kept open in advance) was measured against this on
+// ext4, with and without a journal: handing each creation to the pool cost the receiving thread
+// ~50 µs per small image under load, the pool ~80 µs more, while creating it in place costs
+// ~20-30 µs. With 4 associations, ingest was 7-22% faster without them, and no slower on one.
 import { createHash, randomUUID } from 'node:crypto';
 import {
   close as closeCallback, closeSync, createReadStream, open as openCallback, openSync, writev as writevCallback, writevSync,
@@ -34,14 +40,6 @@ const FLUSH_THRESHOLD = 1024 * 1024;
  */
 const EAGER_WRITE = 128 * 1024;
 /**
- * Object files kept created and open ahead of need. Creating a file is the dearest step of
- * storing a small object (a few hundred microseconds of journaled metadata on ext4); done ahead
- * in the thread pool, it leaves the path of a C-STORE. Each used spare is replaced at once, one
- * file at a time: creating them in bursts (4 at a time, 16 ahead) made CT ingest 8% slower, as
- * the burst's thread-pool threads took the cores from the receiving thread.
- */
-const SPARE_FILES = 8;
-/**
  * Keys are written to the pending ledger this many at a time, ahead of their files: one write
  * instead of one per object (~15 µs of the receiving thread each). A key whose file was never
  * created costs recovery one stat.
@@ -55,8 +53,6 @@ const writevAsync = promisify(writevCallback);
 interface NewFile {
   key: string;
   path: string;
-  /** Open for writing when it came from the spares; created on first write otherwise. */
-  fd: number | undefined;
 }
 
 export class FilesystemStorage implements ObjectStorage {
@@ -78,53 +74,17 @@ export class FilesystemStorage implements ObjectStorage {
     await mkdir(this.objectsDir, { recursive: true });
   }
 
-  private readonly spares: NewFile[] = [];
   /** Keys in the ledger whose files are not created yet. */
   private readonly recorded: NewFile[] = [];
-  private opening = 0;
-  private closed = false;
 
   private newFile(): NewFile {
     const key = this.newKey(randomUUID().replaceAll('-', ''));
-    return { key, path: this.pathOf(key), fd: undefined };
-  }
-
-  /** Creates spare files in the background until SPARE_FILES are there or on their way. */
-  private refill(): void {
-    const wanted = SPARE_FILES - this.spares.length - this.opening;
-    if (this.closed || wanted <= 0) return;
-    let files: NewFile[];
-    try {
-      files = this.recordedFiles(wanted);
-    } catch {
-      return; // A failure here only costs speed: the writer that finds no spare creates its own file and reports what fails.
-    }
-    this.opening += wanted;
-    const given = (file: NewFile, fd: number | undefined): void => {
-      this.opening--;
-      if (fd === undefined) {
-        this.ledger.release(file.key);
-      } else if (this.closed) {
-        closeCallback(fd, () => void rm(file.path, { force: true }).then(() => this.ledger.release(file.key)));
-      } else {
-        this.spares.push({ ...file, fd });
-      }
-    };
-    const create = (): void => {
-      for (const file of files) openCallback(file.path, 'wx', (err, fd) => given(file, err ? undefined : fd));
-    };
-    const dir = path.dirname(files[0]!.path);
-    if (this.knownDirs.has(dir)) create();
-    else this.ensureDir(dir).then(create, () => { for (const file of files) given(file, undefined); });
+    return { key, path: this.pathOf(key) };
   }
 
   async createWriter(): Promise<ObjectWriter> {
-    let file = this.spares.pop();
-    if (!file) {
-      file = this.recordedFiles(1)[0]!;
-      await this.ensureDir(path.dirname(file.path));
-    }
-    this.refill();
+    const file = this.recordedFiles(1)[0]!;
+    await this.ensureDir(path.dirname(file.path));
     return new FileObjectWriter(this.ledger, file);
   }
 
@@ -146,15 +106,8 @@ export class FilesystemStorage implements ObjectStorage {
     this.ledger.release(key);
   }
 
-  /** Removes the spare files; a process that stopped cleanly leaves nothing for recover(). */
+  /** Releases the keys recorded ahead of need: a process that stopped cleanly leaves nothing for recover(). */
   async close(): Promise<void> {
-    this.closed = true;
-    const spares = this.spares.splice(0);
-    await Promise.all(spares.map(async (f) => {
-      if (f.fd !== undefined) await closeAsync(f.fd).catch(() => undefined);
-      await rm(f.path, { force: true });
-      this.ledger.release(f.key);
-    }));
     for (const file of this.recorded.splice(0)) this.ledger.release(file.key);
     this.ledger.close();
   }
@@ -202,7 +155,7 @@ export class FilesystemStorage implements ObjectStorage {
 
   /**
    * Removes what an interrupted run left: every file in the pending ledger that was never
-   * completed (a spare, a half-written object) or that the index does not hold (one stored but
+   * completed (a half-written object) or that the index does not hold (one stored but
    * never indexed). Call once at start-up, after the index journal is replayed, in the one
    * process that owns the data directory.
    */
@@ -259,7 +212,6 @@ class FileObjectWriter implements ObjectWriter {
   constructor(private readonly ledger: PendingLedger, file: NewFile) {
     this.file = file.path;
     this.key = file.key;
-    this.fd = file.fd;
   }
 
   write(chunk: Uint8Array): void | Promise<void> {
@@ -312,9 +264,9 @@ class FileObjectWriter implements ObjectWriter {
   }
 
   /**
-   * An object that never reached the flush threshold: what is left written to its (usually
-   * already open) file and closed, with synchronous calls: for objects of this size, thread-pool
-   * round trips cost more than the calls themselves.
+   * An object that never reached the flush threshold: what is left written to its file (created
+   * now unless an eager write did) and closed, with synchronous calls: for objects of this size,
+   * thread-pool round trips cost more than the calls themselves.
    */
   private async commitSmall(label: string): Promise<StoredObject> {
     const buffers = this.pending;

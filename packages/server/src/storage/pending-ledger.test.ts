@@ -33,7 +33,7 @@ describe('PendingLedger', () => {
     ledger.label(keyOf(1), '1.2.840.1');
     ledger.release(keyOf(1));
     ledger.close();
-    // A key released after close (a spare whose creation was under way) deletes its segment then.
+    // A key released after close (an object discarded while the storage closed) deletes its segment then.
     const lateDir = mkdtempSync(path.join(os.tmpdir(), 'loire-ledger-'));
     const late = new PendingLedger(lateDir);
     late.recordSync([keyOf(3)]);

@@ -90,7 +90,7 @@ export class PendingLedger {
 
   /**
    * Closes this process's segments: those with nothing outstanding are deleted, the others once
-   * their last key is released (a spare still being created at close), or at the next start.
+   * their last key is released (an object still being written or discarded at close), or at the next start.
    */
   close(): void {
     this.closed = true;
