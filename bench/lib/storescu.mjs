@@ -87,12 +87,17 @@ function sendDirectory({ port, calledAe, dir, timeoutMs, pattern }) {
         fs.closeSync(fd);
       }
     }, REQUEST_POLL_MS);
+    /** @type {string[]} */
     const killedFor = [];
     const timer = setTimeout(() => {
       killedFor.push(`storescu killed after ${timeoutMs / 1000} s without finishing`);
       child.kill('SIGKILL');
     }, timeoutMs);
+    /** @type {(SenderLog & { exitedAt: number }) | undefined} */
+    let finished;
+    // Once only: a failed spawn may be followed by 'close'.
     const finish = () => {
+      if (finished) return finished;
       clearTimeout(timer);
       clearInterval(poll);
       const exitedAt = performance.now();
@@ -101,7 +106,8 @@ function sendDirectory({ port, calledAe, dir, timeoutMs, pattern }) {
       } finally {
         fs.rmSync(logDir, { recursive: true, force: true });
       }
-      return { ...reader.result, requestedAt, failures: [...killedFor, ...reader.result.failures].slice(0, 5), exitedAt };
+      finished = { ...reader.result, requestedAt, failures: [...killedFor, ...reader.result.failures].slice(0, 5), exitedAt };
+      return finished;
     };
     child.on('error', (error) => {
       finish();

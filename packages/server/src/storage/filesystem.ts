@@ -13,7 +13,8 @@
 // Creating files ahead in the thread pool (8 kept open in advance) was measured against this on
 // ext4, with and without a journal: handing each creation to the pool cost the receiving thread
 // ~50 µs per small image under load, the pool ~80 µs more, while creating it in place costs
-// ~20-30 µs. With 4 associations, ingest was 7-22% faster without them, and no slower on one.
+// ~20-30 µs. With 4 associations, ingest was 7-22% faster without them; on one, the same within
+// the noise.
 import { createHash, randomUUID } from 'node:crypto';
 import {
   close as closeCallback, closeSync, createReadStream, open as openCallback, openSync, writev as writevCallback, writevSync,
