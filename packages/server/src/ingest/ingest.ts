@@ -137,7 +137,8 @@ export class IngestService {
           }));
         }
         finished = true;
-        // The object goes to storage (a large one in the thread pool, while its index entry is built here).
+        // The object goes to storage: a small one at once, a large one in the thread pool while its
+        // index entry is built here.
         const committing = writer.commit(identity.sopInstanceUid);
         let json: DicomJson;
         try {
