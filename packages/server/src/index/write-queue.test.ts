@@ -2,6 +2,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSy
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openIndexDatabase, type IndexConnection } from './database.js';
 import { withoutBulkData } from './dicom-json.js';
@@ -239,6 +240,26 @@ describe('IndexWriteQueue', () => {
     expect(journalLines()).toHaveLength(1);
     down = false;
     expect((await indexed).outcome).toBe('stored');
+    expect(journalLines()).toHaveLength(0);
+  });
+
+  it('keeps instances queued while the database is full, though it still answers queries, and commits them once there is room', async () => {
+    const { queue } = queueOver({ batchDelayMs: 0 });
+    await queue.replayJournal(readStored);
+    await Promise.all(Array.from({ length: 20 }, (_, i) => queue.enqueue(request(spec(i), 'keep-first')).indexed));
+    // The database file may not grow past its size now: SQLite fails writes with SQLITE_FULL,
+    // as on a full disk, while reads (and the queue's probe) still work.
+    const { rows } = await sql<{ page_count: number }>`PRAGMA page_count`.execute(connection.db);
+    await sql.raw(`PRAGMA max_page_count = ${rows[0]!.page_count}`).execute(connection.db);
+    const acknowledged = Array.from({ length: 200 }, (_, i) => queue.enqueue(stored(spec(100 + i)), { journal: true }).indexed);
+    await sleep(400);
+    expect(queue.pending).toBeGreaterThan(0);
+    expect(journalLines().length).toBeGreaterThan(0);
+    expect(await instanceCount()).toBeLessThan(220);
+    await sql.raw('PRAGMA max_page_count = 1073741823').execute(connection.db);
+    const outcomes = await Promise.allSettled(acknowledged);
+    expect(outcomes.filter((o) => o.status === 'rejected')).toEqual([]);
+    expect(await instanceCount()).toBe(220);
     expect(journalLines()).toHaveLength(0);
   });
 

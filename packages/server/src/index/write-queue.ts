@@ -19,6 +19,7 @@
 import { closeSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { isDatabaseTrouble } from './database-trouble.js';
 import type { DicomJson } from './dicom-json.js';
 import { IndexInputError } from './instance-fields.js';
 import { prepare, type IndexRequest, type IndexResult, type PreparedRequest } from './store.js';
@@ -341,9 +342,10 @@ export class IndexWriteQueue {
   }
 
   /**
-   * Commits a batch in transactions of batchSize. Answers the entries that must wait for a later
-   * attempt (the database is down); an entry the database refuses on its own while it answers
-   * otherwise is given up, so that one bad instance never holds back the others.
+   * Commits a batch in transactions of batchSize. Returns the entries that must wait for a later
+   * attempt: the database is down, or in trouble (a full disk, an I/O error: see
+   * database-trouble.ts). An entry the database refuses on its own for any other reason, while
+   * it takes the others, is given up, so that one bad instance never holds back the rest.
    */
   private async commitAll(batch: Entry[], answers: (() => void)[]): Promise<Entry[]> {
     for (let i = 0; i < batch.length; i += this.batchSize) {
@@ -353,7 +355,7 @@ export class IndexWriteQueue {
         chunk.forEach((entry, k) => answers.push(() => entry.resolve(results[k]!)));
         continue;
       } catch (err) {
-        if (!(await this.databaseAnswers())) {
+        if (isDatabaseTrouble(err) || !(await this.databaseAnswers())) {
           this.logFailure(err, batch.length - i);
           return batch.slice(i);
         }
@@ -364,7 +366,7 @@ export class IndexWriteQueue {
           const [result] = await this.options.commit([entry.prepared]);
           answers.push(() => entry.resolve(result!));
         } catch (err) {
-          if (!(await this.databaseAnswers())) {
+          if (isDatabaseTrouble(err) || !(await this.databaseAnswers())) {
             this.logFailure(err, batch.length - i - k);
             return batch.slice(i + k);
           }
@@ -388,6 +390,6 @@ export class IndexWriteQueue {
 
   private logFailure(err: unknown, pending: number): void {
     const retryInMs = Math.min(RETRY_MAX_MS, Math.max(RETRY_MIN_MS, this.retryMs * 2));
-    this.options.logger?.error({ err, pending, retryInMs }, 'cannot write to the index database; the instances stay queued (and journalled) and are retried');
+    this.options.logger?.error({ err, pending, retryInMs }, 'cannot write to the index database (its disk full? the server down?); the instances stay queued (and journalled) and are retried');
   }
 }

@@ -231,7 +231,7 @@ class FileObjectWriter implements ObjectWriter {
     this.fd ??= openSync(this.file, 'wx');
     const expected = this.pendingBytes;
     const written = writevSync(this.fd, this.pending);
-    if (written !== expected) throw new StorageError(`short write: ${written} of ${expected} bytes (disk full?)`);
+    if (written !== expected) throw new StorageError(`short write: ${written} of ${expected} bytes (disk full?)`, 'ENOSPC');
     this.eagerlyWritten += written;
     this.pending = [];
     this.pendingBytes = 0;
@@ -278,7 +278,7 @@ class FileObjectWriter implements ObjectWriter {
       this.fd = undefined;
       try {
         const written = this.eagerlyWritten + (buffers.length === 0 ? 0 : writevSync(fd, buffers));
-        if (written !== this.bytesWritten) throw new StorageError(`short write: ${written} of ${this.bytesWritten} bytes (disk full?)`);
+        if (written !== this.bytesWritten) throw new StorageError(`short write: ${written} of ${this.bytesWritten} bytes (disk full?)`, 'ENOSPC');
       } finally {
         closeSync(fd);
       }

@@ -57,4 +57,18 @@ export interface ObjectStorage {
 
 export class StorageError extends Error {
   override name = 'StorageError';
+
+  /** `code` as a system error would have it: ENOSPC for a write the file system cut short. */
+  constructor(message: string, readonly code?: string) {
+    super(message);
+  }
+}
+
+/** Whether an error, or one it was caused by, says the storage has no room left. */
+export function isStorageFull(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') return true;
+  }
+  return false;
 }
