@@ -9,6 +9,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Archive } from '../archive.js';
 import { DicomStatus, IngestError, type RefusedInstance } from '../ingest/errors.js';
 import type { IngestResult, IngestSource } from '../ingest/ingest.js';
+import { isStorageFull } from '../storage/storage.js';
 import { parseAccept, parseMediaType, rangeMatches } from './accept.js';
 import { baseUrl, instanceUrl, parseUid, studyUrl, type DicomwebContext } from './context.js';
 import { HttpError } from './http-error.js';
@@ -68,11 +69,13 @@ async function storeInstances(archive: Archive, request: FastifyRequest, reply: 
     if (!(error instanceof HttpError)) throw error;
     bodyError = error;
   }
-  log.info({
+  const summary = {
     stored: outcome.stored.length, failed: outcome.failed.length, bytes: reader.bytesReceived, ms: Date.now() - started,
     ...(bodyError ? { error: bodyError.message } : {}),
     ...(outcome.failed.length ? { failures: outcome.failed.map((f) => ({ part: f.part, sopInstanceUid: f.sopInstanceUid, reason: f.reason, message: f.message })) } : {}),
-  }, 'STOW-RS request');
+  };
+  if (outcome.storageFull) log.error(summary, 'STOW-RS request: instances refused (Out of Resources), nothing of them kept: the storage is full; free space or add storage, and clients can send again');
+  else log.info(summary, 'STOW-RS request');
 
   if (bodyError) {
     // The body broke off: what was stored before is acknowledged, the part in transfer is gone.
@@ -165,14 +168,27 @@ async function storeDicomParts(archive: Archive, reader: MultipartReader, source
       continue; // nextPart() skips its body
     }
     const incoming = await archive.ingest.beginPart10(source, expectedStudy ? { studyInstanceUid: expectedStudy } : {});
+    // Storage that cannot take the part (a full disk) fails this part only: the rest of its body
+    // is read and dropped, and the next parts are tried.
+    let storageError: unknown;
     try {
       for (let chunk = await reader.readBody(); chunk; chunk = await reader.readBody()) {
-        const wait = incoming.write(chunk);
-        if (wait) await wait;
+        if (storageError !== undefined) continue;
+        try {
+          const wait = incoming.write(chunk);
+          if (wait) await wait;
+        } catch (error) {
+          storageError = error;
+          await incoming.abort();
+        }
       }
     } catch (error) {
       await incoming.abort();
       throw error;
+    }
+    if (storageError !== undefined) {
+      await settle(() => Promise.reject(storageError), part.index, outcome);
+      continue;
     }
     await settle(() => incoming.end(), part.index, outcome);
   }
@@ -344,6 +360,7 @@ async function settle(end: () => Promise<IngestResult>, part: number, outcome: S
   } catch (error) {
     if (!(error instanceof IngestError)) throw error;
     outcome.failed.push({ ...error.instance, reason: error.dicomStatus, part, message: error.message });
+    if (isStorageFull(error)) outcome.storageFull = true;
   }
 }
 
@@ -351,11 +368,16 @@ async function settle(end: () => Promise<IngestResult>, part: number, outcome: S
 class StowOutcome {
   readonly stored: StoredItem[] = [];
   readonly failed: FailedItem[] = [];
+  /** Some instance was refused because the storage is full. */
+  storageFull = false;
 
   status(): number {
     if (this.failed.length === 0) return this.stored.length > 0 ? 200 : 400;
     if (this.stored.length > 0) return 202;
     if (this.failed.every((f) => f.wrongMediaType)) return 415;
+    // Nothing could be stored for want of resources (a full disk): the server is unavailable,
+    // the request itself is fine and may be sent again.
+    if (this.failed.every((f) => f.reason === DicomStatus.OutOfResources)) return 503;
     return 409;
   }
 

@@ -115,7 +115,12 @@ export class IngestService {
           parseError = err;
           return;
         }
-        return writer.write(chunk);
+        try {
+          const wait = writer.write(chunk);
+          return wait?.catch((err: unknown) => { throw this.writeFailure(err); });
+        } catch (err) {
+          throw this.writeFailure(err);
+        }
       },
       abort: async () => {
         if (finished) return;
@@ -151,11 +156,16 @@ export class IngestService {
         try {
           stored = await committing;
         } catch (err) {
-          throw IngestError.outOfResources(`cannot write object to ${this.deps.storage.description}: ${(err as Error).message}`, err).about(identity);
+          throw this.writeFailure(err).about(identity);
         }
         return this.index(json, identity, stored, source, acknowledgeWhenJournaled);
       },
     };
+  }
+
+  /** A write storage failed (a full disk): Out of Resources, naming the storage and the cause. */
+  private writeFailure(err: unknown): IngestError {
+    return IngestError.outOfResources(`cannot write object to ${this.deps.storage.description}: ${(err as Error).message}`, err);
   }
 
   private async index(

@@ -1,5 +1,5 @@
 // The data directory's disk fills up during a C-STORE session. What no longer fits is refused
-// with Out of Resources and an error line that says so; every instance acknowledged before is
+// with Out of Resources (C-STORE status A700; STOW-RS 503) and an error line that says so; every instance acknowledged before is
 // indexed (with SQLite the index is on the full disk too); the server stays up, and takes the
 // refused instances once there is room again. Then `loire verify` passes and no stored file is
 // left outside the index.
@@ -54,6 +54,26 @@ async function storescu(port: number, files: readonly string[]): Promise<{ store
   return result;
 }
 
+const ADMIN_PASSWORD = 'disk-full-test-admin-password-0123';
+
+/** A STOW-RS request of Part 10 files, as the administrator. */
+async function stowRs(httpPort: number, files: readonly string[]): Promise<{ status: number; body: Record<string, unknown> }> {
+  const boundary = 'disk-full-test-boundary';
+  const body = Buffer.concat([
+    ...files.flatMap((file) => [Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`), readFileSync(file), Buffer.from('\r\n')]),
+    Buffer.from(`--${boundary}--\r\n`),
+  ]);
+  const res = await fetch(`http://127.0.0.1:${httpPort}/dicom-web/studies`, {
+    method: 'POST', body,
+    headers: {
+      authorization: `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')}`,
+      'content-type': `multipart/related; type="application/dicom"; boundary=${boundary}`,
+      accept: 'application/dicom+json',
+    },
+  });
+  return { status: res.status, body: await res.json() as Record<string, unknown> };
+}
+
 function objectFiles(dataDir: string): string[] {
   const dir = path.join(dataDir, 'objects');
   if (!existsSync(dir)) return [];
@@ -80,7 +100,7 @@ describe.skipIf(!mounted)('a full disk', () => {
     for (let i = 0; i < IMAGES; i++) images.push(await writeLargeMultiframe(path.join(imagesDir, `${i}.dcm`), { frames: 1, rows: 512, columns: 512 }));
     mkdirSync(dataDir);
     database = await createTestDatabase(dataDir);
-    loire = await spawnLoire(dataDir, database.url);
+    loire = await spawnLoire(dataDir, database.url, [], { LOIRE_ADMIN_PASSWORD: ADMIN_PASSWORD });
     await loire.waitUntilReady(READY_WITHIN_MS);
     const port = loire.dicomPort;
 
@@ -89,6 +109,12 @@ describe.skipIf(!mounted)('a full disk', () => {
     expect(first.stored.length, 'some images fit').toBeGreaterThan(5);
     expect(first.outOfResources.length, 'the disk filled up: the rest is refused').toBeGreaterThan(10);
     expect(loire.output(), 'the log says the storage is full').toMatch(/"level":50,[^\n]*the storage is full; free space or add storage/);
+    // STOW-RS is refused the same way: 503, each instance failed with Out of Resources (A700).
+    const stow = await stowRs(loire.httpPort, first.outOfResources.slice(0, 3));
+    expect(stow.status, JSON.stringify(stow.body)).toBe(503);
+    const failures = (stow.body['00081198'] as { Value: Array<Record<string, { Value?: number[] }>> }).Value;
+    expect(failures.map((f) => f['00081197']?.Value?.[0])).toEqual([0xa700, 0xa700, 0xa700]);
+    expect(loire.output(), 'the STOW-RS log says the storage is full').toMatch(/"level":50,[^\n]*STOW-RS request: [^\n]*the storage is full/);
     // Still up: C-ECHO and /healthz answer.
     expect((await runTool('echoscu', ['-aec', 'LOIRE', '127.0.0.1', String(port)])).code).toBe(0);
     expect((await fetch(`http://127.0.0.1:${loire.httpPort}/healthz`)).status).toBe(200);
