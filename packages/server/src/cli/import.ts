@@ -4,7 +4,7 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { IngestResult, IngestService } from '../ingest/ingest.js';
-import { IngestError } from '../ingest/errors.js';
+import { DicomStatus, IngestError } from '../ingest/errors.js';
 import { classifyFile } from './file-kind.js';
 
 export interface ImportSummary {
@@ -14,6 +14,11 @@ export interface ImportSummary {
   /** DICOMDIR files: the directory of a media file-set, whose objects are imported on their own. */
   directoriesSkipped: number;
   rejected: { file: string; reason: string }[];
+  /**
+   * Of the rejected, those refused for want of resources (a full disk): not the files' fault,
+   * and the import is not finished; running it again once there is room stores them.
+   */
+  outOfResources: number;
 }
 
 /** Every regular file under the given paths, depth first, in a stable order. */
@@ -62,7 +67,7 @@ export async function importPaths(
   const total = await countFiles(paths);
   const bar = options.progress ? new SingleBar({ format: 'import [{bar}] {value}/{total} files  {eta_formatted} left', hideCursor: true }) : undefined;
   bar?.start(total, 0);
-  const summary: ImportSummary = { files: 0, stored: 0, duplicates: 0, directoriesSkipped: 0, rejected: [] };
+  const summary: ImportSummary = { files: 0, stored: 0, duplicates: 0, directoriesSkipped: 0, rejected: [], outOfResources: 0 };
   const reject = (file: string, reason: string): void => {
     summary.rejected.push({ file, reason });
     options.onRejected?.(file, reason);
@@ -85,12 +90,22 @@ export async function importPaths(
       if (outcome === 'duplicate-ignored') summary.duplicates++;
       else summary.stored++;
     } catch (err) {
+      if (err instanceof IngestError && err.dicomStatus === DicomStatus.OutOfResources) summary.outOfResources++;
       reject(file, err instanceof IngestError ? err.message : `cannot read file: ${(err as Error).message}`);
     }
     bar?.increment();
   }
   bar?.stop();
   return summary;
+}
+
+/**
+ * The exit status of an import: 1 when it is not finished (files refused for want of
+ * resources) or stored nothing of what it was given; rejected files among stored ones (a CD's
+ * non-DICOM files, say) are reported, not failed on.
+ */
+export function importExitCode(summary: ImportSummary): number {
+  return summary.outOfResources > 0 || (summary.rejected.length > 0 && summary.stored + summary.duplicates === 0) ? 1 : 0;
 }
 
 /** The rejections grouped by reason, most frequent first, for the end-of-import report. */
@@ -107,6 +122,9 @@ export function formatSummary(summary: ImportSummary): string {
     lines.push(`  ${files.length} × ${reason}`);
     for (const f of files.slice(0, 5)) lines.push(`      ${f}`);
     if (files.length > 5) lines.push(`      … and ${files.length - 5} more`);
+  }
+  if (summary.outOfResources > 0) {
+    lines.push(`the import is not finished: ${summary.outOfResources} files could not be stored for want of resources (is the disk full?); make room and run it again`);
   }
   return lines.join('\n');
 }

@@ -10,7 +10,7 @@ import os from 'node:os';
 import { Outcome, type AuditEvent } from '../audit/event.js';
 import { StudyPatients } from '../audit/patients.js';
 import { verifyChain } from '../audit/store.js';
-import { formatSummary, importPaths } from './import.js';
+import { formatSummary, importExitCode, importPaths } from './import.js';
 import { registerUserCommands } from './user.js';
 
 function addCommonOptions(command: Command): Command {
@@ -60,7 +60,7 @@ async function runImport(paths: string[], options: CliOptions): Promise<number> 
       await archive.audit.record(patient ? { ...event, patients: [patient] } : event);
     }
     process.stdout.write(`${formatSummary(summary)}\n`);
-    return summary.rejected.length > 0 && summary.stored + summary.duplicates === 0 ? 1 : 0;
+    return importExitCode(summary);
   } finally {
     await archive.close();
   }

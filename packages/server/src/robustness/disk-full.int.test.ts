@@ -1,5 +1,6 @@
 // The data directory's disk fills up during a C-STORE session. What no longer fits is refused
-// with Out of Resources (C-STORE status A700; STOW-RS 503) and an error line that says so; every instance acknowledged before is
+// with Out of Resources (C-STORE status A700; STOW-RS 503; `loire import` says it is not
+// finished) and an error line that says so; every instance acknowledged before is
 // indexed (with SQLite the index is on the full disk too); the server stays up, and takes the
 // refused instances once there is room again. Then `loire verify` passes and no stored file is
 // left outside the index.
@@ -115,6 +116,12 @@ describe.skipIf(!mounted)('a full disk', () => {
     const failures = (stow.body['00081198'] as { Value: Array<Record<string, { Value?: number[] }>> }).Value;
     expect(failures.map((f) => f['00081197']?.Value?.[0])).toEqual([0xa700, 0xa700, 0xa700]);
     expect(loire.output(), 'the STOW-RS log says the storage is full').toMatch(/"level":50,[^\n]*STOW-RS request: [^\n]*the storage is full/);
+    // `loire import` beside the server: the files are refused, and the import says it is not
+    // finished (exit status 1).
+    const imported = await runTool(process.execPath, [loireBin, 'import', '--data', dataDir, '--database', database.url, ...first.outOfResources.slice(0, 3)], { timeoutMs: 120_000 });
+    expect(imported.code, imported.stdout + imported.stderr).toBe(1);
+    expect(imported.stdout).toMatch(/3 files: 0 stored, 0 already stored, 3 rejected/);
+    expect(imported.stdout).toMatch(/the import is not finished: 3 files could not be stored for want of resources \(is the disk full\?\); make room and run it again/);
     // Still up: C-ECHO and /healthz answer.
     expect((await runTool('echoscu', ['-aec', 'LOIRE', '127.0.0.1', String(port)])).code).toBe(0);
     expect((await fetch(`http://127.0.0.1:${loire.httpPort}/healthz`)).status).toBe(200);
