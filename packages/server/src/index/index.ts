@@ -199,5 +199,6 @@ export type { MetadataDocument, MetadataScope, StudyVersion } from './metadata-d
 export type {
   BatchIndexResult, DeletedInstance, DeletedObjects, DuplicatePolicy, IndexOutcome, IndexRequest, IndexResult,
 } from './store.js';
+export { IndexClosedError } from './write-queue.js';
 export type { QueuedInstance, ReplayedInstance, StoredMetadataReader } from './write-queue.js';
 export { fillSynthetic, syntheticInstance, syntheticRequest, type SyntheticOptions } from './synthetic.js';

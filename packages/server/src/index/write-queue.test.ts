@@ -10,7 +10,7 @@ import { decodeMetadata } from './metadata-codec.js';
 import type { DicomJson } from './dicom-json.js';
 import { indexPrepared, type IndexRequest, type IndexResult, type PreparedRequest } from './store.js';
 import { request, type Spec } from './test-fixtures.js';
-import { IndexWriteQueue, type IndexWriteQueueOptions, type StoredMetadataReader } from './write-queue.js';
+import { IndexClosedError, IndexWriteQueue, type IndexWriteQueueOptions, type StoredMetadataReader } from './write-queue.js';
 
 let dir: string;
 let journalDir: string;
@@ -261,6 +261,20 @@ describe('IndexWriteQueue', () => {
     expect(outcomes.filter((o) => o.status === 'rejected')).toEqual([]);
     expect(await instanceCount()).toBe(220);
     expect(journalLines()).toHaveLength(0);
+  });
+
+  it('closes with the database still down: the journalled instance is rejected as left to the journal, which the next start indexes', async () => {
+    const down = async (): Promise<never> => { throw new Error('connection refused'); };
+    const { queue } = queueOver({ batchDelayMs: 0, commit: down, probe: down, closeTimeoutMs: 200 });
+    await queue.replayJournal(readStored);
+    const indexed = queue.enqueue(stored(spec(1)), { journal: true }).indexed;
+    await queue.close();
+    await expect(indexed).rejects.toBeInstanceOf(IndexClosedError);
+    expect(journalLines()).toHaveLength(1);
+    queues.splice(0);
+
+    const replayed = await queueOver().queue.replayJournal(readStored);
+    expect(replayed.map((r) => r.result.outcome)).toEqual(['stored']);
   });
 
   it('gives up an instance the database refuses on its own, without holding back the others', async () => {

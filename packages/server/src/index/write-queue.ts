@@ -47,6 +47,8 @@ export interface IndexWriteQueueOptions {
   maxQueue?: number;
   /** Lines per journal segment: what a restart after a crash may index again, at most, beyond what was not committed. */
   segmentLines?: number;
+  /** How long close() waits for what is queued to commit before it leaves the rest to the journal. */
+  closeTimeoutMs?: number;
 }
 
 /** What enqueue() answers. */
@@ -55,6 +57,18 @@ export interface QueuedInstance {
   indexed: Promise<IndexResult>;
   /** A promise only when the queue is full: await it before accepting more work. */
   room: void | Promise<void>;
+}
+
+/**
+ * What an instance still queued when the index closes is rejected with. A journalled one stays
+ * in the journal, and the next start indexes it.
+ */
+export class IndexClosedError extends Error {
+  override name = 'IndexClosedError';
+
+  constructor() {
+    super('the index closed before this instance was committed');
+  }
 }
 
 /** A journal line that was indexed when the journal was replayed at start-up. */
@@ -166,11 +180,11 @@ export class IndexWriteQueue {
   /** Commits what is queued; what cannot be committed in time stays in the journal for the next start. */
   async close(): Promise<void> {
     if (this.closed) return;
-    await waitAtMost(this.settled(), CLOSE_TIMEOUT_MS);
+    await waitAtMost(this.settled(), this.options.closeTimeoutMs ?? CLOSE_TIMEOUT_MS);
     this.closed = true;
     clearTimeout(this.timer);
     const left = this.queue.splice(0);
-    for (const entry of left) entry.reject(new Error('the index closed before this instance was committed'));
+    for (const entry of left) entry.reject(new IndexClosedError());
     if (left.length > 0) {
       this.options.logger?.error({ pending: left.length, journal: this.options.journalDir }, 'instances not yet in the index at shutdown: the journal keeps them and they are indexed at the next start');
     }

@@ -11,7 +11,7 @@ import type { Logger } from '../logger.js';
 import { parseSkippingBulk } from '../retrieve/stored-instance.js';
 import { StorageError, type ObjectStorage, type ObjectWriter, type StoredObject } from '../storage/storage.js';
 import { IngestError } from './errors.js';
-import type { IndexOutcome, IndexResult, InstanceIndexer } from './indexer.js';
+import { IndexClosedError, type IndexOutcome, type IndexResult, type InstanceIndexer } from './indexer.js';
 import { validateInstanceIdentity, type InstanceIdentity } from './validate.js';
 
 export interface IngestSource {
@@ -189,8 +189,12 @@ export class IngestService {
       this.deps.storage.claim(stored.key);
       void indexed.then(
         (result) => this.afterIndexed(result, identity, stored, source),
-        (err: unknown) => this.deps.logger.error({ err, sopInstanceUid: identity.sopInstanceUid, storageKey: stored.key },
-          'an acknowledged object could not be indexed: its file is kept in storage; import it again once the index database is repaired'),
+        (err: unknown) => {
+          // Still in the journal, which the next start indexes (the index logged how many).
+          if (err instanceof IndexClosedError) return;
+          this.deps.logger.error({ err, sopInstanceUid: identity.sopInstanceUid, storageKey: stored.key },
+            'an acknowledged object could not be indexed: its file is kept in storage; import it again once the index database is repaired');
+        },
       ).catch((err: unknown) => this.deps.logger.error({ err, sopInstanceUid: identity.sopInstanceUid }, 'cleaning up after indexing failed'));
       await room;
       return { ...identity, outcome: 'stored', storageKey: stored.key, size: stored.size, sha256: stored.sha256 };
