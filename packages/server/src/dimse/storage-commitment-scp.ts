@@ -57,7 +57,7 @@ export function parseCommitmentRequest(json: DicomJson): { transactionUid: strin
 
 /** Checks every reference against the index, fsyncs what is there, and builds the event report. */
 export async function commit(deps: CommitmentDependencies, transactionUid: string, references: Reference[]): Promise<{ eventTypeId: number; json: DicomJson }> {
-  const committed: Reference[] = [];
+  let committed: Reference[] = [];
   const failed: (Reference & { reason: number })[] = [];
   const keys: string[] = [];
   for (const ref of references) {
@@ -71,10 +71,22 @@ export async function commit(deps: CommitmentDependencies, transactionUid: strin
   }
   try {
     await deps.storage.sync(keys);
-  } catch (err) {
-    deps.logger.error({ transactionUid, reason: (err as Error).message }, 'storage commitment: fsync failed');
-    failed.push(...committed.map((r) => ({ ...r, reason: FailureReason.ProcessingFailure })));
-    committed.length = 0;
+  } catch {
+    // One object may be to blame (its file gone): each is forced on its own, so that the
+    // others are still committed.
+    const forced: Reference[] = [];
+    for (const [i, ref] of committed.entries()) {
+      try {
+        await deps.storage.sync([keys[i]!]);
+        forced.push(ref);
+      } catch (err) {
+        const gone = (err as NodeJS.ErrnoException).code === 'ENOENT';
+        deps.logger.error({ transactionUid, sopInstanceUid: ref.sopInstanceUid, storageKey: keys[i], reason: (err as Error).message },
+          gone ? 'storage commitment: the indexed object is missing from storage; run `loire verify` to list every such object' : 'storage commitment: fsync failed');
+        failed.push({ ...ref, reason: FailureReason.ProcessingFailure });
+      }
+    }
+    committed = forced;
   }
   const item = (r: Reference): DicomJson => ({
     [Tags.ReferencedSOPClassUID]: { vr: 'UI', Value: [r.sopClassUid] },

@@ -280,4 +280,18 @@ describe('Storage Commitment Push Model SCP', () => {
     expect(inbox.all.length).toBe(reportsBefore);
     expect(inbox.all.some((r) => r.json[Tag.TransactionUID]?.Value?.[0] === transactionUid)).toBe(false);
   }, 60_000);
+
+  it('commits what is on disk and fails with 0x0110 only an instance whose object is missing from storage', async () => {
+    // The object's file is gone (removed behind Loire's back), its index entry still there.
+    await loire.server.archive.storage.delete(keyOf.get(stored[5]!.sopInstanceUid)!);
+    const association = await requester(MODALITY_AE);
+    try {
+      const report = await inbox.next(await requestCommitment(association, [stored[4]!, stored[5]!]));
+      expect(report.eventTypeId).toBe(StorageCommitment.failuresEventType);
+      expect(referencesIn(report, Tag.ReferencedSOPSequence)).toEqual([stored[4]!]);
+      expect(referencesIn(report, Tag.FailedSOPSequence)).toEqual([{ ...stored[5]!, reason: 0x0110 }]);
+    } finally {
+      await association.release();
+    }
+  }, 60_000);
 });
