@@ -3,6 +3,7 @@
 // configuration, readiness, graceful stop under load, import of a patient CD, and verify.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -218,6 +219,29 @@ describe('loire command line', () => {
       expect(r.stderr, c.file).toContain(file);
       expect(await healthz(httpPort)).toBe('refused');
     }
+  }, 120_000);
+
+  it('a port in use or a data directory that cannot be made stops start-up with one line that says what to do', async () => {
+    const { dir, db } = await workspace();
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '0.0.0.0', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const r = await runLoire(['serve', '--data', path.join(dir, 'data'), '--database', db.url, '--http-port', String(await freePort()), '--dicom-port', String(port)]);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`loire: port ${port} on .* is in use: .*choose other ports \\(--dicom-port`));
+      expect(r.stderr, 'no stack trace').not.toMatch(/\n\s+at /);
+    } finally {
+      taken.close();
+    }
+    // The data directory under a regular file: it cannot be created.
+    const file = path.join(dir, 'a-file');
+    writeFileSync(file, '');
+    const r = await runLoire(['serve', '--data', path.join(file, 'data'), '--http-port', String(await freePort()), '--dicom-port', '0']);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain(`loire: cannot create ${path.join(file, 'data')}`);
+    expect(r.stderr).toContain('(ENOTDIR): check that the data directory (--data, LOIRE_DATA) is on a mounted, writable file system');
+    expect(r.stderr, 'no stack trace').not.toMatch(/\n\s+at /);
   }, 120_000);
 
   it('/healthz answers 200 only once DICOM associations are accepted', async () => {

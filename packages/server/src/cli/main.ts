@@ -11,6 +11,7 @@ import { Outcome, type AuditEvent } from '../audit/event.js';
 import { StudyPatients } from '../audit/patients.js';
 import { verifyChain } from '../audit/store.js';
 import { formatSummary, importExitCode, importPaths } from './import.js';
+import { explainSystemError } from './system-error.js';
 import { registerUserCommands } from './user.js';
 
 function addCommonOptions(command: Command): Command {
@@ -153,7 +154,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`loire: configuration error:\n${err.message}\n`);
       return 2;
     }
-    process.stderr.write(`loire: ${(err as Error).stack ?? String(err)}\n`);
+    const explained = explainSystemError(err);
+    process.stderr.write(explained ? `loire: ${explained}\n` : `loire: ${(err as Error).stack ?? String(err)}\n`);
     return 1;
   }
   return exitCode;
