@@ -3,7 +3,6 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DatasetParser, encodeDataset, fromDicomJson, toDicomJson, VerificationSOPClass } from '@loire/dicom';
 import {
@@ -13,6 +12,7 @@ import {
 import { runTool, startStorescp, type Storescp } from '../testing/dcmtk.js';
 import { parseFindResponses } from '../testing/find-output.js';
 import { startTestLoire, type TestLoire } from '../testing/loire.js';
+import { LogLines } from '../testing/log-lines.js';
 import { createTestPki, type Pem, type TestPki } from '../testing/pki.js';
 import { samplePath, storableSamples, type SampleEntry } from '../testing/samples.js';
 
@@ -26,15 +26,6 @@ function smallCt(): SampleEntry {
     .sort((a, b) => a.bytes - b.bytes)[0];
   if (!ct) throw new Error('the samples hold no uncompressed CT image');
   return ct;
-}
-
-/** Collects the server's JSON log lines. */
-class LogLines extends Writable {
-  readonly lines: Record<string, unknown>[] = [];
-  override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
-    for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) this.lines.push(JSON.parse(line) as Record<string, unknown>);
-    done();
-  }
 }
 
 const output = (r: { stdout: string; stderr: string }) => r.stdout + r.stderr;

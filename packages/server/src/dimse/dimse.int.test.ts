@@ -12,6 +12,7 @@ import { compareWithPydicom } from '../testing/compare.js';
 import { datasetBytesOfFile } from '../testing/dataset-bytes.js';
 import { runTool, startStorescp, type Storescp } from '../testing/dcmtk.js';
 import { parseFindResponses } from '../testing/find-output.js';
+import { LogLines } from '../testing/log-lines.js';
 import { startTestLoire, type TestLoire } from '../testing/loire.js';
 import { mapPool } from '../testing/pool.js';
 import { samplePath, storableSamples, type SampleEntry } from '../testing/samples.js';
@@ -129,12 +130,13 @@ describe('DIMSE with dcmtk', () => {
   let scpDir: string;
   const stored: SampleEntry[] = [];
   let expected: Expected;
+  const logs = new LogLines();
 
   beforeAll(async () => {
     scpDir = mkdtempSync(path.join(os.tmpdir(), 'loire-storescp-'));
     scp = await startStorescp(scpDir, { extraArgs: ['+xa'] });
     // dcmtk's tools call with their default AE titles; queries and retrievals are answered only to configured nodes.
-    loire = await startTestLoire({ dicomNodes: [
+    loire = await startTestLoire({ logDestination: logs, dicomNodes: [
       { name: 'storescp', aeTitle: scp.aeTitle, host: '127.0.0.1', port: scp.port },
       { name: 'findscu', aeTitle: 'FINDSCU', permissions: { store: false, retrieve: false } },
       { name: 'movescu', aeTitle: 'MOVESCU', permissions: { moveDestinations: [scp.aeTitle] } },
@@ -305,4 +307,16 @@ describe('DIMSE with dcmtk', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 600_000);
+
+  // Last: it removes a stored object.
+  it('moves the rest of a study whose one object is missing from storage, with a warning, and logs how to find such objects', async () => {
+    const [studyUid, { series }] = [...expected.studies].find(([, study]) => [...study.series.values()].some((sops) => sops.size >= 3))!;
+    const sops = [...[...series.values()].find((s) => s.size >= 3)!];
+    const missing = (await loire.server.archive.index.getInstance(sops[0]!))!;
+    await loire.server.archive.storage.delete(missing.storageKey);
+    const r = await runTool('movescu', ['-v', '-S', '-aem', scp.aeTitle, ...peer(), '-k', 'QueryRetrieveLevel=STUDY', '-k', `StudyInstanceUID=${studyUid}`]);
+    expect(finalStatus(r.stdout + r.stderr, 'Move'), r.stdout + r.stderr).toBe('Warning: SubOperationsCompleteOneOrMoreFailures');
+    expect(logs.lines.filter((l) => l.sopInstanceUid === sops[0]).map((l) => l.msg))
+      .toContain('C-STORE sub-operation failed: the indexed object is missing from storage; run `loire verify` to list every such object');
+  }, 120_000);
 });

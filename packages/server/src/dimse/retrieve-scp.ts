@@ -11,7 +11,7 @@ import { identifyNode, mayMoveTo } from '../security/node-access.js';
 import type { Logger } from '../logger.js';
 import { readStoredDataset } from '../retrieve/stored-dataset.js';
 import type { Transcoder } from '../retrieve/transcoder.js';
-import type { ObjectStorage } from '../storage/storage.js';
+import { MISSING_OBJECT, type ObjectStorage } from '../storage/storage.js';
 import { IdentifierError, parseIdentifier } from './identifier.js';
 
 const Status = {
@@ -105,7 +105,12 @@ function instanceSender(
       deps.logger.warn({ sopInstanceUid: instance.sopInstanceUid, status: result.status, comment: result.errorComment }, 'C-STORE sub-operation refused');
       return 'failed';
     } catch (err) {
-      deps.logger.warn({ sopInstanceUid: instance.sopInstanceUid, reason: (err as Error).message }, 'C-STORE sub-operation failed');
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        deps.logger.error({ sopInstanceUid: instance.sopInstanceUid, reason: (err as Error).message },
+          `C-STORE sub-operation failed: ${MISSING_OBJECT}`);
+      } else {
+        deps.logger.warn({ sopInstanceUid: instance.sopInstanceUid, reason: (err as Error).message }, 'C-STORE sub-operation failed');
+      }
       return 'failed';
     }
   };

@@ -8,7 +8,7 @@ import { DatasetParser, encodeDataset, fromDicomJson, toDicomJson, type DicomJso
 import type { DicomNode } from '../config/config.js';
 import type { ArchiveIndex } from '../index/index.js';
 import type { Logger } from '../logger.js';
-import type { ObjectStorage } from '../storage/storage.js';
+import { MISSING_OBJECT, type ObjectStorage } from '../storage/storage.js';
 
 const Tags = {
   TransactionUID: '00081195',
@@ -82,7 +82,7 @@ export async function commit(deps: CommitmentDependencies, transactionUid: strin
       } catch (err) {
         const gone = (err as NodeJS.ErrnoException).code === 'ENOENT';
         deps.logger.error({ transactionUid, sopInstanceUid: ref.sopInstanceUid, storageKey: keys[i], reason: (err as Error).message },
-          gone ? 'storage commitment: the indexed object is missing from storage; run `loire verify` to list every such object' : 'storage commitment: fsync failed');
+          gone ? `storage commitment: ${MISSING_OBJECT}` : 'storage commitment: fsync failed');
         failed.push({ ...ref, reason: FailureReason.ProcessingFailure });
       }
     }

@@ -4,7 +4,6 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePart10, readPart10File } from '@loire/dicom';
 import { connect, store } from '@loire/dicom-net';
@@ -13,6 +12,7 @@ import { datasetBytesOfFile } from '../testing/dataset-bytes.js';
 import { runTool } from '../testing/dcmtk.js';
 import { parseFindResponses } from '../testing/find-output.js';
 import { startTestLoire, type TestLoire } from '../testing/loire.js';
+import { LogLines } from '../testing/log-lines.js';
 import { samplesDir } from '../testing/samples.js';
 
 type Outcome = { stored: true } | { status: number; reason: RegExp };
@@ -75,15 +75,6 @@ for (const name of [
 ]) EXPECTED[`charsets/${name}.dcm`] = { outcome: STORED, why: 'valid object; its character set only affects how text is decoded for the index' };
 for (const name of ['chrJapMulti', 'chrKoreanMulti']) {
   EXPECTED[`charsets/${name}.dcm`]!.ownScu = 'its group length elements are wrong and dcmsend rewrites them';
-}
-
-/** Collects the server's JSON log lines. */
-class LogLines extends Writable {
-  readonly lines: Record<string, unknown>[] = [];
-  override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
-    for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) this.lines.push(JSON.parse(line) as Record<string, unknown>);
-    done();
-  }
 }
 
 function malformedFiles(): string[] {

@@ -64,6 +64,9 @@ export class StorageError extends Error {
   }
 }
 
+/** What the log says when the index holds an object whose file storage no longer has. */
+export const MISSING_OBJECT = 'the indexed object is missing from storage; run `loire verify` to list every such object';
+
 /** Whether an error, or one it was caused by, says the storage has no room left. */
 export function isStorageFull(error: unknown): boolean {
   for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
