@@ -60,14 +60,19 @@ export class IngestService {
      */
     acknowledgeWhenJournaled?: boolean;
   }): Promise<IncomingObject> {
-    const writer = await this.deps.storage.createWriter();
+    const writer = await this.newWriter();
     const meta = createFileMeta({
       sopClassUid: args.sopClassUid,
       sopInstanceUid: args.sopInstanceUid,
       transferSyntaxUid: args.transferSyntaxUid,
       sourceAeTitle: args.source.from,
     });
-    await writer.write(meta);
+    try {
+      await writer.write(meta);
+    } catch (err) {
+      await writer.discard().catch(() => undefined);
+      throw this.writeFailure(err);
+    }
     const parser = new DatasetParser({ transferSyntaxUid: args.transferSyntaxUid, startOffset: meta.length });
     return this.incoming(writer, {
       push: (chunk) => parser.push(chunk),
@@ -80,7 +85,7 @@ export class IngestService {
    * `studyInstanceUid`, an object of another study is refused (STOW-RS to /studies/{study}).
    */
   async beginPart10(source: IngestSource, required: { studyInstanceUid?: string } = {}): Promise<IncomingObject> {
-    const writer = await this.deps.storage.createWriter();
+    const writer = await this.newWriter();
     const parser = new Part10Parser();
     return this.incoming(writer, {
       push: (chunk) => parser.push(chunk),
@@ -161,6 +166,15 @@ export class IngestService {
         return this.index(json, identity, stored, source, acknowledgeWhenJournaled);
       },
     };
+  }
+
+  /** A new object in storage; Out of Resources when storage cannot make one (a full disk). */
+  private async newWriter(): Promise<ObjectWriter> {
+    try {
+      return await this.deps.storage.createWriter();
+    } catch (err) {
+      throw this.writeFailure(err);
+    }
   }
 
   /** A write storage failed (a full disk): Out of Resources, naming the storage and the cause. */
