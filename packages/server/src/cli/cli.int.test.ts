@@ -242,6 +242,15 @@ describe('loire command line', () => {
     expect(r.stderr).toContain(`loire: cannot create ${path.join(file, 'data')}`);
     expect(r.stderr).toContain('(ENOTDIR): check that the data directory (--data, LOIRE_DATA) is on a mounted, writable file system');
     expect(r.stderr, 'no stack trace').not.toMatch(/\n\s+at /);
+    // A directory in which nothing can be made (mkdir answers ENOENT there): Node's own recursive
+    // mkdir retries such a path forever; Loire fails at once.
+    if (existsSync('/proc/self')) {
+      const underProc = `/proc/loire-data-${process.pid}`;
+      const p = await runLoire(['serve', '--data', underProc, '--http-port', String(await freePort()), '--dicom-port', '0'], cleanEnv(), 30_000);
+      expect(p.code, p.stderr).toBe(1);
+      expect(p.stderr).toContain(`loire: cannot create ${underProc} (ENOENT): check that the data directory`);
+      expect(p.stderr, 'no stack trace').not.toMatch(/\n\s+at /);
+    }
   }, 120_000);
 
   it('/healthz answers 200 only once DICOM associations are accepted', async () => {

@@ -47,6 +47,33 @@ const EAGER_WRITE = 128 * 1024;
  */
 const KEYS_PER_RECORD = 32;
 
+/**
+ * `mkdir -p` one level at a time. Node's recursive mkdir retries forever, one core busy, where
+ * mkdir answers ENOENT below a directory that exists (/proc, some FUSE mounts); here the level
+ * that cannot be made throws, with its path.
+ */
+async function makeDirectories(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let at = path.resolve(dir); ; at = path.dirname(at)) {
+    try {
+      await stat(at);
+      break;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // ENOTDIR: below a file; making the level under it says so.
+      if ((code !== 'ENOENT' && code !== 'ENOTDIR') || path.dirname(at) === at) throw err;
+      missing.unshift(at);
+    }
+  }
+  for (const level of missing) {
+    try {
+      await mkdir(level);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+}
+
 const openAsync = promisify(openCallback);
 const closeAsync = promisify(closeCallback);
 const writevAsync = promisify(writevCallback);
@@ -72,7 +99,7 @@ export class FilesystemStorage implements ObjectStorage {
   }
 
   async init(): Promise<void> {
-    await mkdir(this.objectsDir, { recursive: true });
+    await makeDirectories(this.objectsDir);
   }
 
   /** Keys in the ledger whose files are not created yet. */
