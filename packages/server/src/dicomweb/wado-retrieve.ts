@@ -1,9 +1,11 @@
 // WADO-RS retrieve of whole instances (PS3.18 §10.4): a study, a series or one instance as
 // multipart/related; type="application/dicom", each part a Part 10 file, streamed.
+import { once } from 'node:events';
 import { CodecError, createFileMeta, TranscodeError, transferSyntax } from '@loire/dicom';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { StorageRecord } from '../index/index.js';
 import { StorageTranscoder } from '../retrieve/transcoder.js';
+import { MISSING_OBJECT } from '../storage/storage.js';
 import { baseUrl, instanceUrl, type DicomwebContext } from './context.js';
 import { HttpError } from './http-error.js';
 import { multipartContentType, multipartStream, newBoundary, type Part } from './multipart.js';
@@ -35,9 +37,9 @@ export function registerWadoRetrieve(app: FastifyInstance, context: DicomwebCont
     }
     const locate = await instanceLocator(context, baseUrl(request), target);
     const boundary = newBoundary();
-    // A single instance is converted before the status is sent, so that a failure is a clear error, not a cut body.
-    const parts = planned.length === 1 && planned[0]!.plan.kind === 'transcode'
-      ? single(await instancePart(context, transcoder, planned[0]!.record, planned[0]!.plan, locate(planned[0]!.record)))
+    // A single instance is opened (and converted) before the status is sent, so that a failure is a clear error, not a cut body.
+    const parts = planned.length === 1
+      ? single(await onlyPart(context, transcoder, planned[0]!.record, planned[0]!.plan, locate(planned[0]!.record), request))
       : instanceParts(context, transcoder, planned, locate, request);
     reply.header('Content-Type', multipartContentType(boundary, DICOM_MEDIA_TYPE));
     return reply.send(multipartStream(boundary, parts));
@@ -67,7 +69,10 @@ async function instancePart(
   const contentType = `${DICOM_MEDIA_TYPE}; transfer-syntax=${plan.transferSyntaxUid}`;
   if (plan.kind === 'stored') {
     // Stored objects are Part 10 files with their File Meta (ingest keeps them byte for byte).
-    return { contentType, headers: { ...headers, 'Content-Length': String(record.size) }, body: context.archive.storage.read(record.storageKey) };
+    const body = context.archive.storage.read(record.storageKey);
+    // Its first bytes before its part begins: an object missing from storage fails here, and is left out whole.
+    await once(body, 'readable');
+    return { contentType, headers: { ...headers, 'Content-Length': String(record.size) }, body };
   }
   let dataset;
   try {
@@ -99,13 +104,34 @@ async function* instanceParts(
   locate: (record: StorageRecord) => string | undefined, request: FastifyRequest,
 ): AsyncGenerator<Part> {
   for (const { record, plan } of planned) {
+    let part: Part;
     try {
-      yield await instancePart(context, transcoder, record, plan, locate(record));
+      part = await instancePart(context, transcoder, record, plan, locate(record));
     } catch (error) {
-      // Headers are sent: an instance that fails to convert is left out and logged (PS3.18 §10.4.3).
-      request.log.warn({ err: error, sopInstanceUid: record.sopInstanceUid, to: plan.transferSyntaxUid }, 'WADO-RS retrieve left out an instance that failed to convert');
+      // Headers are sent: an instance that cannot be read or converted is left out and logged (PS3.18 §10.4.3).
+      if (isMissing(error)) request.log.error({ sopInstanceUid: record.sopInstanceUid, storageKey: record.storageKey }, `WADO-RS retrieve left out an instance: ${MISSING_OBJECT}`);
+      else request.log.warn({ err: error, sopInstanceUid: record.sopInstanceUid, to: plan.transferSyntaxUid }, 'WADO-RS retrieve left out an instance that failed to convert');
+      continue;
     }
+    yield part;
   }
+}
+
+/** The part of a request for one instance: an object missing from storage is a server error that says so. */
+async function onlyPart(
+  context: DicomwebContext, transcoder: StorageTranscoder, record: StorageRecord, plan: InstancePlan, location: string | undefined, request: FastifyRequest,
+): Promise<Part> {
+  try {
+    return await instancePart(context, transcoder, record, plan, location);
+  } catch (error) {
+    if (!isMissing(error)) throw error;
+    request.log.error({ sopInstanceUid: record.sopInstanceUid, storageKey: record.storageKey }, `WADO-RS retrieve: ${MISSING_OBJECT}`);
+    throw new HttpError(500, `instance ${record.sopInstanceUid} is in the index but its object is missing from storage; the administrator can list every such object with loire verify`);
+  }
+}
+
+function isMissing(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException).code === 'ENOENT';
 }
 
 async function* single(part: Part): AsyncGenerator<Part> {

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { frameByteLength, parsePart10, pixelFormat, splitEncapsulatedFrames } from '@loire/dicom';
 import { runTool } from '../testing/dcmtk.js';
 import { startTestLoire, type TestLoire } from '../testing/loire.js';
+import { LogLines } from '../testing/log-lines.js';
 import { splitMultipart } from '../testing/multipart.js';
 import { samplePath, storableSamples, type SampleEntry } from '../testing/samples.js';
 import { compareSamples, referencePixels } from '../../../dicom/src/codecs/test-support/reference.js';
@@ -64,6 +65,7 @@ const multiFrame = compressed.find((e) => (e.frames ?? 1) >= 3 && e.transferSynt
 const jpegBaseline = compressed.find((e) => e.transferSyntaxUID === '1.2.840.10008.1.2.4.50' && (e.frames ?? 1) === 1)!;
 
 let loire: TestLoire;
+const log = new LogLines();
 let base: string;
 let work: string;
 
@@ -89,7 +91,7 @@ function instancePath(e: SampleEntry): string {
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
 beforeAll(async () => {
-  loire = await startTestLoire();
+  loire = await startTestLoire({ logDestination: log });
   base = `http://127.0.0.1:${loire.httpPort}/dicom-web`;
   work = await mkdtemp(path.join(os.tmpdir(), 'loire-wado-'));
   for (const e of [...ctSeries, ...compressed, implicitSample, bigEndianSample]) await importFile(samplePath(e));
@@ -215,6 +217,42 @@ describe('WADO-RS retrieve of instances', () => {
     const received = await parts(response);
     expect(received.map((p) => p.headers['content-location']!.split('/instances/')[1])).not.toContain('1.2.826.0.1.3680043.9.7433.1.99');
     expect(received.some((p) => sha256(p.body) === e.sha256)).toBe(true);
+  });
+
+  it('leaves out an instance whose object is missing from storage, sends the rest whole, and says so in the log', async () => {
+    // Three slices copied into a series of their own, then one object deleted behind the index's back.
+    const seriesUid = '1.2.826.0.1.3680043.9.7433.2.1';
+    const sops = ['1.2.826.0.1.3680043.9.7433.2.1.1', '1.2.826.0.1.3680043.9.7433.2.1.2', '1.2.826.0.1.3680043.9.7433.2.1.3'];
+    const study = ctSeries[0]!.studyUID!;
+    const copies = new Map<string, string>();
+    for (const [i, sop] of sops.entries()) {
+      const copy = path.join(work, `missing-${i}.dcm`);
+      await writeFile(copy, readFileSync(samplePath(ctSeries[i]!)));
+      const modified = await runTool('dcmodify', ['-nb', '-m', `(0020,000E)=${seriesUid}`, '-m', `(0008,0018)=${sop}`, copy]);
+      expect(modified.code, modified.stderr).toBe(0);
+      await importFile(copy);
+      copies.set(sop, sha256(readFileSync(copy)));
+    }
+    const gone = sops[1]!;
+    const record = await loire.server.archive.index.getInstance(gone);
+    await loire.server.archive.storage.delete(record!.storageKey);
+
+    const seriesUrl = `/studies/${study}/series/${seriesUid}`;
+    const received = await parts(await get(seriesUrl, 'multipart/related; type="application/dicom"; transfer-syntax=*'));
+    expect(received.map((p) => p.headers['content-location']!.split('/instances/')[1])).toEqual([sops[0], sops[2]]);
+    for (const part of received) expect(sha256(part.body)).toBe(copies.get(part.headers['content-location']!.split('/instances/')[1]!));
+    // Converted (the default Accept asks for Explicit VR Little Endian, as stored here) or as stored: the same.
+    expect(await parts(await get(seriesUrl))).toHaveLength(2);
+    const lines = log.lines.filter((l) => l.sopInstanceUid === gone && String(l.msg).includes('missing from storage'));
+    expect(lines.length, 'an error line per retrieve').toBeGreaterThanOrEqual(2);
+    expect(lines.every((l) => l.level === 50 && String(l.msg).includes('loire verify'))).toBe(true);
+
+    // Asked alone, it is a server error that names it, not an empty or cut body.
+    const alone = await get(`${seriesUrl}/instances/${gone}`, 'multipart/related; type="application/dicom"; transfer-syntax=*');
+    expect(alone.status).toBe(500);
+    expect(await alone.text()).toContain(`instance ${gone} is in the index but its object is missing from storage`);
+    // The server is still serving.
+    expect(await parts(await get(`${seriesUrl}/instances/${sops[0]}`))).toHaveLength(1);
   });
 
   it('answers 404 for unknown UIDs and for UIDs that do not belong together', async () => {
