@@ -253,6 +253,29 @@ describe('loire command line', () => {
     }
   }, 120_000);
 
+  it('an index database that cannot be reached, found or opened stops start-up with one line that says what to do', async () => {
+    const { dir, db } = await workspace();
+    const serve = (database: string) => runLoire(['serve', '--data', path.join(dir, 'data'), '--database', database, '--http-port', '0', '--dicom-port', '0'], cleanEnv(), 60_000);
+    const cases: { database: string; says: string }[] = [
+      // Port 1: nothing listens there.
+      { database: 'postgres://postgres@127.0.0.1:1/test', says: 'loire: cannot reach the index database at 127.0.0.1:1 (ECONNREFUSED): is PostgreSQL running there? check --database (LOIRE_DATABASE)' },
+      { database: `sqlite://${path.join(dir, 'not-a-database.sqlite')}`, says: 'loire: the index database file is damaged or is not a Loire index (SQLITE_NOTADB: ' },
+      { database: `sqlite://${path.join(dir, 'no-such-directory', 'index.sqlite')}`, says: 'loire: the index database cannot be opened for writing (SQLITE_CANTOPEN: ' },
+    ];
+    writeFileSync(path.join(dir, 'not-a-database.sqlite'), 'this is not a SQLite file, but it is long enough to be read as one '.repeat(100));
+    if (db.url.startsWith('postgres')) {
+      const url = new URL(db.url);
+      url.pathname = '/loire_no_such_database';
+      cases.push({ database: url.toString(), says: 'loire: the index database refused the connection (3D000: database "loire_no_such_database" does not exist): check the database name' });
+    }
+    for (const { database, says } of cases) {
+      const r = await serve(database);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toContain(says);
+      expect(r.stderr, 'no stack trace').not.toMatch(/\n\s+at /);
+    }
+  }, 120_000);
+
   it('/healthz answers 200 only once DICOM associations are accepted', async () => {
     const { dir, db } = await workspace();
     const httpPort = await freePort();

@@ -64,7 +64,9 @@ function openSqlite(path: string): IndexConnection {
   try {
     sqlite = new BetterSqlite3(path);
   } catch (error) {
-    throw new Error(`Cannot open the SQLite index at "${path}": ${(error as Error).message}`, { cause: error });
+    // The driver checks some things itself (a missing directory) and gives those no code.
+    const code = (error as { code?: unknown }).code ?? 'SQLITE_CANTOPEN';
+    throw Object.assign(new Error(`Cannot open the SQLite index at "${path}": ${(error as Error).message}`, { cause: error }), { code });
   }
   // WAL + synchronous=NORMAL: a committed transaction survives a process crash (only an OS
   // crash or power loss may lose the last ones); storage commitment does its own fsync.
@@ -152,7 +154,9 @@ async function migrateToLatest(db: Kysely<IndexDatabase>, dialect: IndexDialect)
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
-    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    // No migration ran: the database could not be reached or read, and its error says why.
+    if (failed === undefined) throw error;
     throw new Error(`Index schema migration "${failed}" failed: ${(error as Error).message ?? String(error)}`, {
       cause: error,
     });

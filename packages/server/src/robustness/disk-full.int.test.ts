@@ -103,7 +103,7 @@ describe.skipIf(!mounted)('a full disk', () => {
     database = await createTestDatabase(dataDir);
     loire = await spawnLoire(dataDir, database.url, [], { LOIRE_ADMIN_PASSWORD: ADMIN_PASSWORD });
     await loire.waitUntilReady(READY_WITHIN_MS);
-    const port = loire.dicomPort;
+    let port = loire.dicomPort;
 
     const first = await storescu(port, images.map((i) => i.file));
     expect(first.other, first.log.slice(-2000)).toEqual([]);
@@ -126,7 +126,23 @@ describe.skipIf(!mounted)('a full disk', () => {
     expect((await runTool('echoscu', ['-aec', 'LOIRE', '127.0.0.1', String(port)])).code).toBe(0);
     expect((await fetch(`http://127.0.0.1:${loire.httpPort}/healthz`)).status).toBe(200);
 
+    // With the server stopped and the disk filled to its last byte, an import cannot store
+    // anything, or cannot even open an index kept beside the objects (SQLite): either way one
+    // line that says what to do, exit status 1, and no stack trace.
+    expect(await loire.kill('SIGTERM'), loire.output().slice(-3000)).toBe(0);
+    const filler = path.join(diskDir, 'filler');
+    spawnSync('dd', ['if=/dev/zero', `of=${filler}`, 'bs=64k'], { encoding: 'utf8' });
+    const blocked = await runTool(process.execPath, [loireBin, 'import', '--data', dataDir, '--database', database.url, first.outOfResources[0]!], { timeoutMs: 120_000 });
+    expect(blocked.code, blocked.stdout + blocked.stderr).toBe(1);
+    expect(blocked.stdout + blocked.stderr, 'no stack trace').not.toMatch(/\n\s+at /);
+    expect(blocked.stdout + blocked.stderr).toMatch(/the import is not finished: 1 files could not be stored for want of resources|^loire: the index database cannot be written \(SQLITE_[A-Z_]+: [^)]*\): is the disk of the data directory full\? make room/m);
+    rmSync(filler);
+
+    // More room, and the server again.
     expect(spawnSync('mount', ['-o', `remount,size=${DISK_GROWN}`, diskDir]).status).toBe(0);
+    loire = await spawnLoire(dataDir, database.url, [], { LOIRE_ADMIN_PASSWORD: ADMIN_PASSWORD });
+    await loire.waitUntilReady(READY_WITHIN_MS);
+    port = loire.dicomPort;
     const again = await storescu(port, first.outOfResources);
     expect(again.stored.length, again.log.slice(-2000)).toBe(first.outOfResources.length);
 
