@@ -41,6 +41,18 @@ function describeElement(el: DataElement): string {
   return el.value ? Buffer.from(el.value).toString('hex') : `bulk ${el.position?.offset}+${el.position?.length}`;
 }
 
+describe('Part10Parser.fileMeta', () => {
+  it('gives the File Meta Information as soon as its bytes are in, before the data set is', () => {
+    const bytes = readFileSync(sample('ct-series/philips-head-ct-std-brain-1mm/I10'));
+    const whole = parsePart10(bytes);
+    const parser = new Part10Parser();
+    expect(parser.fileMeta).toBeUndefined();
+    for (let at = 0; at < 1024; at += 7) parser.push(bytes.subarray(at, at + 7));
+    expect(parser.fileMeta?.string(Tag.MediaStorageSOPInstanceUID)).toBe(whole.dataset.string(Tag.SOPInstanceUID));
+    expect(parser.fileMeta?.string(Tag.MediaStorageSOPClassUID)).toBe(whole.dataset.string(Tag.SOPClassUID));
+  });
+});
+
 describe('every sample file against manifest.json', () => {
   const dicomFiles = manifest.filter((e) => e.isDicom);
   it('the manifest lists the samples', () => expect(dicomFiles.length).toBeGreaterThan(600));

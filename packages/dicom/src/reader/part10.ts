@@ -94,6 +94,11 @@ export class Part10Parser {
     }
   }
 
+  /** The File Meta Information once it is read: undefined before, and for a data set without one. */
+  get fileMeta(): Dataset | undefined {
+    return this.meta;
+  }
+
   /**
    * Bytes of a bulk value (Pixel Data, a large fragment…) the parser would only skip: a caller reading
    * a file by position may jump over them with skipAhead(n) instead of pushing them. 0 in the meta header.

@@ -4,7 +4,9 @@
 // ingest pipeline into storage as they arrive, so memory stays constant whatever the size; each
 // instance is acknowledged only once ingest has stored and indexed it.
 import type { Readable } from 'node:stream';
-import { ExplicitVRLittleEndian, fromDicomJson, transferSyntax, UNDEFINED_LENGTH, writePart10, type ByteRange, type DicomJson } from '@loire/dicom';
+import {
+  ExplicitVRLittleEndian, fromDicomJson, Part10Parser, Tag, transferSyntax, UNDEFINED_LENGTH, writePart10, type ByteRange, type DicomJson,
+} from '@loire/dicom';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Archive } from '../archive.js';
 import { DicomStatus, IngestError, type RefusedInstance } from '../ingest/errors.js';
@@ -171,8 +173,10 @@ async function storeDicomParts(archive: Archive, reader: MultipartReader, source
     // Storage that cannot take the part (a full disk) fails this part only: the rest of its body
     // is read and dropped, and the next parts are tried.
     let storageError: unknown;
+    const head = new FileMetaReader();
     try {
       for (let chunk = await reader.readBody(); chunk; chunk = await reader.readBody()) {
+        head.push(chunk);
         if (storageError !== undefined) continue;
         try {
           const wait = incoming.write(chunk);
@@ -187,12 +191,43 @@ async function storeDicomParts(archive: Archive, reader: MultipartReader, source
       throw error;
     }
     if (storageError !== undefined) {
+      // Its identity is read at its end, which was never reached: the File Meta Information names it.
+      if (storageError instanceof IngestError) storageError.about(head.identity());
       await settle(() => Promise.reject(storageError), part.index, outcome);
       continue;
     }
     await settle(() => incoming.end(), part.index, outcome);
   }
 }
+
+/**
+ * The SOP Class and Instance UIDs a Part 10 part's File Meta Information gives, read from its
+ * first bytes: what a failed part is reported with when it failed before its end.
+ */
+class FileMetaReader {
+  private parser: Part10Parser | undefined = new Part10Parser();
+  private read = 0;
+
+  push(chunk: Uint8Array): void {
+    if (this.parser === undefined || this.parser.fileMeta !== undefined) return;
+    this.read += chunk.length;
+    try {
+      this.parser.push(chunk);
+    } catch {
+      this.parser = undefined; // not readable: the part is reported without them
+      return;
+    }
+    if (this.read > FILE_META_READ_MAX && this.parser.fileMeta === undefined) this.parser = undefined;
+  }
+
+  identity(): RefusedInstance {
+    const meta = this.parser?.fileMeta;
+    return { sopClassUid: meta?.string(Tag.MediaStorageSOPClassUID), sopInstanceUid: meta?.string(Tag.MediaStorageSOPInstanceUID) };
+  }
+}
+
+/** Past this many bytes without a whole File Meta Information, a part has none worth reading. */
+const FILE_META_READ_MAX = 64 * 1024;
 
 /**
  * PS3.18 §10.5.1.2.2: DICOM JSON metadata parts, and bulk data parts whose Content-Location is

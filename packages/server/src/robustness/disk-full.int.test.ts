@@ -115,6 +115,10 @@ describe.skipIf(!mounted)('a full disk', () => {
     expect(stow.status, JSON.stringify(stow.body)).toBe(503);
     const failures = (stow.body['00081198'] as { Value: Array<Record<string, { Value?: number[] }>> }).Value;
     expect(failures.map((f) => f['00081197']?.Value?.[0])).toEqual([0xa700, 0xa700, 0xa700]);
+    // Each failure names its instance (Type 1 in PS3.18 Table 10.5.3-3), though it failed before its end.
+    const sent = first.outOfResources.slice(0, 3).map((file) => images.find((i) => i.file === file)!.sopInstanceUid);
+    expect(failures.map((f) => (f['00081155'] as unknown as { Value?: string[] })?.Value?.[0])).toEqual(sent);
+    expect(failures.every((f) => typeof (f['00081150'] as unknown as { Value?: string[] })?.Value?.[0] === 'string')).toBe(true);
     expect(loire.output(), 'the STOW-RS log says the storage is full').toMatch(/"level":50,[^\n]*STOW-RS request: [^\n]*the storage is full/);
     // `loire import` beside the server: the files are refused, and the import says it is not
     // finished (exit status 1).
