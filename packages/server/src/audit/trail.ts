@@ -116,8 +116,11 @@ export class AuditTrail {
     await waitAtMost(this.flush(), CLOSE_TIMEOUT_MS);
     this.closed = true;
     clearTimeout(this.timer);
-    if (this.queue.length > 0) {
+    if (this.queue.length > 0 && this.options.journalPath !== undefined) {
       this.options.logger.error({ pending: this.queue.length, journal: this.options.journalPath }, 'audit records not yet in the database at shutdown: they stay in the journal and are appended at the next start');
+    } else if (this.queue.length > 0) {
+      this.options.logger.error({ pending: this.queue.length },
+        'audit records could not be written to the database and are lost: check the index database (is its disk full?)');
     }
     if (this.journal !== undefined) closeSync(this.journal);
     this.journal = undefined;

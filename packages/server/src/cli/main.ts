@@ -1,7 +1,7 @@
 // The `loire` command: serve, import, verify, user, audit verify.
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig, type CliOptions } from '../config/config.js';
-import { createLogger, silentLogger } from '../logger.js';
+import { createLogger, type Logger } from '../logger.js';
 import { openArchive } from '../archive.js';
 import { startServer } from '../server.js';
 import { verifyStorage } from '../integrity/verify.js';
@@ -42,9 +42,17 @@ async function serve(options: CliOptions): Promise<number> {
   return 0;
 }
 
+/**
+ * A command prints its own output; what goes wrong underneath (an audit record that cannot be
+ * written, say) still reaches the administrator, as error lines on stderr.
+ */
+function commandLogger(): Logger {
+  return createLogger('error', process.stderr);
+}
+
 async function runImport(paths: string[], options: CliOptions): Promise<number> {
   const config = loadConfig(options);
-  const archive = await openArchive(config, silentLogger());
+  const archive = await openArchive(config, commandLogger());
   const studies = new Map<string, Map<string, number>>();
   try {
     const summary = await importPaths(archive.ingest, paths, {
@@ -69,7 +77,7 @@ async function runImport(paths: string[], options: CliOptions): Promise<number> 
 
 async function runVerify(options: CliOptions): Promise<number> {
   const config = loadConfig(options);
-  const archive = await openArchive(config, silentLogger());
+  const archive = await openArchive(config, commandLogger());
   try {
     const report = await verifyStorage(archive.storage, archive.index.allStorageRecords(), (n) => {
       if (process.stderr.isTTY && n % 1000 === 0) process.stderr.write(`\rverified ${n} objects`);
