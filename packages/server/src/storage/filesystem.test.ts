@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -32,6 +32,23 @@ describe('FilesystemStorage', () => {
     expect(stored.key).toMatch(/^\d{4}\/\d{2}\/\d{2}\/[0-9a-f]{32}\.dcm$/);
     expect((await storage.readAll(stored.key)).equals(all)).toBe(true);
     await storage.sync([stored.key]);
+  });
+
+  it('makes an object\'s directory again when it was removed behind its back (a clean-up of empty directories)', async () => {
+    const { storage, root } = await newStorage();
+    const write = async (parts: Buffer[]): Promise<string> => {
+      const writer = await storage.createWriter();
+      for (const part of parts) await writer.write(part);
+      return (await writer.commit('1.2.3')).key;
+    };
+    await write([Buffer.from('first')]);
+    // Every size: written at its end, while arriving, and in the thread pool.
+    const sizes = [[Buffer.from('small')], [Buffer.alloc(200 * 1024, 1)], [Buffer.alloc(1024 * 1024, 2), Buffer.alloc(1024, 3)]];
+    for (const parts of sizes) {
+      rmSync(path.join(root, 'objects'), { recursive: true, force: true });
+      const key = await write(parts);
+      expect((await storage.readAll(key)).equals(Buffer.concat(parts))).toBe(true);
+    }
   });
 
   it('stores objects of every size byte-exact, whether written while arriving, gathered, or in the thread pool', async () => {

@@ -17,7 +17,7 @@
 // the noise.
 import { createHash, randomUUID } from 'node:crypto';
 import {
-  close as closeCallback, closeSync, createReadStream, open as openCallback, openSync, writev as writevCallback, writevSync,
+  close as closeCallback, closeSync, createReadStream, mkdirSync, open as openCallback, openSync, writev as writevCallback, writevSync,
 } from 'node:fs';
 import { mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -75,6 +75,31 @@ async function makeDirectories(dir: string): Promise<void> {
 }
 
 const openAsync = promisify(openCallback);
+
+/**
+ * Creates a new object's file. Its directory is made again if it has gone since the storage made
+ * it (a clean-up that removes empty directories): otherwise every object of the day would fail
+ * until a restart.
+ */
+function createFileSync(file: string): number {
+  try {
+    return openSync(file, 'wx');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    mkdirSync(path.dirname(file), { recursive: true });
+    return openSync(file, 'wx');
+  }
+}
+
+async function createFile(file: string): Promise<number> {
+  try {
+    return await openAsync(file, 'wx');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    await mkdir(path.dirname(file), { recursive: true });
+    return openAsync(file, 'wx');
+  }
+}
 const closeAsync = promisify(closeCallback);
 const writevAsync = promisify(writevCallback);
 
@@ -255,7 +280,7 @@ class FileObjectWriter implements ObjectWriter {
   }
 
   private writeEagerly(): void {
-    this.fd ??= openSync(this.file, 'wx');
+    this.fd ??= createFileSync(this.file);
     const expected = this.pendingBytes;
     const written = writevSync(this.fd, this.pending);
     if (written !== expected) throw new StorageError(`short write: ${written} of ${expected} bytes (disk full?)`, 'ENOSPC');
@@ -267,7 +292,7 @@ class FileObjectWriter implements ObjectWriter {
   private async flush(): Promise<void> {
     this.flushed = true;
     if (this.pendingBytes === 0) return;
-    this.fd ??= await openAsync(this.file, 'wx');
+    this.fd ??= await createFile(this.file);
     const buffers = this.pending;
     this.pending = [];
     this.pendingBytes = 0;
@@ -279,7 +304,7 @@ class FileObjectWriter implements ObjectWriter {
     if (!this.flushed) return this.commitSmall(label);
     try {
       await this.flush();
-      const fd = this.fd ?? await openAsync(this.file, 'wx');
+      const fd = this.fd ?? await createFile(this.file);
       this.fd = undefined;
       await closeAsync(fd);
       this.done = true;
@@ -301,7 +326,7 @@ class FileObjectWriter implements ObjectWriter {
     this.pending = [];
     this.done = true;
     try {
-      const fd = this.fd ?? openSync(this.file, 'wx');
+      const fd = this.fd ?? createFileSync(this.file);
       this.fd = undefined;
       try {
         const written = this.eagerlyWritten + (buffers.length === 0 ? 0 : writevSync(fd, buffers));
