@@ -4,6 +4,7 @@ import path from 'node:path';
 import { SyslogForwarder } from './audit/syslog.js';
 import { AuditTrail } from './audit/trail.js';
 import type { LoireConfig } from './config/config.js';
+import { lockDataDirectory } from './data-lock.js';
 import { IngestService } from './ingest/ingest.js';
 import { openIndex, type ArchiveIndex } from './index/index.js';
 import type { Logger } from './logger.js';
@@ -44,7 +45,15 @@ export const INDEX_JOURNAL = 'index-journal';
 export async function openArchive(config: LoireConfig, logger: Logger, options: ArchiveOptions = {}): Promise<Archive> {
   const storage = new FilesystemStorage(config.dataDir);
   await storage.init();
-  const index = await openIndex(config.database, logger, options.indexJournal ? { journalDir: path.join(config.dataDir, INDEX_JOURNAL) } : {});
+  // The journals' owner: one per data directory (see data-lock.ts).
+  const lock = options.indexJournal || options.auditJournal ? lockDataDirectory(config.dataDir) : undefined;
+  let index: ArchiveIndex;
+  try {
+    index = await openIndex(config.database, logger, options.indexJournal ? { journalDir: path.join(config.dataDir, INDEX_JOURNAL) } : {});
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
   const ingest = new IngestService({
     storage, logger, indexer: index, duplicatePolicy: config.duplicatePolicy,
   });
@@ -61,6 +70,7 @@ export async function openArchive(config: LoireConfig, logger: Logger, options: 
   } catch (err) {
     await storage.close();
     await index.close();
+    lock?.release();
     throw err;
   }
   const accounts = new AccountService(index.db, config.security);
@@ -81,6 +91,7 @@ export async function openArchive(config: LoireConfig, logger: Logger, options: 
   } catch (err) {
     await storage.close();
     await index.close();
+    lock?.release();
     throw err;
   }
   return {
@@ -90,6 +101,7 @@ export async function openArchive(config: LoireConfig, logger: Logger, options: 
       await forwarder?.close();
       await storage.close();
       await index.close();
+      lock?.release();
     },
   };
 }

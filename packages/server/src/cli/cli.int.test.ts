@@ -276,6 +276,37 @@ describe('loire command line', () => {
     }
   }, 120_000);
 
+  it('a second server on the same data directory is refused; the lock of a server that is gone is taken over', async () => {
+    const { dir, db } = await workspace();
+    const dataDir = path.join(dir, 'data');
+    const ports = async (): Promise<string[]> => ['--http-port', String(await freePort()), '--dicom-port', String(await freePort())];
+    const firstArgs = ['--data', dataDir, '--database', db.url, ...await ports()];
+    const first = serveInBackground(firstArgs, cleanEnv());
+    cleanup.push(async () => { await first.stop(); });
+    await waitForHealthy(Number(firstArgs[firstArgs.indexOf('--http-port') + 1]), first);
+    expect(readFileSync(path.join(dataDir, 'loire.pid'), 'utf8').trim()).toBe(String(first.child.pid));
+
+    const second = await runLoire(['serve', '--data', dataDir, '--database', db.url, ...await ports()], cleanEnv(), 60_000);
+    expect(second.code, second.stderr).toBe(1);
+    expect(second.stderr).toContain(`loire: the data directory ${dataDir} is in use by another Loire server (process ${first.child.pid}): stop that one first, or give this one another --data`);
+    expect(second.stderr, 'no stack trace').not.toMatch(/\n\s+at /);
+    // The first one never noticed: still serving. A command beside it (import) is not a server, and runs.
+    expect((await echo('LOIRE', Number(firstArgs[firstArgs.indexOf('--dicom-port') + 1]))).code).toBe(0);
+    const imported = await runLoire(['import', '--data', dataDir, '--database', db.url, samplePath('ct-series/philips-head-ct-std-brain-1mm/I10')], cleanEnv());
+    expect(imported.code, imported.stderr).toBe(0);
+
+    // Killed, it leaves its lock behind; the next server takes it over. Stopped cleanly, it leaves none.
+    first.child.kill('SIGKILL');
+    await first.exited;
+    expect(existsSync(path.join(dataDir, 'loire.pid'))).toBe(true);
+    const nextArgs = ['--data', dataDir, '--database', db.url, ...await ports()];
+    const next = serveInBackground(nextArgs, cleanEnv());
+    cleanup.push(async () => { await next.stop(); });
+    await waitForHealthy(Number(nextArgs[nextArgs.indexOf('--http-port') + 1]), next);
+    expect(await next.stop(), next.output()).toBe(0);
+    expect(existsSync(path.join(dataDir, 'loire.pid'))).toBe(false);
+  }, 180_000);
+
   it('/healthz answers 200 only once DICOM associations are accepted', async () => {
     const { dir, db } = await workspace();
     const httpPort = await freePort();

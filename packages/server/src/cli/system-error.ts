@@ -1,11 +1,13 @@
 // The system errors that stop a command before it could do its work (a port taken, a data
 // directory that cannot be written), said in one line with what to do. Anything else is a bug,
 // and its stack is printed whole.
+import { DataDirectoryInUseError } from '../data-lock.js';
 
 type SystemError = NodeJS.ErrnoException & { address?: string; port?: number };
 
 export function explainSystemError(error: unknown): string | undefined {
   if (!(error instanceof Error)) return undefined;
+  if (error instanceof DataDirectoryInUseError) return error.message;
   const e = error as SystemError;
   // The index wraps some of its errors ("Cannot open the SQLite index at …"): the cause has the code.
   const database = explainDatabaseError(e) ?? (e.cause instanceof Error ? explainDatabaseError(e.cause as SystemError) : undefined);
