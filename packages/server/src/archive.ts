@@ -54,6 +54,12 @@ export async function openArchive(config: LoireConfig, logger: Logger, options: 
     lock?.release();
     throw err;
   }
+  /** What every door stands on, closed last (and alone when opening fails half-way). */
+  const closeCore = async (): Promise<void> => {
+    await storage.close();
+    await index.close();
+    lock?.release();
+  };
   const ingest = new IngestService({
     storage, logger, indexer: index, duplicatePolicy: config.duplicatePolicy,
   });
@@ -68,9 +74,7 @@ export async function openArchive(config: LoireConfig, logger: Logger, options: 
       if (removedPartialObjects > 0) logger.warn({ removedPartialObjects }, 'removed objects an interrupted run left half-written or unindexed');
     }
   } catch (err) {
-    await storage.close();
-    await index.close();
-    lock?.release();
+    await closeCore();
     throw err;
   }
   const accounts = new AccountService(index.db, config.security);
@@ -89,9 +93,7 @@ export async function openArchive(config: LoireConfig, logger: Logger, options: 
       forwarder = syslog;
     }
   } catch (err) {
-    await storage.close();
-    await index.close();
-    lock?.release();
+    await closeCore();
     throw err;
   }
   return {
@@ -99,9 +101,7 @@ export async function openArchive(config: LoireConfig, logger: Logger, options: 
     close: async () => {
       await audit.close();
       await forwarder?.close();
-      await storage.close();
-      await index.close();
-      lock?.release();
+      await closeCore();
     },
   };
 }

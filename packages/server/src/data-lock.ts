@@ -6,7 +6,7 @@
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 
-export const LOCK_FILE = 'loire.pid';
+const LOCK_FILE = 'loire.pid';
 
 export class DataDirectoryInUseError extends Error {
   override name = 'DataDirectoryInUseError';

@@ -75,6 +75,8 @@ async function makeDirectories(dir: string): Promise<void> {
 }
 
 const openAsync = promisify(openCallback);
+const closeAsync = promisify(closeCallback);
+const writevAsync = promisify(writevCallback);
 
 /**
  * Creates a new object's file. Its directory is made again if it has gone since the storage made
@@ -100,8 +102,6 @@ async function createFile(file: string): Promise<number> {
     return openAsync(file, 'wx');
   }
 }
-const closeAsync = promisify(closeCallback);
-const writevAsync = promisify(writevCallback);
 
 interface NewFile {
   key: string;
