@@ -25,6 +25,15 @@ describe('toDicomJson', () => {
     expect(json['7FE00010']).toEqual({ vr: 'OW' });
   });
 
+  it('converts only the top-level tags asked for, with the character set of the whole data set', async () => {
+    const { dataset } = await readPart10File(sample('ct-series/furuhashi-lspine-ct-20180201-sagittal3mm/CT000003'));
+    const only = new Set([0x00100010, 0x0020000d, 0x00400009]); // PatientName, StudyInstanceUID, and a tag it lacks
+    const json = toDicomJson(dataset, { only });
+    const full = toDicomJson(dataset);
+    expect(json).toEqual({ '00100010': full['00100010'], '0020000D': full['0020000D'] });
+    expect((json['00100010']!.Value![0] as { Ideographic: string }).Ideographic).toBe('古橋　大地');
+  });
+
   it('inlines binary values and asks the callback for bulk data URIs with the element path', async () => {
     const { dataset } = await readPart10File(sample('modalities/seg/DicomSeg.dcm'));
     const paths: number[][] = [];

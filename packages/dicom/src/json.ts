@@ -16,10 +16,19 @@ export interface ToDicomJsonOptions {
    * left in the source as bulk data; returning undefined inlines the value when it is present.
    */
   bulkDataUri?: (el: DataElement, path: number[]) => string | undefined;
+  /** Top-level tags to convert (with their sequences whole); every tag when absent. */
+  only?: ReadonlySet<number>;
 }
 
 export function toDicomJson(ds: Dataset, opts: ToDicomJsonOptions = {}): DicomJson {
-  return datasetToJson(ds, opts, []);
+  const only = opts.only;
+  if (only === undefined) return datasetToJson(ds, opts, []);
+  const out: DicomJson = {};
+  for (const tag of only) {
+    const el = ds.get(tag);
+    if (el !== undefined && !isGroupLength(tag)) out[tagHex(tag)] = attributeToJson(ds, el, opts, []);
+  }
+  return out;
 }
 
 function datasetToJson(ds: Dataset, opts: ToDicomJsonOptions, prefix: number[]): DicomJson {

@@ -72,6 +72,9 @@ export async function openArchive(config: LoireConfig, logger: Logger, options: 
     if (options.indexJournal) {
       const { removedPartialObjects } = await storage.recover(async (key, sopInstanceUid) => (await index.getInstance(sopInstanceUid))?.storageKey === key);
       if (removedPartialObjects > 0) logger.warn({ removedPartialObjects }, 'removed objects an interrupted run left half-written or unindexed');
+      // The server's ingest leaves metadata documents to be made from storage once ingest pauses
+      // (see index/metadata-filler.ts); a command run makes its own at once, and leaves none behind.
+      index.makeMetadataLater((stored) => ingest.readStoredMetadata(stored));
     }
   } catch (err) {
     await closeCore();

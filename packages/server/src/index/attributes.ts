@@ -144,6 +144,16 @@ export const TAGS = {
   InstanceNumber: tagOf('InstanceNumber'),
 } as const;
 
+/**
+ * Every attribute an instance's index columns are computed from (see instance-fields.ts), with
+ * the Specific Character Set that decodes their text: all ingest must convert before the
+ * instance's metadata document is made.
+ */
+export const INDEX_SOURCE_TAGS: ReadonlySet<number> = new Set([
+  ...INDEXED_ATTRIBUTES.filter((a) => !a.derived).map((a) => a.tag),
+  ...Object.values(TAGS),
+].map((tag) => parseInt(tag, 16)));
+
 /** The unique key of each level (PS3.4 C.6.1.1/C.6.2.1). */
 export const UNIQUE_KEY_OF_LEVEL: Record<QueryLevel, string> = {
   PATIENT: TAGS.PatientID,

@@ -10,6 +10,7 @@ import { initialSchema } from './migrations/0001-initial-schema.js';
 import { accountsSchema } from './migrations/0002-accounts.js';
 import { auditSchema } from './migrations/0003-audit.js';
 import { userProfilesSchema } from './migrations/0004-user-profiles.js';
+import { metadataPendingIndex } from './migrations/0005-metadata-pending.js';
 import type { IndexDatabase } from './schema.js';
 import type { IndexDialect } from './sql-dialect.js';
 import { withStatementCache } from './statement-cache.js';
@@ -141,6 +142,7 @@ function migrationsFor(dialect: IndexDialect): Record<string, Migration> {
     '0002-accounts': accountsSchema(dialect),
     '0003-audit': auditSchema(dialect),
     '0004-user-profiles': userProfilesSchema(dialect),
+    '0005-metadata-pending': metadataPendingIndex(),
   };
 }
 

@@ -18,6 +18,7 @@ import {
   deleteInstance, deleteInstanceAt, deleteSeries, deleteStudy, indexInstances, indexPrepared,
   type BatchIndexResult, type DeletedInstance, type DeletedObjects, type IndexRequest, type IndexResult,
 } from './store.js';
+import { MetadataFiller, type MetadataFillerOptions } from './metadata-filler.js';
 import { IndexWriteQueue, type QueuedInstance, type ReplayedInstance, type StoredMetadataReader } from './write-queue.js';
 
 export interface IndexOptions {
@@ -31,13 +32,18 @@ export interface IndexOptions {
 export class ArchiveIndex {
   private readonly context: QueryContext;
   private readonly writes: IndexWriteQueue;
+  private filler: MetadataFiller | undefined;
 
   constructor(private readonly connection: IndexConnection, private readonly logger?: Logger, options: IndexOptions = {}) {
-    this.context = { db: connection.db, dialect: connection.dialect };
+    this.context = {
+      db: connection.db, dialect: connection.dialect,
+      beforeMetadataRead: (scope) => this.filler?.settled(scope) ?? Promise.resolve(),
+    };
     this.writes = new IndexWriteQueue({
       commit: async (prepared) => {
         const results = await indexPrepared(connection.runner, prepared);
         for (const result of results) this.logWarnings(result);
+        this.filler?.noteCommitted();
         return results;
       },
       probe: async () => { await connection.db.selectFrom('study').select('pk').limit(1).execute(); },
@@ -81,6 +87,21 @@ export class ArchiveIndex {
   /** Indexes what the journal of an interrupted run holds; call once at start-up. */
   replayJournal(read: StoredMetadataReader): Promise<ReplayedInstance[]> {
     return this.writes.replayJournal(read);
+  }
+
+  /**
+   * From now on, instances indexed with `metadataLater` get their metadata documents made from
+   * their stored objects with `read` (see metadata-filler.ts), including those an earlier run left.
+   */
+  makeMetadataLater(read: StoredMetadataReader, options?: MetadataFillerOptions): void {
+    if (this.filler) throw new Error('makeMetadataLater() was called twice');
+    this.filler = new MetadataFiller(this.connection, read, this.logger, options);
+    this.filler.noteCommitted();
+  }
+
+  /** True once makeMetadataLater() was called: ingest may then send `metadataLater` requests. */
+  get makesMetadataLater(): boolean {
+    return this.filler !== undefined;
   }
 
   /** Resolves once every instance queued so far is committed (reads call it first). */
@@ -173,6 +194,7 @@ export class ArchiveIndex {
   /** Commits what is queued (what cannot be stays in the journal), then closes the database. */
   async close(): Promise<void> {
     await this.writes.close();
+    await this.filler?.close();
     await this.connection.close();
   }
 
@@ -200,5 +222,7 @@ export type {
   BatchIndexResult, DeletedInstance, DeletedObjects, DuplicatePolicy, IndexOutcome, IndexRequest, IndexResult,
 } from './store.js';
 export { IndexClosedError } from './write-queue.js';
+export type { MetadataFillerOptions } from './metadata-filler.js';
+export { INDEX_SOURCE_TAGS } from './attributes.js';
 export type { QueuedInstance, ReplayedInstance, StoredMetadataReader } from './write-queue.js';
 export { fillSynthetic, syntheticInstance, syntheticRequest, type SyntheticOptions } from './synthetic.js';

@@ -5,6 +5,12 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { DicomJson } from './dicom-json.js';
 
+/**
+ * The document of an instance whose metadata is still to be made (see metadata-filler.ts). No
+ * encoded document is empty: raw deflate of even an empty text takes two bytes.
+ */
+export const METADATA_TO_MAKE: Buffer = Buffer.alloc(0);
+
 export function encodeMetadata(json: DicomJson): Buffer {
   // This runs on the ingest path. Level 1 with a 4 KiB window compresses DICOM JSON nearly as
   // well as the defaults, and the smaller state makes a call several times cheaper for the
@@ -16,7 +22,12 @@ export function decodeMetadata(stored: Uint8Array): DicomJson {
   return JSON.parse(decodeMetadataText(stored)) as DicomJson;
 }
 
-/** The stored DICOM JSON as text, for adapters that pass it on without parsing it. */
+/**
+ * The stored DICOM JSON as text, for adapters that pass it on without parsing it. A document
+ * still to make reads as empty: what an index opened without storage (a tool, a test) sees of
+ * an instance just ingested; the server makes it before any read (see metadata-filler.ts).
+ */
 export function decodeMetadataText(stored: Uint8Array): string {
+  if (stored.length === 0) return '{}';
   return inflateRawSync(stored).toString('utf8');
 }

@@ -48,8 +48,16 @@ function toDocument(row: DocumentRow): MetadataDocument {
 /** The instances of the scope, by series then instance number; empty when nothing matches. */
 export async function metadataDocuments(context: QueryContext, scope: MetadataScope): Promise<MetadataDocument[]> {
   const conditions = [sql`study.study_instance_uid = ${scope.studyInstanceUid}`];
-  if (scope.seriesInstanceUid !== undefined) conditions.push(sql`series.series_instance_uid = ${scope.seriesInstanceUid}`);
-  if (scope.sopInstanceUid !== undefined) conditions.push(sql`instance.sop_instance_uid = ${scope.sopInstanceUid}`);
+  const toMake = [sql`st.study_instance_uid = ${scope.studyInstanceUid}`];
+  if (scope.seriesInstanceUid !== undefined) {
+    conditions.push(sql`series.series_instance_uid = ${scope.seriesInstanceUid}`);
+    toMake.push(sql`se.series_instance_uid = ${scope.seriesInstanceUid}`);
+  }
+  if (scope.sopInstanceUid !== undefined) {
+    conditions.push(sql`instance.sop_instance_uid = ${scope.sopInstanceUid}`);
+    toMake.push(sql`i.sop_instance_uid = ${scope.sopInstanceUid}`);
+  }
+  await context.beforeMetadataRead?.(sql.join(toMake, sql` and `));
   const rows = (await sql<DocumentRow>`select study.study_instance_uid, series.series_instance_uid,
       instance.sop_instance_uid, instance.metadata
     from instance join series on series.pk = instance.series_fk join study on study.pk = series.study_fk
@@ -61,6 +69,7 @@ export async function metadataDocuments(context: QueryContext, scope: MetadataSc
 /** Metadata of the given instances (any order; unknown UIDs are skipped). */
 export async function metadataOfInstances(context: QueryContext, sopInstanceUids: readonly string[]): Promise<MetadataDocument[]> {
   if (sopInstanceUids.length === 0) return [];
+  await context.beforeMetadataRead?.(sql`i.sop_instance_uid in (${sql.join(sopInstanceUids)})`);
   const rows = (await sql<DocumentRow>`select study.study_instance_uid, series.series_instance_uid,
       instance.sop_instance_uid, instance.metadata
     from instance join series on series.pk = instance.series_fk join study on study.pk = series.study_fk

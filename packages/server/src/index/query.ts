@@ -47,6 +47,12 @@ export class QueryError extends Error {
 export interface QueryContext {
   readonly db: Kysely<IndexDatabase>;
   readonly dialect: IndexDialect;
+  /**
+   * Called before instance metadata documents are read: makes those of the instances the read
+   * covers that are still to make (see metadata-filler.ts). `scope` is a condition on instance
+   * `i`, its series `se` and its study `st`.
+   */
+  readonly beforeMetadataRead?: (scope: RawBuilder<unknown>) => Promise<void>;
 }
 
 type Row = Record<string, unknown>;
@@ -211,6 +217,7 @@ async function representativeMetadata(context: QueryContext, level: QueryLevel, 
     SERIES: sql`i.series_fk`,
     IMAGE: sql`i.pk`,
   }[level];
+  await context.beforeMetadataRead?.(sql`${owner} in (${sql.join(pks)})`);
   const result = await sql<{ owner: number; metadata: Uint8Array }>`
     select ${owner} as owner, i.metadata from instance i
       join series se on se.pk = i.series_fk join study st on st.pk = se.study_fk

@@ -76,6 +76,7 @@ export async function listInstancesForRetrieve(
 }
 
 export async function getInstance(context: QueryContext, sopInstanceUid: string): Promise<InstanceRecord | undefined> {
+  await context.beforeMetadataRead?.(sql`i.sop_instance_uid = ${sopInstanceUid}`);
   const row = (await sql<StorageRow & {
     series_instance_uid: string; study_instance_uid: string; received_at: string; source_ae: string | null; metadata: Uint8Array;
   }>`select ${STORAGE_COLUMNS}, series.series_instance_uid, study.study_instance_uid, instance.received_at,
@@ -94,6 +95,7 @@ export async function getInstance(context: QueryContext, sopInstanceUid: string)
 
 /** Full metadata (without bulk data) of every instance of a series, by instance number, no file read. */
 export async function seriesMetadata(context: QueryContext, seriesInstanceUid: string): Promise<DicomJson[]> {
+  await context.beforeMetadataRead?.(sql`se.series_instance_uid = ${seriesInstanceUid}`);
   const rows = (await context.db.selectFrom('instance')
     .innerJoin('series', 'series.pk', 'instance.series_fk')
     .select(['instance.metadata'])

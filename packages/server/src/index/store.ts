@@ -2,14 +2,20 @@
 // study attributes, all in one transaction per instance or per batch (group commit).
 import { withoutBulkData, type DicomJson } from './dicom-json.js';
 import { COLUMN_NAMES, IndexInputError, instanceFields, type InstanceFields } from './instance-fields.js';
-import { encodeMetadata } from './metadata-codec.js';
+import { encodeMetadata, METADATA_TO_MAKE } from './metadata-codec.js';
 import { get, all, run, type SqlProgram, type TransactionRunner } from './transaction-runner.js';
 
 export type DuplicatePolicy = 'reject' | 'overwrite' | 'keep-first';
 export type IndexOutcome = 'stored' | 'duplicate-ignored' | 'replaced' | 'rejected-duplicate';
 
 export interface IndexRequest {
+  /** The instance's DICOM JSON; with `metadataLater`, only its attributes of INDEX_SOURCE_TAGS. */
   json: DicomJson;
+  /**
+   * The metadata document is made after the commit, from the stored object (see
+   * metadata-filler.ts), instead of from `json`: what ingest does to keep pace with its peers.
+   */
+  metadataLater?: boolean;
   storage: { key: string; size: number; sha256: string; transferSyntaxUid: string };
   /** Calling AE title or other source description. */
   receivedFrom?: string | undefined;
@@ -43,7 +49,8 @@ export class PreparedRequest {
     this.storage = request.storage;
     this.receivedFrom = request.receivedFrom;
     this.duplicatePolicy = request.duplicatePolicy;
-    this.json = request.json;
+    if (request.metadataLater) this.encoded = METADATA_TO_MAKE;
+    else this.json = request.json;
   }
 
   /** Encodes the metadata document now, if not done yet, and lets go of the DICOM JSON. */

@@ -83,7 +83,7 @@ export interface ReplayedInstance {
  * when the object is gone or no longer readable DICOM (nothing to index). Any other failure
  * (storage unreachable) throws: start-up then stops with the journal kept.
  */
-export type StoredMetadataReader = (storage: IndexRequest['storage']) => Promise<DicomJson | undefined>;
+export type StoredMetadataReader = (storage: Pick<IndexRequest['storage'], 'key' | 'size'>) => Promise<DicomJson | undefined>;
 
 /** A journal line: the request without its DICOM JSON (lines written by earlier versions hold it too). */
 type JournalLine = Omit<IndexRequest, 'json'> & { json?: DicomJson };

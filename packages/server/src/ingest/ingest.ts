@@ -10,6 +10,7 @@ import type { DuplicatePolicy } from '../config/config.js';
 import type { Logger } from '../logger.js';
 import { parseSkippingBulk } from '../retrieve/stored-instance.js';
 import { StorageError, type ObjectStorage, type ObjectWriter, type StoredObject } from '../storage/storage.js';
+import { INDEX_SOURCE_TAGS } from '../index/index.js';
 import { IngestError } from './errors.js';
 import { IndexClosedError, type IndexOutcome, type IndexResult, type InstanceIndexer } from './indexer.js';
 import { validateInstanceIdentity, type InstanceIdentity } from './validate.js';
@@ -150,9 +151,11 @@ export class IngestService {
         // The object goes to storage: a small one at once, a large one in the thread pool while its
         // index entry is built here.
         const committing = writer.commit(identity.sopInstanceUid);
+        // Where the index makes the metadata document later, only what its columns need is converted now.
+        const metadataLater = this.deps.indexer.makesMetadataLater;
         let json: DicomJson;
         try {
-          json = toDicomJson(parsed.dataset, { bulkDataUri: bulkReference });
+          json = toDicomJson(parsed.dataset, { bulkDataUri: bulkReference, ...(metadataLater ? { only: INDEX_SOURCE_TAGS } : {}) });
         } catch (err) {
           await committing.then((s) => this.deps.storage.delete(s.key), () => undefined).catch(() => undefined);
           throw IngestError.cannotUnderstand(`cannot read the dataset: ${(err as Error).message}`, err).about(identity);
@@ -163,7 +166,7 @@ export class IngestService {
         } catch (err) {
           throw this.writeFailure(err).about(identity);
         }
-        return this.index(json, identity, stored, source, acknowledgeWhenJournaled);
+        return this.index(json, metadataLater, identity, stored, source, acknowledgeWhenJournaled);
       },
     };
   }
@@ -183,7 +186,7 @@ export class IngestService {
   }
 
   private async index(
-    json: DicomJson, identity: InstanceIdentity, stored: StoredObject, source: IngestSource, acknowledgeWhenJournaled: boolean,
+    json: DicomJson, metadataLater: boolean, identity: InstanceIdentity, stored: StoredObject, source: IngestSource, acknowledgeWhenJournaled: boolean,
   ): Promise<IngestResult> {
     const { indexer, duplicatePolicy } = this.deps;
     const early = acknowledgeWhenJournaled && indexer.journaled && duplicatePolicy !== 'reject';
@@ -191,7 +194,7 @@ export class IngestService {
     let room: void | Promise<void>;
     try {
       ({ indexed, room } = indexer.enqueueInstance({
-        json, storage: { key: stored.key, size: stored.size, sha256: stored.sha256, transferSyntaxUid: identity.transferSyntaxUid },
+        json, metadataLater, storage: { key: stored.key, size: stored.size, sha256: stored.sha256, transferSyntaxUid: identity.transferSyntaxUid },
         receivedFrom: source.from, duplicatePolicy,
       }, { journal: early }));
     } catch (err) {
