@@ -99,7 +99,13 @@ export async function startServer(config: LoireConfig, logger: Logger, options: 
         if (plainServer) await closeServer(plainServer);
         await httpServer.close();
         dimseAudit.close();
-        await archive.audit.record(applicationActivity(config, 'application-stop'));
+        // A record that cannot be written (a full disk) must not keep the archive open: its
+        // journals, database and timers would keep the process from ever exiting.
+        try {
+          await archive.audit.record(applicationActivity(config, 'application-stop'));
+        } catch (err) {
+          logger.error({ err }, 'the audit record of the stop could not be written');
+        }
         await archive.close();
       },
     };

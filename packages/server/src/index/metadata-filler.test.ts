@@ -20,13 +20,16 @@ afterEach(async () => {
 interface Storage {
   objects: Map<string, DicomJson>;
   reads: string[];
+  /** Calls of the reader, failed ones included. */
+  attempts: number;
   failing: boolean;
 }
 
 async function indexWithFiller(options: MetadataFillerOptions): Promise<{ index: ArchiveIndex; storage: Storage }> {
   t = await openTestIndex();
-  const storage: Storage = { objects: new Map(), reads: [], failing: false };
+  const storage: Storage = { objects: new Map(), reads: [], attempts: 0, failing: false };
   t.index.makeMetadataLater(async ({ key }) => {
+    storage.attempts++;
     if (storage.failing) throw Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
     storage.reads.push(key);
     return storage.objects.get(key);
@@ -93,7 +96,7 @@ describe('metadata documents made after ingest', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'loire-filler-'));
     const database = await createTestDatabase(dir);
     try {
-      const storage: Storage = { objects: new Map(), reads: [], failing: false };
+      const storage: Storage = { objects: new Map(), reads: [], attempts: 0, failing: false };
       const read = async ({ key }: { key: string }) => storage.objects.get(key);
       const first = await openIndex(database.url);
       first.makeMetadataLater(read, { idleMs: 60_000, maxDelayMs: 60_000 });
@@ -136,6 +139,20 @@ describe('metadata documents made after ingest', () => {
     expect(await pendingCount(index)).toBe(1);
     storage.failing = false;
     expect(await index.metadataDocuments({ studyInstanceUid: '5.1' })).toHaveLength(1);
+  });
+
+  it('tries again in the background after a failure, waiting longer instead of trying at every commit', async () => {
+    const { index, storage } = await indexWithFiller({ idleMs: 10, maxDelayMs: 60_000 });
+    storage.failing = true;
+    await ingest(index, storage, spec('8.1', 1));
+    await vi.waitFor(() => expect(storage.attempts).toBe(1), { timeout: 2_000, interval: 10 });
+    // A commit during the wait does not start a round of its own.
+    await ingest(index, storage, spec('8.2', 1));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(storage.attempts).toBe(1);
+    storage.failing = false;
+    await vi.waitFor(async () => expect(await pendingCount(index)).toBe(0), { timeout: 5_000, interval: 50 });
+    expect(storage.attempts).toBe(3);
   });
 
   it('makes the document of the object that replaced an instance, not of the one it replaced', async () => {

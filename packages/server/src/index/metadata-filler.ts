@@ -37,12 +37,18 @@ interface PendingRow {
 // The storage key guards against an instance replaced meanwhile: its new object has its own document to make.
 const FILL = 'UPDATE instance SET metadata = ? WHERE pk = ? AND storage_key = ? AND length(metadata) = 0';
 
+const RETRY_MIN_MS = 1_000;
+const RETRY_MAX_MS = 60_000;
+
 export class MetadataFiller {
   private readonly idleMs: number;
   private readonly maxDelayMs: number;
   private readonly batchSize: number;
   private idleTimer: NodeJS.Timeout | undefined;
   private deadlineTimer: NodeJS.Timeout | undefined;
+  /** Set while waiting to try again after a failed round. */
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryMs = 0;
   /** Unscoped rounds run one after the other. */
   private tail: Promise<void> = Promise.resolve();
   private closed = false;
@@ -60,7 +66,7 @@ export class MetadataFiller {
 
   /** Instances were committed, some perhaps without their document: make them once ingest pauses. */
   noteCommitted(): void {
-    if (this.closed) return;
+    if (this.closed || this.retryTimer) return;
     if (this.idleTimer) this.idleTimer.refresh();
     else this.idleTimer = setTimeout(() => this.inBackground(), this.idleMs).unref();
     this.deadlineTimer ??= setTimeout(() => this.inBackground(), this.maxDelayMs).unref();
@@ -88,17 +94,23 @@ export class MetadataFiller {
 
   private inBackground(): void {
     this.clearTimers();
-    this.settled().catch((err: unknown) => {
-      this.logger?.error({ err }, 'instance metadata documents could not be made from storage: retrying later; metadata reads fail until then');
-      this.noteCommitted();
+    this.settled().then(() => { this.retryMs = 0; }, (err: unknown) => {
+      if (this.closed) return;
+      // Storage unreadable or the database full: wait longer each time rather than fail every 200 ms.
+      this.retryMs = Math.min(RETRY_MAX_MS, Math.max(RETRY_MIN_MS, this.retryMs * 2));
+      this.logger?.error({ err, retryInMs: this.retryMs },
+        'instance metadata documents could not be made (storage unreadable? index database full?): retrying later; reads of those instances fail until then');
+      this.retryTimer = setTimeout(() => this.inBackground(), this.retryMs).unref();
     });
   }
 
   private clearTimers(): void {
     clearTimeout(this.idleTimer);
     clearTimeout(this.deadlineTimer);
+    clearTimeout(this.retryTimer);
     this.idleTimer = undefined;
     this.deadlineTimer = undefined;
+    this.retryTimer = undefined;
   }
 
   private async fillPending(scope: RawBuilder<unknown> | undefined): Promise<void> {
