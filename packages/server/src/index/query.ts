@@ -217,13 +217,14 @@ async function representativeMetadata(context: QueryContext, level: QueryLevel, 
     SERIES: sql`i.series_fk`,
     IMAGE: sql`i.pk`,
   }[level];
-  await context.beforeMetadataRead?.(sql`${owner} in (${sql.join(pks)})`);
+  const representatives = sql`select min(i.pk) from instance i join series se on se.pk = i.series_fk join study st on st.pk = se.study_fk
+    where ${owner} in (${sql.join(pks)}) group by ${owner}`;
+  // Only the representatives' documents need to be made, not those of every instance under the rows.
+  await context.beforeMetadataRead?.(sql`i.pk in (${representatives})`);
   const result = await sql<{ owner: number; metadata: Uint8Array }>`
     select ${owner} as owner, i.metadata from instance i
       join series se on se.pk = i.series_fk join study st on st.pk = se.study_fk
-    where i.pk in (
-      select min(i.pk) from instance i join series se on se.pk = i.series_fk join study st on st.pk = se.study_fk
-      where ${owner} in (${sql.join(pks)}) group by ${owner})`.execute(context.db);
+    where i.pk in (${representatives})`.execute(context.db);
   return new Map(result.rows.map((r) => [Number(r.owner), decodeMetadata(r.metadata)]));
 }
 
