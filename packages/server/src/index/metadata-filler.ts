@@ -22,6 +22,8 @@ export interface MetadataFillerOptions {
   maxDelayMs?: number;
   /** Instances per transaction. */
   batchSize?: number;
+  /** First wait after a failed round; it doubles at each failure, up to a minute. */
+  retryMinMs?: number;
 }
 
 interface PendingRow {
@@ -37,13 +39,13 @@ interface PendingRow {
 // The storage key guards against an instance replaced meanwhile: its new object has its own document to make.
 const FILL = 'UPDATE instance SET metadata = ? WHERE pk = ? AND storage_key = ? AND length(metadata) = 0';
 
-const RETRY_MIN_MS = 1_000;
 const RETRY_MAX_MS = 60_000;
 
 export class MetadataFiller {
   private readonly idleMs: number;
   private readonly maxDelayMs: number;
   private readonly batchSize: number;
+  private readonly retryMinMs: number;
   private idleTimer: NodeJS.Timeout | undefined;
   private deadlineTimer: NodeJS.Timeout | undefined;
   /** Set while waiting to try again after a failed round. */
@@ -62,6 +64,7 @@ export class MetadataFiller {
     this.idleMs = options.idleMs ?? 200;
     this.maxDelayMs = options.maxDelayMs ?? 30_000;
     this.batchSize = options.batchSize ?? 32;
+    this.retryMinMs = options.retryMinMs ?? 1_000;
   }
 
   /** Instances were committed, some perhaps without their document: make them once ingest pauses. */
@@ -97,9 +100,10 @@ export class MetadataFiller {
     this.settled().then(() => { this.retryMs = 0; }, (err: unknown) => {
       if (this.closed) return;
       // Storage unreadable or the database full: wait longer each time rather than fail every 200 ms.
-      this.retryMs = Math.min(RETRY_MAX_MS, Math.max(RETRY_MIN_MS, this.retryMs * 2));
+      this.retryMs = Math.min(RETRY_MAX_MS, Math.max(this.retryMinMs, this.retryMs * 2));
       this.logger?.error({ err, retryInMs: this.retryMs },
         'instance metadata documents could not be made (storage unreadable? index database full?): retrying later; reads of those instances fail until then');
+      clearTimeout(this.retryTimer); // two rounds started before the first failed: one wait
       this.retryTimer = setTimeout(() => this.inBackground(), this.retryMs).unref();
     });
   }
