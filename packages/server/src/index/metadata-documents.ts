@@ -1,7 +1,7 @@
 // Stored instance metadata as DICOM JSON text, for WADO-RS metadata and QIDO-RS includefield=all:
 // inflated but not parsed, so that an adapter can stream hundreds of instances without building
 // objects it would only serialise again.
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import { decodeMetadataText } from './metadata-codec.js';
 import type { QueryContext } from './query.js';
 
@@ -45,36 +45,31 @@ function toDocument(row: DocumentRow): MetadataDocument {
   };
 }
 
+/**
+ * The documents of the instances `where` selects (a condition on instance `i`, series `se` and
+ * study `st`, the aliases QueryContext.beforeMetadataRead takes), made first where still to make.
+ */
+async function documentsWhere(context: QueryContext, where: RawBuilder<unknown>, orderBy: RawBuilder<unknown> = sql``): Promise<MetadataDocument[]> {
+  await context.beforeMetadataRead?.(where);
+  const rows = (await sql<DocumentRow>`select st.study_instance_uid, se.series_instance_uid, i.sop_instance_uid, i.metadata
+    from instance i join series se on se.pk = i.series_fk join study st on st.pk = se.study_fk
+    where ${where} ${orderBy}`.execute(context.db)).rows;
+  return rows.map(toDocument);
+}
+
 /** The instances of the scope, by series then instance number; empty when nothing matches. */
 export async function metadataDocuments(context: QueryContext, scope: MetadataScope): Promise<MetadataDocument[]> {
-  const conditions = [sql`study.study_instance_uid = ${scope.studyInstanceUid}`];
-  const toMake = [sql`st.study_instance_uid = ${scope.studyInstanceUid}`];
-  if (scope.seriesInstanceUid !== undefined) {
-    conditions.push(sql`series.series_instance_uid = ${scope.seriesInstanceUid}`);
-    toMake.push(sql`se.series_instance_uid = ${scope.seriesInstanceUid}`);
-  }
-  if (scope.sopInstanceUid !== undefined) {
-    conditions.push(sql`instance.sop_instance_uid = ${scope.sopInstanceUid}`);
-    toMake.push(sql`i.sop_instance_uid = ${scope.sopInstanceUid}`);
-  }
-  await context.beforeMetadataRead?.(sql.join(toMake, sql` and `));
-  const rows = (await sql<DocumentRow>`select study.study_instance_uid, series.series_instance_uid,
-      instance.sop_instance_uid, instance.metadata
-    from instance join series on series.pk = instance.series_fk join study on study.pk = series.study_fk
-    where ${sql.join(conditions, sql` and `)}
-    order by series.series_number, series.pk, instance.instance_number, instance.pk`.execute(context.db)).rows;
-  return rows.map(toDocument);
+  const conditions = [sql`st.study_instance_uid = ${scope.studyInstanceUid}`];
+  if (scope.seriesInstanceUid !== undefined) conditions.push(sql`se.series_instance_uid = ${scope.seriesInstanceUid}`);
+  if (scope.sopInstanceUid !== undefined) conditions.push(sql`i.sop_instance_uid = ${scope.sopInstanceUid}`);
+  return documentsWhere(context, sql.join(conditions, sql` and `),
+    sql`order by se.series_number, se.pk, i.instance_number, i.pk`);
 }
 
 /** Metadata of the given instances (any order; unknown UIDs are skipped). */
 export async function metadataOfInstances(context: QueryContext, sopInstanceUids: readonly string[]): Promise<MetadataDocument[]> {
   if (sopInstanceUids.length === 0) return [];
-  await context.beforeMetadataRead?.(sql`i.sop_instance_uid in (${sql.join(sopInstanceUids)})`);
-  const rows = (await sql<DocumentRow>`select study.study_instance_uid, series.series_instance_uid,
-      instance.sop_instance_uid, instance.metadata
-    from instance join series on series.pk = instance.series_fk join study on study.pk = series.study_fk
-    where instance.sop_instance_uid in (${sql.join(sopInstanceUids)})`.execute(context.db)).rows;
-  return rows.map(toDocument);
+  return documentsWhere(context, sql`i.sop_instance_uid in (${sql.join(sopInstanceUids)})`);
 }
 
 export async function studyVersion(context: QueryContext, studyInstanceUid: string): Promise<StudyVersion | undefined> {
