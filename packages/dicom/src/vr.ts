@@ -19,6 +19,26 @@ export function hasLongExplicitLength(vr: VR): boolean {
   return LONG_LENGTH.has(vr);
 }
 
+/**
+ * The VRs by the two bytes that name them in an explicit-VR header: 1 + their position in
+ * ALL_VRS, 0 for bytes that name none. A table lookup, where decoding the bytes to a string and
+ * looking that up allocated a string per element parsed.
+ */
+const VR_CODES = new Uint8Array(0x10000);
+ALL_VRS.forEach((vr, i) => { VR_CODES[(vr.charCodeAt(0) << 8) | vr.charCodeAt(1)] = i + 1; });
+const LONG_BY_POSITION: readonly boolean[] = [false, ...ALL_VRS.map((vr) => LONG_LENGTH.has(vr))];
+
+/** The VR named by two header bytes, undefined when they name none. */
+export function vrOfBytes(b0: number, b1: number): VR | undefined {
+  const position = VR_CODES[(b0 << 8) | b1]!;
+  return position === 0 ? undefined : ALL_VRS[position - 1];
+}
+
+/** hasLongExplicitLength() of the VR two header bytes name (false when they name none). */
+export function hasLongExplicitLengthBytes(b0: number, b1: number): boolean {
+  return LONG_BY_POSITION[VR_CODES[(b0 << 8) | b1]!]!;
+}
+
 /** Character string VRs (everything that is text on the wire). */
 const STRING_VRS: ReadonlySet<VR> = new Set<VR>([
   'AE', 'AS', 'CS', 'DA', 'DS', 'DT', 'IS', 'LO', 'LT', 'PN', 'SH', 'ST', 'TM', 'UC', 'UI', 'UR', 'UT',

@@ -51,44 +51,55 @@ export interface FileMetaOptions {
   sourceAeTitle?: string;
 }
 
-/** One explicit VR little endian element of group 0002 with a short (2-byte) length field. */
-function metaElement(element: number, vr: 'UI' | 'SH' | 'AE', value: string): Buffer {
-  const padded = value.length % 2 ? value + (vr === 'UI' ? '\0' : ' ') : value;
-  const out = Buffer.allocUnsafe(8 + padded.length);
-  out.writeUInt16LE(0x0002, 0);
-  out.writeUInt16LE(element, 2);
-  out.write(vr, 4, 'latin1');
-  out.writeUInt16LE(padded.length, 6);
-  out.write(padded, 8, 'latin1');
-  return out;
+type MetaElement = readonly [element: number, vr: 'UI' | 'SH' | 'AE', value: string];
+
+/** A group 0002 value padded to even length: UIDs with NUL, text with a space (PS3.5 6.2). */
+function paddedMetaValue(vr: MetaElement[1], value: string): string {
+  return value.length % 2 ? value + (vr === 'UI' ? '\0' : ' ') : value;
 }
 
 /**
  * The 128-byte preamble, "DICM" and the group 0002 elements of a Part 10 file. Written directly
- * rather than through a Dataset: Loire writes one for every instance it receives over DIMSE.
+ * into one buffer rather than through a Dataset: Loire writes one for every instance it
+ * receives over DIMSE.
  */
 export function createFileMeta(opts: FileMetaOptions): Uint8Array {
-  // (0002,0001) OB: tag, VR, 2 reserved bytes, 4-byte length, value 00 01.
-  const version = Buffer.from([0x02, 0x00, 0x01, 0x00, 0x4f, 0x42, 0, 0, 2, 0, 0, 0, 0x00, 0x01]);
-  const elements = [
-    version,
-    metaElement(0x0002, 'UI', opts.sopClassUid),
-    metaElement(0x0003, 'UI', opts.sopInstanceUid),
-    metaElement(0x0010, 'UI', opts.transferSyntaxUid),
-    metaElement(0x0012, 'UI', IMPLEMENTATION_CLASS_UID),
-    metaElement(0x0013, 'SH', IMPLEMENTATION_VERSION_NAME),
-    ...(opts.sourceAeTitle ? [metaElement(0x0016, 'AE', opts.sourceAeTitle)] : []),
+  const elements: MetaElement[] = [
+    [0x0002, 'UI', paddedMetaValue('UI', opts.sopClassUid)],
+    [0x0003, 'UI', paddedMetaValue('UI', opts.sopInstanceUid)],
+    [0x0010, 'UI', paddedMetaValue('UI', opts.transferSyntaxUid)],
+    [0x0012, 'UI', paddedMetaValue('UI', IMPLEMENTATION_CLASS_UID)],
+    [0x0013, 'SH', paddedMetaValue('SH', IMPLEMENTATION_VERSION_NAME)],
   ];
-  const bodyLength = elements.reduce((n, e) => n + e.length, 0);
-  const head = Buffer.alloc(132 + 12);
-  head.write('DICM', 128, 'latin1');
+  if (opts.sourceAeTitle) elements.push([0x0016, 'AE', paddedMetaValue('AE', opts.sourceAeTitle)]);
+  // (0002,0001) OB: tag, VR, 2 reserved bytes, 4-byte length, value 00 01.
+  let bodyLength = 14;
+  for (const [, , value] of elements) bodyLength += 8 + value.length;
+  const out = Buffer.allocUnsafe(144 + bodyLength);
+  out.fill(0, 0, 128);
+  out.write('DICM', 128, 'latin1');
   // (0002,0000) UL File Meta Information Group Length
-  head.writeUInt16LE(0x0002, 132);
-  head.writeUInt16LE(0x0000, 134);
-  head.write('UL', 136, 'latin1');
-  head.writeUInt16LE(4, 138);
-  head.writeUInt32LE(bodyLength, 140);
-  return Buffer.concat([head, ...elements], 144 + bodyLength);
+  out.writeUInt32LE(0x00000002, 132);
+  out.write('UL', 136, 'latin1');
+  out.writeUInt16LE(4, 138);
+  out.writeUInt32LE(bodyLength, 140);
+  let at = 144;
+  out.writeUInt32LE(0x00010002, at);
+  out.write('OB', at + 4, 'latin1');
+  out.writeUInt16LE(0, at + 6);
+  out.writeUInt32LE(2, at + 8);
+  out[at + 12] = 0x00;
+  out[at + 13] = 0x01;
+  at += 14;
+  for (const [element, vr, value] of elements) {
+    out.writeUInt16LE(0x0002, at);
+    out.writeUInt16LE(element, at + 2);
+    out.write(vr, at + 4, 'latin1');
+    out.writeUInt16LE(value.length, at + 6);
+    out.write(value, at + 8, 'latin1');
+    at += 8 + value.length;
+  }
+  return out;
 }
 
 export interface Part10WriteOptions extends WriteOptions {

@@ -4,7 +4,7 @@
 // and non-bulk values; bulk values are skipped and only their position is recorded.
 import { Dataset, UNDEFINED_LENGTH, type ByteRange, type DataElement, type Syntax, type VR } from '../dataset.js';
 import { isPixelDataTag, Tag, tagString } from '../tag.js';
-import { hasLongExplicitLength, isVR } from '../vr.js';
+import { hasLongExplicitLengthBytes, vrOfBytes } from '../vr.js';
 import { DicomParseError } from './errors.js';
 import { implicitVR } from './implicit-vr.js';
 
@@ -18,6 +18,13 @@ export interface ElementParserOptions {
 }
 
 const IMPLICIT_LE: Syntax = { explicitVR: false, littleEndian: true };
+/**
+ * Kept values are copied into shared blocks, the first of this many bytes, each next one twice
+ * the size up to MAX_VALUE_BLOCK: one allocation for many small values (a separate copy of each
+ * cost an allocation per element), and still no value pins the chunk it came in.
+ */
+const FIRST_VALUE_BLOCK = 1024;
+const MAX_VALUE_BLOCK = 16384;
 const NO_END = -1;
 
 interface DatasetFrame {
@@ -83,6 +90,9 @@ export class ElementParser {
 
   private pending: PendingValue | undefined;
   private pieces: Uint8Array[] = [];
+  /** Where the values of this data set are copied (see FIRST_VALUE_BLOCK). */
+  private block = new Uint8Array(0);
+  private blockUsed = 0;
   private remaining = 0;
 
   constructor(opts: ElementParserOptions) {
@@ -223,11 +233,11 @@ export class ElementParser {
     if (frame.syntax.explicitVR) {
       const c0 = this.buf[this.pos + 4]!;
       const c1 = this.buf[this.pos + 5]!;
-      const text = String.fromCharCode(c0, c1);
-      if (isVR(text)) vr = text;
+      const known = vrOfBytes(c0, c1);
+      if (known !== undefined) vr = known;
       else if (c0 >= 0x41 && c0 <= 0x5a && c1 >= 0x41 && c1 <= 0x5a) vr = 'UN'; // a VR newer than this code: 4-byte length form
       else throw new DicomParseError(`Invalid VR bytes 0x${hex2(c0)}${hex2(c1)} for element ${tagString(tag)}: the data set is not in the transfer syntax it declares, or is corrupt`, this.offset);
-      if (vr === 'UN' || hasLongExplicitLength(vr)) {
+      if (known === undefined || hasLongExplicitLengthBytes(c0, c1)) {
         if (avail < 12) return false;
         length = this.u32(8, le);
         headerLength = 12;
@@ -265,7 +275,7 @@ export class ElementParser {
       }
       throw new DicomParseError(`Element ${tagString(tag)} with VR ${vr} has an undefined length, which only SQ, OB, OW and UN may have`, headerOffset);
     }
-    this.checkFits(frame.limit, valueOffset, length, `the value of ${tagString(tag)}`, headerOffset);
+    this.checkFits(frame.limit, valueOffset, length, 'value', tag, headerOffset);
     if (vr === 'SQ') {
       this.pushSequence(frame, tag, length, valueOffset, frame.syntax);
       return;
@@ -277,11 +287,14 @@ export class ElementParser {
     this.state = keep ? 'value' : 'skip';
   }
 
-  private checkFits(limit: number, valueOffset: number, length: number, what: string, at: number): void {
-    if (limit !== NO_END && valueOffset + length > limit) {
-      throw new DicomParseError(`Length of ${what} (${length} bytes) runs past the end of its enclosing item or sequence`, at);
-    }
+  /** Throws when a value of `length` bytes at `valueOffset` runs past `limit`. The message is made only then: once per element, it was a cost. */
+  private checkFits(limit: number, valueOffset: number, length: number, kind: 'value' | 'item' | 'fragment' | 'stray item', tag: number | undefined, at: number): void {
+    if (limit === NO_END || valueOffset + length <= limit) return;
+    const of = tag === undefined ? '' : tagString(tag);
+    const what = kind === 'value' ? `the value of ${of}` : kind === 'item' ? `an item of ${of}` : kind === 'fragment' ? `a fragment of ${of}` : 'an item outside any sequence';
+    throw new DicomParseError(`Length of ${what} (${length} bytes) runs past the end of its enclosing item or sequence`, at);
   }
+
 
   private pushSequence(frame: DatasetFrame, tag: number, length: number, valueOffset: number, syntax: Syntax): void {
     if (this.sequenceDepth >= this.opts.maxDepth) {
@@ -300,7 +313,7 @@ export class ElementParser {
     if (tag === Tag.Item) {
       this.pos += 8;
       const end = length === UNDEFINED_LENGTH ? NO_END : this.offset + length;
-      if (end !== NO_END) this.checkFits(frame.limit, this.offset, length, `an item of ${tagString(frame.tag)}`, at);
+      if (end !== NO_END) this.checkFits(frame.limit, this.offset, length, 'item', frame.tag, at);
       this.stack.push({
         kind: 'dataset', dataset: new Dataset(frame.syntax, frame.owner), syntax: frame.syntax, end,
         limit: end === NO_END ? frame.limit : end,
@@ -324,7 +337,7 @@ export class ElementParser {
     if (tag === Tag.Item) {
       if (length === UNDEFINED_LENGTH) throw new DicomParseError(`A fragment of ${tagString(frame.tag)} has an undefined length`, at);
       this.pos += 8;
-      this.checkFits(frame.limit, this.offset, length, `a fragment of ${tagString(frame.tag)}`, at);
+      this.checkFits(frame.limit, this.offset, length, 'fragment', frame.tag, at);
       frame.fragments.push({ offset: this.offset, length });
       this.pending = undefined;
       this.remaining = length;
@@ -347,7 +360,7 @@ export class ElementParser {
       const length = this.u32(4, frame.syntax.littleEndian);
       if (length === UNDEFINED_LENGTH) throw new DicomParseError('Found an item (FFFE,E000) of undefined length outside any sequence', at);
       this.pos += 8;
-      this.checkFits(frame.limit, this.offset, length, 'an item outside any sequence', at);
+      this.checkFits(frame.limit, this.offset, length, 'stray item', undefined, at);
       this.pending = undefined;
       this.remaining = length;
       this.state = 'skip';
@@ -390,9 +403,16 @@ export class ElementParser {
   private readValue(): boolean {
     const avail = this.buf.length - this.pos;
     const n = Math.min(avail, this.remaining);
+    if (n === this.remaining && this.pieces.length === 0) {
+      // The whole value is here (the usual case): copied, as a subarray would pin the whole chunk
+      // (maybe pixel data) in memory.
+      const value = this.copyValue(n);
+      this.remaining = 0;
+      this.finishElement(this.pending!, value);
+      return true;
+    }
     if (n > 0) {
-      // Copy: a subarray would pin the whole chunk (maybe pixel data) in memory.
-      this.pieces.push(this.buf.slice(this.pos, this.pos + n));
+      this.pieces.push(copyOf(this.buf, this.pos, this.pos + n));
       this.pos += n;
       this.remaining -= n;
     }
@@ -402,6 +422,25 @@ export class ElementParser {
     this.pieces = [];
     this.finishElement(p, value);
     return true;
+  }
+
+  /** The next n bytes, copied into the value block (a large value gets its own copy). */
+  private copyValue(n: number): Uint8Array {
+    const from = this.pos;
+    this.pos += n;
+    if (n > MAX_VALUE_BLOCK / 4) return copyOf(this.buf, from, from + n);
+    if (this.blockUsed + n > this.block.length) {
+      this.block = new Uint8Array(this.block.length === 0 ? FIRST_VALUE_BLOCK : Math.min(this.block.length * 2, MAX_VALUE_BLOCK));
+      this.blockUsed = 0;
+    }
+    const block = this.block;
+    const at = this.blockUsed;
+    // Byte by byte: most values are a few dozen bytes, and a subarray of the source (a Node
+    // Buffer, whose subarray is slow) to copy from cost more than the copy.
+    const buf = this.buf;
+    for (let i = 0; i < n; i++) block[at + i] = buf[from + i]!;
+    this.blockUsed = at + n;
+    return block.subarray(at, at + n);
   }
 
   private skipValue(): boolean {
@@ -423,6 +462,11 @@ export class ElementParser {
     this.pending = undefined;
     this.state = 'header';
   }
+}
+
+/** A copy of bytes [start, end): Uint8Array's slice, as a Node Buffer's slice() is a view that would pin its chunk. */
+function copyOf(bytes: Uint8Array, start: number, end: number): Uint8Array {
+  return Uint8Array.prototype.slice.call(bytes, start, end);
 }
 
 function concat(pieces: Uint8Array[], total: number): Uint8Array {
