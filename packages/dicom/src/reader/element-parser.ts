@@ -295,7 +295,6 @@ export class ElementParser {
     throw new DicomParseError(`Length of ${what} (${length} bytes) runs past the end of its enclosing item or sequence`, at);
   }
 
-
   private pushSequence(frame: DatasetFrame, tag: number, length: number, valueOffset: number, syntax: Syntax): void {
     if (this.sequenceDepth >= this.opts.maxDepth) {
       throw new DicomParseError(`Sequences are nested deeper than the limit of ${this.opts.maxDepth} at ${tagString(tag)}`, valueOffset);

@@ -16,6 +16,24 @@ export interface DicomJsonElement {
 /** Keys are 8 upper-case hex digits (group + element). */
 export type DicomJson = Record<string, DicomJsonElement>;
 
+/** The four UIDs that identify an instance. */
+export interface InstanceUids {
+  sopClassUid: string;
+  sopInstanceUid: string;
+  studyInstanceUid: string;
+  seriesInstanceUid: string;
+}
+
+/** An instance's identifying UIDs alone, as DICOM JSON: what the index keeps of an object whose other attributes cannot be read. */
+export function identifiersJson(uids: InstanceUids): DicomJson {
+  return {
+    '00080016': { vr: 'UI', Value: [uids.sopClassUid] },
+    '00080018': { vr: 'UI', Value: [uids.sopInstanceUid] },
+    '0020000D': { vr: 'UI', Value: [uids.studyInstanceUid] },
+    '0020000E': { vr: 'UI', Value: [uids.seriesInstanceUid] },
+  };
+}
+
 export function isPersonName(value: unknown): value is PersonNameJson {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

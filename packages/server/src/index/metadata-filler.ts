@@ -9,7 +9,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { sql, type RawBuilder } from 'kysely';
 import type { Logger } from 'pino';
-import { withoutBulkData } from './dicom-json.js';
+import { identifiersJson, withoutBulkData } from './dicom-json.js';
 import { encodeMetadata } from './metadata-codec.js';
 import type { IndexConnection } from './database.js';
 import { run, type SqlProgram } from './transaction-runner.js';
@@ -158,11 +158,9 @@ export class MetadataFiller {
     if (json !== undefined) return encodeMetadata(withoutBulkData(json));
     this.logger?.error({ sopInstanceUid: row.sop_instance_uid, storageKey: row.storage_key },
       'the stored object of an instance is gone or unreadable: its metadata holds only its identifiers; run `loire verify`');
-    return encodeMetadata({
-      '00080016': { vr: 'UI', Value: [row.sop_class_uid] },
-      '00080018': { vr: 'UI', Value: [row.sop_instance_uid] },
-      '0020000D': { vr: 'UI', Value: [row.study_instance_uid] },
-      '0020000E': { vr: 'UI', Value: [row.series_instance_uid] },
-    });
+    return encodeMetadata(identifiersJson({
+      sopClassUid: row.sop_class_uid, sopInstanceUid: row.sop_instance_uid,
+      studyInstanceUid: row.study_instance_uid, seriesInstanceUid: row.series_instance_uid,
+    }));
   }
 }

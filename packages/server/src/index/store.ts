@@ -9,8 +9,12 @@ export type DuplicatePolicy = 'reject' | 'overwrite' | 'keep-first';
 export type IndexOutcome = 'stored' | 'duplicate-ignored' | 'replaced' | 'rejected-duplicate';
 
 export interface IndexRequest {
-  /** The instance's DICOM JSON; with `metadataLater`, only its attributes of INDEX_SOURCE_TAGS. */
-  json: DicomJson;
+  /**
+   * The instance's DICOM JSON; with `metadataLater`, only its attributes of INDEX_SOURCE_TAGS. A
+   * function makes it when first needed: for a journalled request, after its caller is answered
+   * (see write-queue.ts).
+   */
+  json: DicomJson | (() => DicomJson);
   /**
    * The metadata document is made after the commit, from the stored object (see
    * metadata-filler.ts), instead of from `json`: what ingest does to keep pace with its peers.
@@ -45,12 +49,12 @@ export class PreparedRequest {
   private json: DicomJson | undefined;
   private encoded: Buffer | undefined;
 
-  constructor(request: IndexRequest, readonly fields: InstanceFields) {
+  constructor(request: IndexRequest, json: DicomJson, readonly fields: InstanceFields) {
     this.storage = request.storage;
     this.receivedFrom = request.receivedFrom;
     this.duplicatePolicy = request.duplicatePolicy;
     if (request.metadataLater) this.encoded = METADATA_TO_MAKE;
-    else this.json = request.json;
+    else this.json = json;
   }
 
   /** Encodes the metadata document now, if not done yet, and lets go of the DICOM JSON. */
@@ -69,7 +73,8 @@ export class PreparedRequest {
 
 /** Checks a request and computes its columns; throws IndexInputError when it cannot be indexed. */
 export function prepare(request: IndexRequest): PreparedRequest {
-  return new PreparedRequest(request, instanceFields(request.json));
+  const json = typeof request.json === 'function' ? request.json() : request.json;
+  return new PreparedRequest(request, json, instanceFields(json));
 }
 
 /**

@@ -294,8 +294,35 @@ describe('IndexWriteQueue', () => {
   it('refuses at once an instance that cannot be indexed', () => {
     const { queue } = queueOver();
     const bad = request(spec(1));
-    delete bad.json['00080018'];
+    delete (bad.json as DicomJson)['00080018'];
     expect(() => queue.enqueue(bad)).toThrow(/SOPInstanceUID/);
+  });
+
+  it('converts a journalled instance after its caller had a turn to answer, and commits it like the others', async () => {
+    const { queue } = queueOver({ batchDelayMs: 10 });
+    await queue.replayJournal(readStored);
+    const made = stored(spec(1));
+    let converted = false;
+    const { indexed } = queue.enqueue({ ...made, json: () => { converted = true; return made.json as DicomJson; } }, { journal: true });
+    expect(converted).toBe(false);
+    expect(journalLines()).toHaveLength(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(converted).toBe(true);
+    expect((await indexed).outcome).toBe('stored');
+    expect(await instanceCount()).toBe(1);
+  });
+
+  it('answers a journalled instance that turns out unindexable with why, and commits the rest of its batch', async () => {
+    const { queue } = queueOver({ journaledDelayMs: 0 });
+    await queue.replayJournal(readStored);
+    const bad = stored(spec(2));
+    delete (bad.json as DicomJson)['00080018'];
+    const entries = [stored(spec(1)), bad, stored(spec(3))].map((r) => queue.enqueue(r, { journal: true }).indexed);
+    const outcomes = await Promise.allSettled(entries);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(String((outcomes[1] as PromiseRejectedResult).reason)).toMatch(/SOPInstanceUID/);
+    expect(await instanceCount()).toBe(2);
+    expect(journalLines()).toHaveLength(0);
   });
 
   it('makes a full queue ask its callers to wait', async () => {

@@ -10,7 +10,7 @@ import type { DuplicatePolicy } from '../config/config.js';
 import type { Logger } from '../logger.js';
 import { parseSkippingBulk } from '../retrieve/stored-instance.js';
 import { StorageError, type ObjectStorage, type ObjectWriter, type StoredObject } from '../storage/storage.js';
-import { INDEX_SOURCE_TAGS } from '../index/index.js';
+import { identifiersJson, INDEX_SOURCE_TAGS, IndexInputError } from '../index/index.js';
 import { IngestError } from './errors.js';
 import { IndexClosedError, type IndexOutcome, type IndexResult, type InstanceIndexer } from './indexer.js';
 import { validateInstanceIdentity, type InstanceIdentity } from './validate.js';
@@ -151,14 +151,21 @@ export class IngestService {
         // The object goes to storage: a small one at once, a large one in the thread pool while its
         // index entry is built here.
         const committing = writer.commit(identity.sopInstanceUid);
-        // Where the index makes the metadata document later, only what its columns need is converted now.
+        // Where the index makes the metadata document later, only what its columns need is converted.
         const metadataLater = this.deps.indexer.makesMetadataLater;
-        let json: DicomJson;
-        try {
-          json = toDicomJson(parsed.dataset, { bulkDataUri: bulkReference, ...(metadataLater ? { only: INDEX_SOURCE_TAGS } : {}) });
-        } catch (err) {
-          await committing.then((s) => this.deps.storage.delete(s.key), () => undefined).catch(() => undefined);
-          throw IngestError.cannotUnderstand(`cannot read the dataset: ${(err as Error).message}`, err).about(identity);
+        const early = this.acknowledgesEarly(acknowledgeWhenJournaled);
+        let json: DicomJson | (() => DicomJson);
+        if (early) {
+          // Converted once the sender has its answer (see index/write-queue.ts).
+          const dataset = parsed.dataset;
+          json = () => this.indexJson(dataset, metadataLater, identity);
+        } else {
+          try {
+            json = toDicomJson(parsed.dataset, { bulkDataUri: bulkReference, ...(metadataLater ? { only: INDEX_SOURCE_TAGS } : {}) });
+          } catch (err) {
+            await committing.then((s) => this.deps.storage.delete(s.key), () => undefined).catch(() => undefined);
+            throw IngestError.cannotUnderstand(`cannot read the dataset: ${(err as Error).message}`, err).about(identity);
+          }
         }
         let stored: StoredObject;
         try {
@@ -166,7 +173,7 @@ export class IngestService {
         } catch (err) {
           throw this.writeFailure(err).about(identity);
         }
-        return this.index(json, metadataLater, identity, stored, source, acknowledgeWhenJournaled);
+        return this.index(json, metadataLater, identity, stored, source, early);
       },
     };
   }
@@ -185,11 +192,30 @@ export class IngestService {
     return IngestError.outOfResources(`cannot write object to ${this.deps.storage.description}: ${(err as Error).message}`, err);
   }
 
+  /** Whether an object is acknowledged once journalled, before its commit (see beginDataset). */
+  private acknowledgesEarly(acknowledgeWhenJournaled: boolean): boolean {
+    return acknowledgeWhenJournaled && this.deps.indexer.journaled && this.deps.duplicatePolicy !== 'reject';
+  }
+
+  /**
+   * The DICOM JSON an acknowledged object is indexed with. Its identifying UIDs were checked
+   * before the answer; should another indexed attribute not convert, the object is indexed by
+   * its identifiers alone rather than lost to the index.
+   */
+  private indexJson(dataset: Dataset, metadataLater: boolean, identity: InstanceIdentity): DicomJson {
+    try {
+      return toDicomJson(dataset, { bulkDataUri: bulkReference, ...(metadataLater ? { only: INDEX_SOURCE_TAGS } : {}) });
+    } catch (err) {
+      this.deps.logger.error({ err, sopInstanceUid: identity.sopInstanceUid },
+        'the attributes of a stored object cannot be read: it is indexed by its identifying UIDs alone; check the sender\'s encoding');
+      return identifiersJson(identity);
+    }
+  }
+
   private async index(
-    json: DicomJson, metadataLater: boolean, identity: InstanceIdentity, stored: StoredObject, source: IngestSource, acknowledgeWhenJournaled: boolean,
+    json: DicomJson | (() => DicomJson), metadataLater: boolean, identity: InstanceIdentity, stored: StoredObject, source: IngestSource, early: boolean,
   ): Promise<IngestResult> {
     const { indexer, duplicatePolicy } = this.deps;
-    const early = acknowledgeWhenJournaled && indexer.journaled && duplicatePolicy !== 'reject';
     let indexed: Promise<IndexResult>;
     let room: void | Promise<void>;
     try {
@@ -209,8 +235,9 @@ export class IngestService {
         (err: unknown) => {
           // Still in the journal, which the next start indexes (the index logged how many).
           if (err instanceof IndexClosedError) return;
-          this.deps.logger.error({ err, sopInstanceUid: identity.sopInstanceUid, storageKey: stored.key },
-            'an acknowledged object could not be indexed: its file is kept in storage; import it again once the index database is repaired');
+          const fields = { err, sopInstanceUid: identity.sopInstanceUid, storageKey: stored.key };
+          if (err instanceof IndexInputError) this.deps.logger.error(fields, `an acknowledged object cannot be indexed (${err.message}): its file is kept in storage`);
+          else this.deps.logger.error(fields, 'an acknowledged object could not be indexed: its file is kept in storage; import it again once the index database is repaired');
         },
       ).catch((err: unknown) => this.deps.logger.error({ err, sopInstanceUid: identity.sopInstanceUid }, 'cleaning up after indexing failed'));
       await room;
