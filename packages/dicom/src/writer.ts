@@ -64,14 +64,15 @@ function paddedMetaValue(vr: MetaElement[1], value: string): string {
  * receives over DIMSE.
  */
 export function createFileMeta(opts: FileMetaOptions): Uint8Array {
-  const elements: MetaElement[] = [
-    [0x0002, 'UI', paddedMetaValue('UI', opts.sopClassUid)],
-    [0x0003, 'UI', paddedMetaValue('UI', opts.sopInstanceUid)],
-    [0x0010, 'UI', paddedMetaValue('UI', opts.transferSyntaxUid)],
-    [0x0012, 'UI', paddedMetaValue('UI', IMPLEMENTATION_CLASS_UID)],
-    [0x0013, 'SH', paddedMetaValue('SH', IMPLEMENTATION_VERSION_NAME)],
+  const given: MetaElement[] = [
+    [0x0002, 'UI', opts.sopClassUid],
+    [0x0003, 'UI', opts.sopInstanceUid],
+    [0x0010, 'UI', opts.transferSyntaxUid],
+    [0x0012, 'UI', IMPLEMENTATION_CLASS_UID],
+    [0x0013, 'SH', IMPLEMENTATION_VERSION_NAME],
   ];
-  if (opts.sourceAeTitle) elements.push([0x0016, 'AE', paddedMetaValue('AE', opts.sourceAeTitle)]);
+  if (opts.sourceAeTitle) given.push([0x0016, 'AE', opts.sourceAeTitle]);
+  const elements = given.map(([element, vr, value]): MetaElement => [element, vr, paddedMetaValue(vr, value)]);
   // (0002,0001) OB: tag, VR, 2 reserved bytes, 4-byte length, value 00 01.
   let bodyLength = 14;
   for (const [, , value] of elements) bodyLength += 8 + value.length;

@@ -98,6 +98,9 @@ interface Entry {
   reject(error: Error): void;
 }
 
+/** An entry whose request is checked and turned into columns: what a batch commits. */
+type PreparedEntry = Entry & { prepared: PreparedRequest };
+
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 30_000;
 const CLOSE_TIMEOUT_MS = 30_000;
@@ -324,12 +327,12 @@ export class IndexWriteQueue {
    * The entries of a batch that can be indexed. One that cannot (which ingest prevents, by
    * checking the identifying UIDs before it answers) is answered with why, after the batch.
    */
-  private preparedEntries(batch: readonly Entry[], answers: (() => void)[]): Entry[] {
-    const ready: Entry[] = [];
+  private preparedEntries(batch: readonly Entry[], answers: (() => void)[]): PreparedEntry[] {
+    const ready: PreparedEntry[] = [];
     for (const entry of batch) {
       try {
         this.prepared(entry);
-        ready.push(entry);
+        ready.push(entry as PreparedEntry);
       } catch (err) {
         answers.push(() => entry.reject(err as Error));
       }
@@ -392,11 +395,11 @@ export class IndexWriteQueue {
    * database-trouble.ts). An entry the database refuses on its own for any other reason, while
    * it takes the others, is given up, so that one bad instance never holds back the rest.
    */
-  private async commitAll(batch: Entry[], answers: (() => void)[]): Promise<Entry[]> {
+  private async commitAll(batch: PreparedEntry[], answers: (() => void)[]): Promise<PreparedEntry[]> {
     for (let i = 0; i < batch.length; i += this.batchSize) {
       const chunk = batch.slice(i, i + this.batchSize);
       try {
-        const results = await this.options.commit(chunk.map((e) => e.prepared!));
+        const results = await this.options.commit(chunk.map((e) => e.prepared));
         chunk.forEach((entry, k) => answers.push(() => entry.resolve(results[k]!)));
         continue;
       } catch (err) {
@@ -408,14 +411,14 @@ export class IndexWriteQueue {
       for (let k = 0; k < chunk.length; k++) {
         const entry = chunk[k]!;
         try {
-          const [result] = await this.options.commit([entry.prepared!]);
+          const [result] = await this.options.commit([entry.prepared]);
           answers.push(() => entry.resolve(result!));
         } catch (err) {
           if (isDatabaseTrouble(err) || !(await this.databaseAnswers())) {
             this.logFailure(err, batch.length - i - k);
             return batch.slice(i + k);
           }
-          const { storage, fields } = entry.prepared!;
+          const { storage, fields } = entry.prepared;
           this.options.logger?.error({ err, storageKey: storage.key, sopInstanceUid: fields.sopInstanceUid }, 'the index refused this instance');
           answers.push(() => entry.reject(err as Error));
         }

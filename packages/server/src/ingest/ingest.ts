@@ -161,7 +161,7 @@ export class IngestService {
           json = () => this.indexJson(dataset, metadataLater, identity);
         } else {
           try {
-            json = toDicomJson(parsed.dataset, { bulkDataUri: bulkReference, ...(metadataLater ? { only: INDEX_SOURCE_TAGS } : {}) });
+            json = indexedAttributesJson(parsed.dataset, metadataLater);
           } catch (err) {
             await committing.then((s) => this.deps.storage.delete(s.key), () => undefined).catch(() => undefined);
             throw IngestError.cannotUnderstand(`cannot read the dataset: ${(err as Error).message}`, err).about(identity);
@@ -204,7 +204,7 @@ export class IngestService {
    */
   private indexJson(dataset: Dataset, metadataLater: boolean, identity: InstanceIdentity): DicomJson {
     try {
-      return toDicomJson(dataset, { bulkDataUri: bulkReference, ...(metadataLater ? { only: INDEX_SOURCE_TAGS } : {}) });
+      return indexedAttributesJson(dataset, metadataLater);
     } catch (err) {
       this.deps.logger.error({ err, sopInstanceUid: identity.sopInstanceUid },
         'the attributes of a stored object cannot be read: it is indexed by its identifying UIDs alone; check the sender\'s encoding');
@@ -288,6 +288,11 @@ export class IngestService {
     this.deps.logger.debug({ sopInstanceUid: identity.sopInstanceUid, outcome, door: source.door, from: source.from }, 'object stored');
     return outcome;
   }
+}
+
+/** The DICOM JSON the index is given: only what its columns need where it makes the metadata document later. */
+function indexedAttributesJson(dataset: Dataset, metadataLater: boolean): DicomJson {
+  return toDicomJson(dataset, { bulkDataUri: bulkReference, ...(metadataLater ? { only: INDEX_SOURCE_TAGS } : {}) });
 }
 
 /** Bulk data kept out of the index is referenced by its byte range in the stored object. */
