@@ -141,6 +141,32 @@ describe('duplicate policies', () => {
     const [study] = await index.findAll({ level: 'STUDY', identifier: { '0020000D': value('UI', '7.1'), '00201208': empty('IS') } });
     expect(study?.['00201208']?.Value).toEqual([1]);
   });
+
+  it('keeps counts exact when one batch adds to series and studies and replaces what it added', async () => {
+    // One transaction: counts are written once per series and study, and before each replacement reads them.
+    const spec = (study: string, series: string, sop: string, modality = 'CT') => ({ patientId: 'B', study, series, sop, modality });
+    const results = await index.indexInstances([
+      request(spec('12.1', '12.1.1', '12.1.1.1')),
+      request(spec('12.1', '12.1.1', '12.1.1.2')),
+      request(spec('12.1', '12.1.2', '12.1.2.1', 'MR')),
+      request(spec('12.2', '12.2.1', '12.2.1.1', 'SR')),
+      // The only instance of its series and study, replaced: its series, study and patient are removed and made again.
+      request(spec('12.2', '12.2.1', '12.2.1.1', 'SR'), 'overwrite', 'again/12.2.1.1'),
+      request(spec('12.1', '12.1.1', '12.1.1.2'), 'overwrite', 'again/12.1.1.2'),
+      request(spec('12.1', '12.1.1', '12.1.1.3')),
+      request(spec('12.1', '12.1.2', '12.1.2.1', 'MR'), 'keep-first', 'ignored'),
+    ]);
+    expect(results.map((r) => r.outcome)).toEqual(['stored', 'stored', 'stored', 'stored', 'replaced', 'replaced', 'stored', 'duplicate-ignored']);
+    const studies = await index.findAll({
+      level: 'STUDY',
+      identifier: { '0020000D': empty('UI'), '00201206': empty('IS'), '00201208': empty('IS'), '00080061': empty('CS') },
+    });
+    const summary = Object.fromEntries(studies.map((s) => [s['0020000D']?.Value?.[0], [s['00201206']?.Value?.[0], s['00201208']?.Value?.[0], s['00080061']?.Value]]));
+    expect(summary).toEqual({ 12.1: [2, 4, ['CT', 'MR']], 12.2: [1, 1, ['SR']] });
+    const series = await index.findAll({ level: 'SERIES', identifier: { '0020000D': value('UI', '12.1'), '0020000E': empty('UI'), '00201209': empty('IS') } });
+    expect(Object.fromEntries(series.map((s) => [s['0020000E']?.Value?.[0], s['00201209']?.Value?.[0]]))).toEqual({ '12.1.1': 3, '12.1.2': 1 });
+    expect((await index.getInstance('12.1.1.2'))?.storageKey).toBe('again/12.1.1.2');
+  });
 });
 
 describe('deleteInstance', () => {

@@ -99,13 +99,15 @@ export async function indexInstances(runner: TransactionRunner, requests: readon
 
 /** Indexes prepared requests in one transaction; the results are in the order of the requests. */
 export async function indexPrepared(runner: TransactionRunner, prepared: readonly PreparedRequest[]): Promise<IndexResult[]> {
-  // One lock order for every batch (study, then series, then instance) so that concurrent
-  // batches on PostgreSQL wait on each other instead of deadlocking.
+  // One lock order for every batch (patient and study rows it creates, series, instances, then
+  // the studies' counts, each by UID) so that concurrent batches on PostgreSQL wait on each
+  // other instead of deadlocking.
   const order = prepared.map((_, i) => i).sort((a, b) => compareKeys(prepared[a]!.fields, prepared[b]!.fields));
   const outcomes = await runner.transaction(function* () {
-    const now = new Date().toISOString();
+    const batch = new BatchState(new Date().toISOString());
     const out: IndexResult[] = [];
-    for (const i of order) out.push(yield* indexProgram(prepared[i]!, now));
+    for (const i of order) out.push(yield* indexProgram(prepared[i]!, batch));
+    yield* batch.flushCounts();
     return out;
   });
   const results: IndexResult[] = new Array(prepared.length);
@@ -145,8 +147,9 @@ const SQL = {
     ON CONFLICT (series_instance_uid) DO UPDATE
       SET number_of_series_related_instances = series.number_of_series_related_instances + 1
     RETURNING pk, study_fk, number_of_series_related_instances AS count`,
+  addToSeries: 'UPDATE series SET number_of_series_related_instances = number_of_series_related_instances + ? WHERE pk = ?',
   countInStudy: `UPDATE study SET
-      number_of_study_related_instances = number_of_study_related_instances + 1,
+      number_of_study_related_instances = number_of_study_related_instances + ?,
       number_of_study_related_series = number_of_study_related_series + ?,
       updated_at = ?
     WHERE pk = ? RETURNING modalities_in_study, sop_classes_in_study`,
@@ -190,7 +193,96 @@ const SQL = {
   deletePatient: 'DELETE FROM patient WHERE pk = ?',
 } as const;
 
-function* indexProgram(prepared: PreparedRequest, now: string): SqlProgram<IndexResult> {
+/**
+ * What a batch's transaction knows of the studies and series it files instances under, and the
+ * counts it owes them: a series or study is looked up once per batch, and its counts and
+ * summary are written once, at the end (flushCounts), rather than for every instance. Of the
+ * five statements an instance took, two are left: its duplicate check and its row (measured in
+ * one process, batches of 120 instances, 50 per series: 25 to 11 µs per instance on SQLite, 949
+ * to 378 µs on PostgreSQL). Asking for the whole batch's duplicates in one query gained nothing
+ * on SQLite and lost on PostgreSQL, whose cached plan for it scans the table it saw empty.
+ */
+class BatchState {
+  private readonly studies = new Map<string, { pk: number; patient_id: string | null; issuer_of_patient_id: string }>();
+  private readonly series = new Map<string, { pk: number; study_fk: number; owed: number }>();
+  /** By study pk: instances and series added, and the modalities and SOP classes they bring. */
+  private readonly studyCounts = new Map<number, { instances: number; series: number; modalities: string[]; sopClasses: string[] }>();
+
+  constructor(readonly now: string) {}
+
+  /** The study to file an instance under, created (with its patient) when new. */
+  *studyOf(fields: InstanceFields, warnings: string[]): SqlProgram<number> {
+    let study = this.studies.get(fields.studyInstanceUid);
+    if (!study) {
+      study = yield* resolveStudy(fields, this.now);
+      this.studies.set(fields.studyInstanceUid, study);
+    }
+    const samePatient = (study.patient_id ?? undefined) === fields.patientId
+      && study.issuer_of_patient_id === fields.issuerOfPatientId;
+    if (!samePatient) {
+      warnings.push(`Study ${fields.studyInstanceUid} is filed under patient "${study.patient_id ?? ''}"`
+        + `${study.issuer_of_patient_id ? ` (issuer ${study.issuer_of_patient_id})` : ''}; this instance says `
+        + `"${fields.patientId ?? ''}"${fields.issuerOfPatientId ? ` (issuer ${fields.issuerOfPatientId})` : ''}. `
+        + 'The study keeps its patient; correct the identity through a patient update.');
+    }
+    return study.pk;
+  }
+
+  /** The series to file an instance under, created when new, counting the instance. */
+  *seriesOf(fields: InstanceFields, studyPk: number): SqlProgram<{ pk: number; study_fk: number; isNew: boolean }> {
+    const known = this.series.get(fields.seriesInstanceUid);
+    if (known) {
+      known.owed++;
+      return { pk: known.pk, study_fk: known.study_fk, isNew: false };
+    }
+    const row = yield* get<{ pk: number; study_fk: number; count: number }>(
+      SQL.upsertSeries, studyPk, ...fields.series.values, 1, this.now,
+    );
+    if (!row) throw new Error(`Index: series ${fields.seriesInstanceUid} was neither inserted nor found`);
+    this.series.set(fields.seriesInstanceUid, { pk: row.pk, study_fk: row.study_fk, owed: 0 });
+    return { pk: row.pk, study_fk: row.study_fk, isNew: row.count === 1 };
+  }
+
+  /** Counts an instance (and its series, when new) in its study. */
+  countInStudy(studyPk: number, fields: InstanceFields, isNewSeries: boolean): void {
+    let counts = this.studyCounts.get(studyPk);
+    if (!counts) this.studyCounts.set(studyPk, counts = { instances: 0, series: 0, modalities: [], sopClasses: [] });
+    counts.instances++;
+    if (isNewSeries) counts.series++;
+    if (fields.modality && !counts.modalities.includes(fields.modality)) counts.modalities.push(fields.modality);
+    if (fields.sopClassUid && !counts.sopClasses.includes(fields.sopClassUid)) counts.sopClasses.push(fields.sopClassUid);
+  }
+
+  /** Writes the counts owed so far; before anything reads them (a delete), and at the end. */
+  *flushCounts(): SqlProgram<void> {
+    for (const series of this.series.values()) {
+      if (series.owed === 0) continue;
+      yield* run(SQL.addToSeries, series.owed, series.pk);
+      series.owed = 0;
+    }
+    for (const [studyPk, counts] of this.studyCounts) {
+      const study = yield* get<{ modalities_in_study: string; sop_classes_in_study: string }>(
+        SQL.countInStudy, counts.instances, counts.series, this.now, studyPk,
+      );
+      if (!study) continue;
+      // The UPDATE above holds the study row lock, so this read-modify-write cannot race.
+      const modalities = counts.modalities.reduce(withValue, study.modalities_in_study);
+      const sopClasses = counts.sopClasses.reduce(withValue, study.sop_classes_in_study);
+      if (modalities !== study.modalities_in_study || sopClasses !== study.sop_classes_in_study) {
+        yield* run(SQL.setStudySummary, modalities, sopClasses, studyPk);
+      }
+    }
+    this.studyCounts.clear();
+  }
+
+  /** Forgets what it knows of series and studies: a delete may have removed them. */
+  forget(): void {
+    this.studies.clear();
+    this.series.clear();
+  }
+}
+
+function* indexProgram(prepared: PreparedRequest, batch: BatchState): SqlProgram<IndexResult> {
   const { fields, storage } = prepared;
   const warnings: string[] = [];
   let replacedStorageKey: string | undefined;
@@ -201,62 +293,45 @@ function* indexProgram(prepared: PreparedRequest, now: string): SqlProgram<Index
   if (existing) {
     if (prepared.duplicatePolicy === 'keep-first') return { outcome: 'duplicate-ignored', warnings };
     if (prepared.duplicatePolicy === 'reject') return { outcome: 'rejected-duplicate', warnings };
+    // The delete reads and changes the counts, and may remove the series, study and patient.
+    yield* batch.flushCounts();
     yield* deleteProgram(fields.sopInstanceUid);
+    batch.forget();
     if (existing.storage_key !== storage.key) replacedStorageKey = existing.storage_key;
   }
 
-  let studyPk = yield* resolveStudy(fields, now, warnings);
-  const series = yield* get<{ pk: number; study_fk: number; count: number }>(
-    SQL.upsertSeries, studyPk, ...fields.series.values, 1, now,
-  );
-  if (!series) throw new Error(`Index: series ${fields.seriesInstanceUid} was neither inserted nor found`);
+  let studyPk = yield* batch.studyOf(fields, warnings);
+  const series = yield* batch.seriesOf(fields, studyPk);
   if (series.study_fk !== studyPk) {
     warnings.push(`Series ${fields.seriesInstanceUid} already belongs to another study than ${fields.studyInstanceUid}; `
       + 'the instance was filed under the existing series and its study');
     studyPk = series.study_fk;
   }
-  const isNewSeries = series.count === 1;
-  const study = yield* get<{ modalities_in_study: string; sop_classes_in_study: string }>(
-    SQL.countInStudy, isNewSeries ? 1 : 0, now, studyPk,
-  );
-  if (study) {
-    // The UPDATE above holds the study row lock, so this read-modify-write cannot race.
-    const modalities = withValue(study.modalities_in_study, fields.modality);
-    const sopClasses = withValue(study.sop_classes_in_study, fields.sopClassUid);
-    if (modalities !== study.modalities_in_study || sopClasses !== study.sop_classes_in_study) {
-      yield* run(SQL.setStudySummary, modalities, sopClasses, studyPk);
-    }
-  }
+  batch.countInStudy(studyPk, fields, series.isNew);
   yield* run(
     SQL.insertInstance, series.pk, ...fields.instance.values,
     storage.transferSyntaxUid, storage.key, storage.size, storage.sha256,
-    now, prepared.receivedFrom ?? null, prepared.metadata,
+    batch.now, prepared.receivedFrom ?? null, prepared.metadata,
   );
   const result: IndexResult = { outcome: existing ? 'replaced' : 'stored', warnings };
   if (replacedStorageKey !== undefined) result.replacedStorageKey = replacedStorageKey;
   return result;
 }
 
-function* resolveStudy(fields: InstanceFields, now: string, warnings: string[]): SqlProgram<number> {
-  type StudyRow = { pk: number; patient_id: string | null; issuer_of_patient_id: string };
-  let study = yield* get<StudyRow>(SQL.findStudy, fields.studyInstanceUid);
-  if (!study) {
-    const patientPk = yield* resolvePatient(fields, now);
-    const inserted = yield* get<{ pk: number }>(SQL.insertStudy, patientPk, ...fields.study.values, now, now);
-    if (inserted) return inserted.pk;
-    // Another transaction created the study meanwhile (PostgreSQL): use it.
-    study = yield* get<StudyRow>(SQL.findStudy, fields.studyInstanceUid);
-    if (!study) throw new Error(`Index: study ${fields.studyInstanceUid} was neither inserted nor found`);
-  }
-  const samePatient = (study.patient_id ?? undefined) === fields.patientId
-    && study.issuer_of_patient_id === fields.issuerOfPatientId;
-  if (!samePatient) {
-    warnings.push(`Study ${fields.studyInstanceUid} is filed under patient "${study.patient_id ?? ''}"`
-      + `${study.issuer_of_patient_id ? ` (issuer ${study.issuer_of_patient_id})` : ''}; this instance says `
-      + `"${fields.patientId ?? ''}"${fields.issuerOfPatientId ? ` (issuer ${fields.issuerOfPatientId})` : ''}. `
-      + 'The study keeps its patient; correct the identity through a patient update.');
-  }
-  return study.pk;
+type StudyRow = { pk: number; patient_id: string | null; issuer_of_patient_id: string };
+
+/** The study of an instance, created (with its patient) when new. */
+function* resolveStudy(fields: InstanceFields, now: string): SqlProgram<StudyRow> {
+  const study = yield* get<StudyRow>(SQL.findStudy, fields.studyInstanceUid);
+  if (study) return study;
+  const patientPk = yield* resolvePatient(fields, now);
+  const inserted = yield* get<{ pk: number }>(SQL.insertStudy, patientPk, ...fields.study.values, now, now);
+  // The patient row the study was just filed under.
+  if (inserted) return { pk: inserted.pk, patient_id: fields.patientId ?? null, issuer_of_patient_id: fields.issuerOfPatientId };
+  // Another transaction created the study meanwhile (PostgreSQL): use it.
+  const found = yield* get<StudyRow>(SQL.findStudy, fields.studyInstanceUid);
+  if (!found) throw new Error(`Index: study ${fields.studyInstanceUid} was neither inserted nor found`);
+  return found;
 }
 
 function* resolvePatient(fields: InstanceFields, now: string): SqlProgram<number> {
