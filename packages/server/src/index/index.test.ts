@@ -116,6 +116,24 @@ describe('concurrent ingest', () => {
     expect([...(study?.['00080061']?.Value ?? [])].sort()).toEqual(['CT', 'MR']);
     expect(await index.count({ level: 'PATIENT', identifier: {}, options: { model: 'PATIENT_ROOT' } })).toBe(1);
   });
+
+  it('keeps counts exact when concurrent batches fill the same series and studies', async () => {
+    // Each batch writes its counts once, at its end: concurrent ones must add up, not overwrite.
+    const batches = Array.from({ length: 8 }, (_, b) => Array.from({ length: 12 }, (_, i) => {
+      const study = `13.${i % 3}`;
+      const series = `${study}.${i % 2}`;
+      return request({ patientId: `Q${i % 3}`, study, series, sop: `${series}.${b}.${i}`, modality: i % 2 ? 'CT' : 'MR' });
+    }));
+    const results = await Promise.all(batches.map((batch) => index.indexInstances(batch)));
+    expect(results.flat().every((r) => r.outcome === 'stored')).toBe(true);
+    const studies = await index.findAll({
+      level: 'STUDY', identifier: { '0020000D': empty('UI'), '00201206': empty('IS'), '00201208': empty('IS'), '00080061': empty('CS') },
+    });
+    expect(Object.fromEntries(studies.map((s) => [s['0020000D']?.Value?.[0], [s['00201206']?.Value?.[0], s['00201208']?.Value?.[0], [...(s['00080061']?.Value ?? [])].sort()]])))
+      .toEqual({ '13.0': [2, 32, ['CT', 'MR']], '13.1': [2, 32, ['CT', 'MR']], '13.2': [2, 32, ['CT', 'MR']] });
+    const series = await index.findAll({ level: 'SERIES', identifier: { '0020000D': value('UI', '13.1'), '0020000E': empty('UI'), '00201209': empty('IS') } });
+    expect(series.map((s) => s['00201209']?.Value?.[0])).toEqual([16, 16]);
+  });
 });
 
 describe('duplicate policies', () => {
@@ -162,7 +180,7 @@ describe('duplicate policies', () => {
       identifier: { '0020000D': empty('UI'), '00201206': empty('IS'), '00201208': empty('IS'), '00080061': empty('CS') },
     });
     const summary = Object.fromEntries(studies.map((s) => [s['0020000D']?.Value?.[0], [s['00201206']?.Value?.[0], s['00201208']?.Value?.[0], s['00080061']?.Value]]));
-    expect(summary).toEqual({ 12.1: [2, 4, ['CT', 'MR']], 12.2: [1, 1, ['SR']] });
+    expect(summary).toEqual({ '12.1': [2, 4, ['CT', 'MR']], '12.2': [1, 1, ['SR']] });
     const series = await index.findAll({ level: 'SERIES', identifier: { '0020000D': value('UI', '12.1'), '0020000E': empty('UI'), '00201209': empty('IS') } });
     expect(Object.fromEntries(series.map((s) => [s['0020000E']?.Value?.[0], s['00201209']?.Value?.[0]]))).toEqual({ '12.1.1': 3, '12.1.2': 1 });
     expect((await index.getInstance('12.1.1.2'))?.storageKey).toBe('again/12.1.1.2');
