@@ -197,10 +197,11 @@ const SQL = {
  * What a batch's transaction knows of the studies and series it files instances under, and the
  * counts it owes them: a series or study is looked up once per batch, and its counts and
  * summary are written once, at the end (flushCounts), rather than for every instance. Of the
- * five statements an instance took, two are left: its duplicate check and its row (measured in
- * one process, batches of 120 instances, 50 per series: 25 to 11 µs per instance on SQLite, 949
- * to 378 µs on PostgreSQL). Asking for the whole batch's duplicates in one query gained nothing
- * on SQLite and lost on PostgreSQL, whose cached plan for it scans the table it saw empty.
+ * five statements an instance took, two are left: its duplicate check and its row (bench
+ * `index-commit`, 120 instances per transaction, 50 per series: 25.7 to 15.4 µs per instance on
+ * SQLite, 859 to 350 µs on PostgreSQL). Asking for the whole batch's duplicates in one query
+ * gained nothing on SQLite and lost on PostgreSQL, whose cached plan for it scans the table it
+ * saw empty.
  */
 class BatchState {
   private readonly studies = new Map<string, { pk: number; patient_id: string | null; issuer_of_patient_id: string }>();
