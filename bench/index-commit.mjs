@@ -10,7 +10,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import pg from 'pg';
 import { NotAvailableError } from './lib/process.mjs';
 import { REPO_ROOT } from './lib/targets.mjs';
 
@@ -85,39 +84,19 @@ async function timeCommits(url, instances, batch) {
 }
 
 /**
- * A fresh PostgreSQL database on the server at `adminUrl`, or undefined when none answers.
- * @param {string} adminUrl
+ * A fresh PostgreSQL database on the server at `serverUrl`, or undefined when none answers.
+ * @param {string} serverUrl
  * @param {(line: string) => void} log
+ * @returns {Promise<{ url: string, dispose(): Promise<void> } | undefined>}
  */
-async function freshPostgresDatabase(adminUrl, log) {
-  const name = `loire_bench_commit_${process.pid}`;
-  const client = new pg.Client({ connectionString: adminUrl });
+async function freshPostgresDatabase(serverUrl, log) {
+  const { createPostgresDatabase } = await import(pathToFileURL(path.join(REPO_ROOT, 'packages/server/dist/testing/database.js')).href);
   try {
-    await client.connect();
+    return await createPostgresDatabase(serverUrl, 'loire_bench_commit');
   } catch (err) {
-    log(`  PostgreSQL at ${adminUrl} does not answer (${/** @type {Error} */ (err).message}): SQLite only`);
+    log(`  PostgreSQL at ${serverUrl} does not answer (${/** @type {Error} */ (err).message}): SQLite only`);
     return undefined;
   }
-  try {
-    await client.query(`DROP DATABASE IF EXISTS ${name}`);
-    await client.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await client.end();
-  }
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.href,
-    async drop() {
-      const admin = new pg.Client({ connectionString: adminUrl });
-      await admin.connect();
-      try {
-        await admin.query(`DROP DATABASE IF EXISTS ${name}`);
-      } finally {
-        await admin.end();
-      }
-    },
-  };
 }
 
 /**
@@ -142,7 +121,7 @@ export async function runIndexCommitScenario({ workRoot, instances, postgresUrl 
       log(`index-commit: PostgreSQL, batches of ${batch} ...`);
       rows.push({ database: 'PostgreSQL', batch, instances, microsecondsPerInstance: await timeCommits(database.url, instances, batch) });
     } finally {
-      await database.drop();
+      await database.dispose();
     }
   }
   return rows;

@@ -22,9 +22,14 @@ async function admin(serverUrl: string, sql: string): Promise<void> {
 export async function createTestDatabase(dir: string): Promise<TestDatabase> {
   const server = process.env.LOIRE_TEST_DATABASE;
   if (!server) return { url: `sqlite://${path.join(dir, 'index.sqlite')}`, dispose: async () => undefined };
-  const name = `loire_test_${randomBytes(6).toString('hex')}`;
-  await admin(server, `CREATE DATABASE ${name}`);
-  const url = new URL(server);
+  return createPostgresDatabase(server, 'loire_test');
+}
+
+/** A new database, named `prefix` and a random suffix, on the PostgreSQL server `serverUrl` connects to. */
+export async function createPostgresDatabase(serverUrl: string, prefix: string): Promise<TestDatabase> {
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
+  await admin(serverUrl, `CREATE DATABASE ${name}`);
+  const url = new URL(serverUrl);
   url.pathname = `/${name}`;
-  return { url: url.toString(), dispose: () => admin(server, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+  return { url: url.toString(), dispose: () => admin(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
