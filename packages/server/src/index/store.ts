@@ -204,7 +204,7 @@ const SQL = {
  * saw empty.
  */
 class BatchState {
-  private readonly studies = new Map<string, { pk: number; patient_id: string | null; issuer_of_patient_id: string }>();
+  private readonly studies = new Map<string, StudyRow>();
   private readonly series = new Map<string, { pk: number; study_fk: number; owed: number }>();
   /** By study pk: instances and series added, and the modalities and SOP classes they bring. */
   private readonly studyCounts = new Map<number, { instances: number; series: number; modalities: string[]; sopClasses: string[] }>();
