@@ -5,13 +5,13 @@ import type { Dataset, DataElement } from '@loire/dicom';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { baseUrl, bulkDataUri, type DicomwebContext, type InstanceIds } from './context.js';
 import { sendFrames, InstanceFrames } from './frames.js';
+import { PIXEL_DATA_TAGS } from '../index/index.js';
 import { HttpError } from './http-error.js';
 import { multipartContentType, multipartStream, newBoundary } from './multipart.js';
 import { parseAccept, rangeMatches } from './accept.js';
 import { findInstance, retrieveTarget } from './wado-instances.js';
 import { OCTET_STREAM, pixelsNotAcceptable, planPixels } from './wado-negotiation.js';
 
-const PIXEL_DATA_TAGS = new Set([0x7fe00010, 0x7fe00008, 0x7fe00009]);
 const MAX_PATH_PARTS = 2 * 16 + 1;
 
 /** `7FE00010` or `00540016/0/00181071` → tags and 0-based item indexes, alternating. */

@@ -41,4 +41,11 @@ describe('withoutBulkData', () => {
     const noBulk: DicomJson = { '00100020': { vr: 'LO', Value: ['P1'] }, '00081140': { vr: 'SQ', Value: [plainItem] } };
     expect(withoutBulkData(noBulk)).toBe(noBulk);
   });
+
+  it('does not copy a document whose pixel data is already only its VR', () => {
+    const bare: DicomJson = { '00100020': { vr: 'LO', Value: ['P1'] }, '7FE00010': { vr: 'OW' } };
+    expect(withoutBulkData(bare)).toBe(bare);
+    const inline: DicomJson = { '00100020': { vr: 'LO', Value: ['P1'] }, '7FE00010': { vr: 'OW', InlineBinary: 'AAAA' } };
+    expect(withoutBulkData(inline)['7FE00010']).toEqual({ vr: 'OW' });
+  });
 });

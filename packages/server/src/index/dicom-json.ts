@@ -96,7 +96,9 @@ export function hasNonAscii(text: string): boolean {
 
 /** Pixel data never belongs in the index; other large binaries are dropped above this size. */
 const INLINE_BINARY_LIMIT = 1024;
-const PIXEL_DATA_TAGS = new Set(['7FE00010', '7FE00008', '7FE00009']);
+/** Pixel Data, Float Pixel Data and Double Float Pixel Data: never kept in the index. */
+export const PIXEL_DATA_TAGS: ReadonlySet<number> = new Set([0x7fe00010, 0x7fe00008, 0x7fe00009]);
+const PIXEL_DATA_KEYS = new Set([...PIXEL_DATA_TAGS].map((tag) => tag.toString(16).toUpperCase().padStart(8, '0')));
 
 /**
  * The instance's metadata as the index keeps it: everything except bulk data. Pixel data and
@@ -104,12 +106,17 @@ const PIXEL_DATA_TAGS = new Set(['7FE00010', '7FE00008', '7FE00009']);
  * DICOMweb adapter knows to offer a BulkDataURI for them. Copy on write: what holds no bulk
  * data (most sequence items) is shared with `json`, not copied, so neither may be changed later.
  */
+/** A `{ vr }` element: already what withoutBulkData leaves of bulk data (no copy needed). */
+function isMarker(element: DicomJsonElement): boolean {
+  return element.Value === undefined && element.BulkDataURI === undefined && element.InlineBinary === undefined;
+}
+
 export function withoutBulkData(json: DicomJson): DicomJson {
   let out: DicomJson | undefined;
   for (const tag in json) {
     const element = json[tag]!;
     let stripped: DicomJsonElement | undefined;
-    if (PIXEL_DATA_TAGS.has(tag) || (element.InlineBinary !== undefined && element.InlineBinary.length > INLINE_BINARY_LIMIT)) {
+    if (PIXEL_DATA_KEYS.has(tag) ? !isMarker(element) : (element.InlineBinary !== undefined && element.InlineBinary.length > INLINE_BINARY_LIMIT)) {
       stripped = { vr: element.vr };
     } else if (element.vr === 'SQ' && element.Value) {
       const items = element.Value as DicomJson[];

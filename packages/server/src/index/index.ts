@@ -214,7 +214,7 @@ export async function openIndex(url: string, logger?: Logger, options: IndexOpti
 export type { QueryLevel } from './attributes.js';
 export { parseIndexUrl } from './database.js';
 export type { DicomJson, DicomJsonElement, PersonNameJson } from './dicom-json.js';
-export { identifiersJson } from './dicom-json.js';
+export { identifiersJson, PIXEL_DATA_TAGS } from './dicom-json.js';
 export { IndexInputError } from './instance-fields.js';
 export { QueryError, type FindOptions, type FindQuery, type InformationModel } from './query.js';
 export type { InstanceRecord, StorageRecord } from './retrieve.js';

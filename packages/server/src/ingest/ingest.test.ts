@@ -69,8 +69,9 @@ describe('IngestService.readStoredMetadata', () => {
     // Acknowledged once journalled, the C-STORE's object is converted after its answer.
     expect(indexed[0]!.json).toBeTypeOf('function');
     const [dimseJson, importJson] = indexed.map(jsonOf);
-    // Bulk data is referenced by byte ranges of the stored object, which differ between the two.
-    expect(JSON.stringify(dimseJson)).toContain('BulkDataURI');
+    // Pixel data, which the index's documents leave out, is given no byte range to be dropped later.
+    expect(dimseJson!['7FE00010']).toBeDefined();
+    expect(dimseJson!['7FE00010']!.BulkDataURI).toBeUndefined();
     expect(await ingest.readStoredMetadata({ key: viaDimse.storageKey, size: viaDimse.size })).toEqual(dimseJson);
     expect(await ingest.readStoredMetadata({ key: viaImport.storageKey, size: viaImport.size })).toEqual(importJson);
   });

@@ -10,7 +10,7 @@ import type { DuplicatePolicy } from '../config/config.js';
 import type { Logger } from '../logger.js';
 import { parseSkippingBulk } from '../retrieve/stored-instance.js';
 import { StorageError, type ObjectStorage, type ObjectWriter, type StoredObject } from '../storage/storage.js';
-import { identifiersJson, INDEX_SOURCE_TAGS, IndexInputError } from '../index/index.js';
+import { identifiersJson, INDEX_SOURCE_TAGS, IndexInputError, PIXEL_DATA_TAGS } from '../index/index.js';
 import { IngestError } from './errors.js';
 import { IndexClosedError, type IndexOutcome, type IndexResult, type InstanceIndexer } from './indexer.js';
 import { validateInstanceIdentity, type InstanceIdentity } from './validate.js';
@@ -295,9 +295,12 @@ function indexedAttributesJson(dataset: Dataset, metadataLater: boolean): DicomJ
   return toDicomJson(dataset, { bulkDataUri: bulkReference, ...(metadataLater ? { only: INDEX_SOURCE_TAGS } : {}) });
 }
 
-/** Bulk data kept out of the index is referenced by its byte range in the stored object. */
+/**
+ * Bulk data kept out of the index is referenced by its byte range in the stored object. Pixel
+ * data is not: the index's documents leave it out (see withoutBulkData).
+ */
 function bulkReference(element: DataElement): string | undefined {
-  if (element.value !== undefined || element.position === undefined) return undefined;
+  if (element.value !== undefined || element.position === undefined || PIXEL_DATA_TAGS.has(element.tag)) return undefined;
   return `bytes=${element.position.offset}-${element.position.offset + element.position.length - 1}`;
 }
 

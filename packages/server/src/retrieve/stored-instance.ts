@@ -65,7 +65,9 @@ export async function parseSkippingBulk(storage: ObjectStorage, key: string, siz
   let readLength = FIRST_READ;
   while (position < size) {
     const end = Math.min(size, position + readLength) - 1;
-    for await (const chunk of storage.read(key, { start: position, end })) parser.push(chunk as Buffer);
+    // The first read holds the header of most objects: read at once where the storage can.
+    if (position === 0 && storage.readRangeSync) parser.push(storage.readRangeSync(key, { start: 0, end }));
+    else for await (const chunk of storage.read(key, { start: position, end })) parser.push(chunk as Buffer);
     position = end + 1;
     readLength = NEXT_READS;
     const skip = Math.min(parser.skippable, size - position);

@@ -136,5 +136,21 @@ describe('FilesystemStorage', () => {
     const { storage } = await newStorage();
     expect(() => storage.read('../../etc/passwd')).toThrow(/invalid storage key/);
     await expect(storage.readAll('2024/01/01/../../x.dcm')).rejects.toThrow(/invalid storage key/);
+    expect(() => storage.readRangeSync('../../etc/passwd', { start: 0, end: 9 })).toThrow(/invalid storage key/);
+  });
+
+  it('reads a range at once, shorter where the object ends, and only a bounded one', async () => {
+    const { storage } = await newStorage();
+    const bytes = Buffer.from(Array.from({ length: 5000 }, (_, i) => i % 251));
+    const writer = await storage.createWriter();
+    await writer.write(bytes);
+    const { key } = await writer.commit('1.2.3');
+    expect(storage.readRangeSync(key, { start: 0, end: 4095 }).equals(bytes.subarray(0, 4096))).toBe(true);
+    expect(storage.readRangeSync(key, { start: 4000, end: 65535 }).equals(bytes.subarray(4000))).toBe(true);
+    expect(storage.readRangeSync(key, { start: 6000, end: 6999 })).toHaveLength(0);
+    expect(() => storage.readRangeSync(key, { start: 10, end: 9 })).toThrow(/invalid synchronous read/);
+    expect(() => storage.readRangeSync(key, { start: 0, end: 64 * 1024 * 1024 })).toThrow(/invalid synchronous read/);
+    const missing = storage.newKey('0'.repeat(32));
+    expect(() => storage.readRangeSync(missing, { start: 0, end: 9 })).toThrow(expect.objectContaining({ code: 'ENOENT' }));
   });
 });

@@ -39,6 +39,13 @@ export interface ObjectStorage {
   /** Streams an object, or a byte range of it (end inclusive, like fs.createReadStream). */
   read(key: string, range?: { start: number; end: number }): Readable;
   readAll(key: string): Promise<Buffer>;
+  /**
+   * A byte range (end inclusive; shorter where the object ends first) read on the calling
+   * thread, for a storage that can do so in a few microseconds (local files). Meant for the
+   * first kilobytes of an object, its header: there, a round trip through the thread pool or
+   * the network costs several times the read itself. Absent where reads must be asynchronous.
+   */
+  readRangeSync?(key: string, range: { start: number; end: number }): Buffer;
   size(key: string): Promise<number>;
   delete(key: string): Promise<void>;
   /** The index (or its journal) holds the object stored under this key now: it is no longer pending. */
