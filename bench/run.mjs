@@ -3,7 +3,7 @@
 // against storescp, Orthanc and Loire in one run, prints the figures and writes each
 // scenario's section of docs/benchmarks.md.
 //
-//   node bench/run.mjs [--scenario ingest-ct,ingest-small,index-commit,query-1m,security-overhead,dicomweb,wado-series,wado-frames]
+//   node bench/run.mjs [--scenario ingest-ct,ingest-small,ingest-documents,index-commit,query-1m,security-overhead,dicomweb,wado-series,wado-frames]
 //                      [--ct 2000] [--small 10000] [--commits 20000] [--instances 1000000] [--queries 200] [--repeat 1] [--series 200] [--rounds 5]
 //                      [--postgres postgres://postgres@127.0.0.1:5432/postgres]
 //                      [--targets storescp,orthanc,loire]
@@ -25,9 +25,10 @@ import { dicomwebTable, dicomwebVerdicts, runDicomwebScenario } from './dicomweb
 import { runSecurityScenario, securityTable, securityVerdicts } from './security.mjs';
 import { consoleTable, consoleVerdicts, runConsoleScenario } from './console.mjs';
 import { DEFAULT_POSTGRES_URL, indexCommitTable, runIndexCommitScenario } from './index-commit.mjs';
+import { documentsTable, runDocumentsScenario } from './documents.mjs';
 import { FRAME_CONCURRENCY, HEAD_CT_DIR, runFramesScenario, runSeriesScenario, wadoTable, wadoVerdicts } from './wado.mjs';
 
-const SCENARIOS = ['ingest-ct', 'ingest-small', 'index-commit', 'query-1m', 'security-overhead', 'dicomweb', 'wado-series', 'wado-frames', 'console'];
+const SCENARIOS = ['ingest-ct', 'ingest-small', 'ingest-documents', 'index-commit', 'query-1m', 'security-overhead', 'dicomweb', 'wado-series', 'wado-frames', 'console'];
 /** Series metadata requests timed per target in the dicomweb scenario. */
 const METADATA_REQUESTS = 30;
 const TARGET_NAMES = ['storescp', 'orthanc', 'loire'];
@@ -65,7 +66,7 @@ const log = (/** @type {string} */ line) => console.log(line);
 const sets = await ensureDatasets({
   out: values.data,
   ct: scenarios.includes('ingest-ct') ? counts.ct : undefined,
-  small: scenarios.some((s) => ['ingest-small', 'query-1m', 'security-overhead', 'dicomweb'].includes(s)) ? counts.small : undefined,
+  small: scenarios.some((s) => ['ingest-small', 'ingest-documents', 'query-1m', 'security-overhead', 'dicomweb'].includes(s)) ? counts.small : undefined,
   log,
 });
 
@@ -96,6 +97,7 @@ function rerunCommand(scenario) {
   const sizes = {
     'ingest-ct': `--ct ${counts.ct}${counts.repeat > 1 ? ` --repeat ${counts.repeat}` : ''}`,
     'ingest-small': `--small ${counts.small}${counts.repeat > 1 ? ` --repeat ${counts.repeat}` : ''}`,
+    'ingest-documents': `--small ${counts.small}${counts.repeat > 1 ? ` --repeat ${counts.repeat}` : ''}`,
     'index-commit': `--commits ${counts.commits}`,
     'query-1m': `--small ${counts.small} --instances ${counts.instances} --queries ${counts.queries}`,
     'security-overhead': `--small ${counts.small} --queries ${counts.queries}${counts.repeat > 1 ? ` --repeat ${counts.repeat}` : ''}`,
@@ -110,6 +112,7 @@ function rerunCommand(scenario) {
 const titles = {
   'ingest-ct': `${counts.ct.toLocaleString('en')} CT instances (512x512, 16-bit, explicit VR LE) on one association`,
   'ingest-small': `${counts.small.toLocaleString('en')} small instances (64x64) on 1 and on ${sets.small?.shards.length ?? 4} associations`,
+  'ingest-documents': `${counts.small.toLocaleString('en')} small instances on ${sets.small?.shards.length ?? 4} associations, then the metadata documents Loire makes after ingest`,
   'index-commit': `the index's group commit alone: ${counts.commits.toLocaleString('en')} prepared instances committed one at a time and in batches, on SQLite and PostgreSQL`,
   'query-1m': `study-level C-FIND and ingest with ${counts.instances.toLocaleString('en')} instances indexed`,
   'security-overhead': `ingest of ${counts.small.toLocaleString('en')} small instances, C-FIND and QIDO-RS, with audit and authentication off and on`,
@@ -152,6 +155,16 @@ try {
         'slice (a few hundred files, one association) at a time to each variant in rotating order, then each query of the ' +
         'mix goes to each variant in rotating order over C-FIND (one association per variant) and QIDO-RS (one keep-alive ' +
         `HTTP client per variant). Each figure is the median of ${counts.repeat} round${counts.repeat > 1 ? 's' : ''}; the first variant is the baseline.`);
+    } else if (scenario === 'ingest-documents') {
+      if (!targets.includes('loire') || unavailable.has('loire')) continue;
+      const row = await runDocumentsScenario({ sets, workRoot, repeat: counts.repeat, withStorescp: targets.includes('storescp'), log });
+      report(scenario, documentsTable(row), [],
+        'Loire indexes a C-STORE with the attributes its columns need and makes the instance\'s whole metadata document (DICOM JSON ' +
+        'without bulk data, compressed) afterwards, from the stored object: once ingest pauses for 200 ms, at the latest 30 s after an ' +
+        'instance was left waiting, and before any read that needs it. The ingest scenarios\' rates leave that work out; here the ' +
+        'harness watches Loire\'s index (read-only) until every instance has its document. "Ingest and documents" counts from the first ' +
+        'association to the last document; CPU is Loire\'s whole process while the documents are made. storescp receives the same set ' +
+        `right after, as the reference. No goal. ${counts.repeat > 1 ? 'The round with the median time to complete is shown.' : ''}`);
     } else if (scenario === 'index-commit') {
       const rows = await runIndexCommitScenario({ workRoot, instances: counts.commits, postgresUrl: values.postgres, log });
       report(scenario, indexCommitTable(rows), [],

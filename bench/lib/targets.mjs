@@ -109,7 +109,7 @@ export const LOIRE_HEALTH_PATH = '/healthz';
 
 /**
  * A running target: where to send, and how to stop it.
- * @typedef {{ name: string, ae: string, port: number, httpPort?: number, dataDir: string,
+ * @typedef {{ name: string, ae: string, port: number, httpPort?: number, dataDir: string, pid?: number,
  *   stop(): Promise<void> }} RunningTarget
  */
 
@@ -240,7 +240,7 @@ export const loire = {
       'Loire',
       60_000,
     );
-    return { name: this.name, ae: this.ae, port, httpPort, dataDir, httpHeaders: LOIRE_BENCH_HTTP_HEADERS, stop: () => server.stop() };
+    return { name: this.name, ae: this.ae, port, httpPort, dataDir, pid: server.child.pid, httpHeaders: LOIRE_BENCH_HTTP_HEADERS, stop: () => server.stop() };
   },
 };
 
