@@ -83,55 +83,65 @@ export class CommandError extends Error {
   override readonly name = 'CommandError';
 }
 
-function valueBytes(vr: Vr, value: unknown): Buffer {
+/** Bytes of a value once encoded (even: text is padded). */
+function valueLength(vr: Vr, value: unknown): number {
   switch (vr) {
-    case 'US': {
-      const b = Buffer.alloc(2);
-      b.writeUInt16LE(Number(value) & 0xffff, 0);
-      return b;
-    }
-    case 'UL': {
-      const b = Buffer.alloc(4);
-      b.writeUInt32LE(Number(value) >>> 0, 0);
-      return b;
-    }
-    case 'AT': {
-      const tags = value as number[];
-      const b = Buffer.alloc(tags.length * 4);
-      tags.forEach((t, i) => {
-        b.writeUInt16LE((t >>> 16) & 0xffff, i * 4);
-        b.writeUInt16LE(t & 0xffff, i * 4 + 2);
-      });
-      return b;
-    }
+    case 'US': return 2;
+    case 'UL': return 4;
+    case 'AT': return (value as number[]).length * 4;
     default: {
-      const s = String(value);
-      const padded = s.length % 2 === 1 ? s + (vr === 'UI' ? '\0' : ' ') : s;
-      return Buffer.from(padded, 'latin1');
+      const length = String(value).length;
+      return length + (length % 2);
     }
   }
 }
 
-/** Encodes a command set with its (0000,0000) group length, in one buffer. */
+function writeValue(out: Buffer, at: number, vr: Vr, value: unknown): void {
+  switch (vr) {
+    case 'US': out.writeUInt16LE(Number(value) & 0xffff, at); return;
+    case 'UL': out.writeUInt32LE(Number(value) >>> 0, at); return;
+    case 'AT':
+      (value as number[]).forEach((tag, i) => {
+        out.writeUInt16LE((tag >>> 16) & 0xffff, at + i * 4);
+        out.writeUInt16LE(tag & 0xffff, at + i * 4 + 2);
+      });
+      return;
+    default: {
+      const text = String(value);
+      const written = out.write(text, at, 'latin1');
+      // UIDs are padded with NUL, other text with a space (PS3.5 6.2).
+      if (written % 2 === 1) out[at + written] = vr === 'UI' ? 0 : 0x20;
+    }
+  }
+}
+
+/**
+ * Encodes a command set with its (0000,0000) group length, in one buffer. Sized first and
+ * written in place: a response is encoded for every C-STORE, and a buffer per element cost
+ * several times the encoding itself.
+ */
 export function encodeCommand(cmd: Command): Buffer {
-  const parts: Buffer[] = [];
   let length = 0;
+  for (const [, key, vr] of ELEMENTS) {
+    const value = cmd[key];
+    if (value !== undefined) length += 8 + valueLength(vr, value);
+  }
+  const out = Buffer.allocUnsafe(12 + length);
+  out.writeUInt32LE(0x00000000, 0);
+  out.writeUInt32LE(4, 4);
+  out.writeUInt32LE(length, 8);
+  let at = 12;
   for (const [element, key, vr] of ELEMENTS) {
     const value = cmd[key];
     if (value === undefined) continue;
-    const v = valueBytes(vr, value);
-    const head = Buffer.alloc(8);
-    head.writeUInt16LE(0x0000, 0);
-    head.writeUInt16LE(element, 2);
-    head.writeUInt32LE(v.length, 4);
-    parts.push(head, v);
-    length += 8 + v.length;
+    const size = valueLength(vr, value);
+    out.writeUInt16LE(0x0000, at);
+    out.writeUInt16LE(element, at + 2);
+    out.writeUInt32LE(size, at + 4);
+    writeValue(out, at + 8, vr, value);
+    at += 8 + size;
   }
-  const groupLength = Buffer.alloc(12);
-  groupLength.writeUInt32LE(0x00000000, 0);
-  groupLength.writeUInt32LE(4, 4);
-  groupLength.writeUInt32LE(length, 8);
-  return Buffer.concat([groupLength, ...parts], 12 + length);
+  return out;
 }
 
 function decodeValue(vr: Vr, bytes: Buffer, element: number): number | string | number[] {
