@@ -1,4 +1,5 @@
 // The DICOM JSON model (PS3.18 F.2) as the index consumes and produces it, with small accessors.
+import { tagHex } from '@loire/dicom';
 
 export interface PersonNameJson {
   Alphabetic?: string;
@@ -98,7 +99,12 @@ export function hasNonAscii(text: string): boolean {
 const INLINE_BINARY_LIMIT = 1024;
 /** Pixel Data, Float Pixel Data and Double Float Pixel Data: never kept in the index. */
 export const PIXEL_DATA_TAGS: ReadonlySet<number> = new Set([0x7fe00010, 0x7fe00008, 0x7fe00009]);
-const PIXEL_DATA_KEYS = new Set([...PIXEL_DATA_TAGS].map((tag) => tag.toString(16).toUpperCase().padStart(8, '0')));
+const PIXEL_DATA_KEYS = new Set([...PIXEL_DATA_TAGS].map(tagHex));
+
+/** A `{ vr }` element: already what withoutBulkData leaves of bulk data (no copy needed). */
+function isMarker(element: DicomJsonElement): boolean {
+  return element.Value === undefined && element.BulkDataURI === undefined && element.InlineBinary === undefined;
+}
 
 /**
  * The instance's metadata as the index keeps it: everything except bulk data. Pixel data and
@@ -106,11 +112,6 @@ const PIXEL_DATA_KEYS = new Set([...PIXEL_DATA_TAGS].map((tag) => tag.toString(1
  * DICOMweb adapter knows to offer a BulkDataURI for them. Copy on write: what holds no bulk
  * data (most sequence items) is shared with `json`, not copied, so neither may be changed later.
  */
-/** A `{ vr }` element: already what withoutBulkData leaves of bulk data (no copy needed). */
-function isMarker(element: DicomJsonElement): boolean {
-  return element.Value === undefined && element.BulkDataURI === undefined && element.InlineBinary === undefined;
-}
-
 export function withoutBulkData(json: DicomJson): DicomJson {
   let out: DicomJson | undefined;
   for (const tag in json) {
