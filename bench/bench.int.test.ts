@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDatasets } from './generate.mjs';
+import { measureIngest } from './ingest.mjs';
 import { openFindAssociation } from './lib/find-client.mjs';
 import { sendDirectories } from './lib/storescu.mjs';
 import { TARGETS } from './lib/targets.mjs';
@@ -48,6 +49,18 @@ describe.skipIf(!havePeers)('benchmark harness against dcmtk and Orthanc', () =>
     } finally {
       await running.stop();
     }
+  });
+
+  it('measures a run: its rate, and the CPU the target and the senders took per instance', async () => {
+    const dirs = sets.small.shards.map((s) => path.join(sets.out, s));
+    const run = await measureIngest(TARGETS.storescp, { dirs, instances: 800, bytes: sets.small.bytes }, fs.mkdtempSync(path.join(root, 'measured-')));
+    expect(run).toMatchObject({ status: 'ok', instances: 800 });
+    if (!fs.existsSync('/proc/stat')) return;
+    // storescu parses and sends every file, storescp receives and writes it: neither is free.
+    expect(run.cpu!.sendersMicros).toBeGreaterThan(0);
+    expect(run.cpu!.targetMicros).toBeGreaterThan(0);
+    expect(run.cpu!.idleShare).toBeGreaterThanOrEqual(0);
+    expect(run.cpu!.idleShare).toBeLessThanOrEqual(1);
   });
 
   it('stores into Orthanc, whose C-FIND answers our client exactly as it answers findscu', async () => {

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { DEFAULT_CACHE_DIR, ensureDatasets } from './generate.mjs';
+import { cpuSince, cpuSnapshot } from './lib/machine.mjs';
 import { NotAvailableError } from './lib/process.mjs';
 import { sendDirectories } from './lib/storescu.mjs';
 import { TARGETS } from './lib/targets.mjs';
@@ -21,7 +22,14 @@ import { TARGETS } from './lib/targets.mjs';
  * One measured (or skipped) run of one target.
  * @typedef {{ scenario: string, case: string, target: string, status: 'ok' | 'not available' | 'error',
  *   reason?: string, instances?: number, bytes?: number, seconds?: number, instancesPerSecond?: number,
- *   mbPerSecond?: number, runs?: number, failedRuns?: number }} IngestRow
+ *   mbPerSecond?: number, runs?: number, failedRuns?: number, cpu?: RunCpu }} IngestRow
+ */
+
+/**
+ * Where the CPU went during a run (cpuSince() of lib/machine.mjs), per instance stored: the
+ * target's (with whatever else ran meanwhile) and the senders' (storescu, its scan of its input
+ * included), in µs, and the share of the time the cores were idle.
+ * @typedef {{ targetMicros: number, sendersMicros: number, idleShare: number }} RunCpu
  */
 
 /**
@@ -77,7 +85,9 @@ export async function measureIngest(target, ingestCase, caseRoot) {
   let running;
   try {
     running = await target.start(workDir);
+    const before = cpuSnapshot();
     const sent = await sendDirectories({ port: running.port, calledAe: running.ae, dirs: ingestCase.dirs });
+    const used = before && cpuSince(before);
     if (sent.stored !== ingestCase.instances) {
       const why = sent.failures.length ? `: ${sent.failures.join('; ')}` : '';
       return { status: 'error', reason: `${sent.stored} of ${ingestCase.instances} instances stored${why}` };
@@ -89,6 +99,7 @@ export async function measureIngest(target, ingestCase, caseRoot) {
       seconds: sent.seconds,
       instancesPerSecond: sent.stored / sent.seconds,
       mbPerSecond: ingestCase.bytes / 1e6 / sent.seconds,
+      ...(used ? { cpu: { targetMicros: used.target / sent.stored * 1e6, sendersMicros: used.senders / sent.stored * 1e6, idleShare: used.idleShare } } : {}),
     };
   } finally {
     await running?.stop();

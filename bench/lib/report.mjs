@@ -112,9 +112,10 @@ function okCell(r) {
 /** @param {IngestRow[]} rows */
 export function ingestTable(rows) {
   return {
-    header: ['Case', 'Target', 'Instances', 'Seconds', 'Instances/s', 'MB/s', 'Status'],
+    header: ['Case', 'Target', 'Instances', 'Seconds', 'Instances/s', 'MB/s', 'Target CPU µs/instance', 'storescu CPU µs/instance', 'Idle', 'Status'],
     lines: rows.map((r) => [
       r.case, r.target, fmt(r.instances), fmt(r.seconds, 2), fmt(r.instancesPerSecond), fmt(r.mbPerSecond, 1),
+      fmt(r.cpu?.targetMicros), fmt(r.cpu?.sendersMicros), r.cpu ? `${Math.round(r.cpu.idleShare * 100)}%` : '',
       okCell(r),
     ]),
   };
