@@ -64,7 +64,7 @@ export async function openArchive(config: LoireConfig, logger: Logger, options: 
     storage, logger, indexer: index, duplicatePolicy: config.duplicatePolicy,
   });
   try {
-    for (const { request, sopInstanceUid, result } of await index.replayJournal((stored) => ingest.readStoredMetadata(stored))) {
+    for (const { request, sopInstanceUid, result } of await index.replayJournal((stored) => ingest.readStoredMetadata(stored), (stored) => ingest.hashStored(stored))) {
       await ingest.afterIndexed(result, { sopInstanceUid }, request.storage, { door: 'dimse', from: request.receivedFrom });
     }
     // Only the process that owns the data directory (the server) may judge what is pending: a

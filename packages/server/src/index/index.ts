@@ -19,7 +19,7 @@ import {
   type BatchIndexResult, type DeletedInstance, type DeletedObjects, type IndexRequest, type IndexResult,
 } from './store.js';
 import { MetadataFiller, type MetadataFillerOptions } from './metadata-filler.js';
-import { IndexWriteQueue, type QueuedInstance, type ReplayedInstance, type StoredMetadataReader } from './write-queue.js';
+import { IndexWriteQueue, type QueuedInstance, type ReplayedInstance, type StoredMetadataReader, type StoredObjectHasher } from './write-queue.js';
 
 export interface IndexOptions {
   /**
@@ -85,8 +85,8 @@ export class ArchiveIndex {
   }
 
   /** Indexes what the journal of an interrupted run holds; call once at start-up. */
-  replayJournal(read: StoredMetadataReader): Promise<ReplayedInstance[]> {
-    return this.writes.replayJournal(read);
+  replayJournal(read: StoredMetadataReader, hash: StoredObjectHasher): Promise<ReplayedInstance[]> {
+    return this.writes.replayJournal(read, hash);
   }
 
   /**
@@ -225,5 +225,5 @@ export type {
 export { IndexClosedError } from './write-queue.js';
 export type { MetadataFillerOptions } from './metadata-filler.js';
 export { INDEX_SOURCE_TAGS } from './attributes.js';
-export type { QueuedInstance, ReplayedInstance, StoredMetadataReader } from './write-queue.js';
+export type { QueuedInstance, ReplayedInstance, StoredMetadataReader, StoredObjectHasher } from './write-queue.js';
 export { fillSynthetic, syntheticInstance, syntheticRequest, type SyntheticOptions } from './synthetic.js';

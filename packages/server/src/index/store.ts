@@ -20,7 +20,11 @@ export interface IndexRequest {
    * metadata-filler.ts), instead of from `json`: what ingest does to keep pace with its peers.
    */
   metadataLater?: boolean;
-  storage: { key: string; size: number; sha256: string; transferSyntaxUid: string };
+  /**
+   * Where the object is stored. A function for `sha256` computes it when the request is prepared:
+   * for a journalled request, after its caller is answered, like `json`.
+   */
+  storage: { key: string; size: number; sha256: string | (() => string); transferSyntaxUid: string };
   /** Calling AE title or other source description. */
   receivedFrom?: string | undefined;
   duplicatePolicy: DuplicatePolicy;
@@ -34,6 +38,9 @@ export interface IndexResult {
   warnings: string[];
 }
 
+/** Where a prepared instance is stored, its SHA-256 computed. */
+export type StoredInstance = IndexRequest['storage'] & { sha256: string };
+
 export type BatchIndexResult = IndexResult | { outcome: 'invalid'; error: IndexInputError };
 
 /**
@@ -42,7 +49,7 @@ export type BatchIndexResult = IndexResult | { outcome: 'invalid'; error: IndexI
  * caller answered before the commit (see write-queue.ts) does not wait for it.
  */
 export class PreparedRequest {
-  readonly storage: IndexRequest['storage'];
+  readonly storage: StoredInstance;
   readonly receivedFrom: string | undefined;
   readonly duplicatePolicy: DuplicatePolicy;
   /** Until the document is encoded: queued entries may wait tens of milliseconds, and the object graph is many times the size of its encoding. */
@@ -50,7 +57,8 @@ export class PreparedRequest {
   private encoded: Buffer | undefined;
 
   constructor(request: IndexRequest, json: DicomJson, readonly fields: InstanceFields) {
-    this.storage = request.storage;
+    const { storage } = request;
+    this.storage = typeof storage.sha256 === 'string' ? storage as StoredInstance : { ...storage, sha256: storage.sha256() };
     this.receivedFrom = request.receivedFrom;
     this.duplicatePolicy = request.duplicatePolicy;
     if (request.metadataLater) this.encoded = METADATA_TO_MAKE;

@@ -86,8 +86,20 @@ export interface ReplayedInstance {
  */
 export type StoredMetadataReader = (storage: Pick<IndexRequest['storage'], 'key' | 'size'>) => Promise<DicomJson | undefined>;
 
-/** A journal line: the request without its DICOM JSON (lines written by earlier versions hold it too). */
-type JournalLine = Omit<IndexRequest, 'json'> & { json?: DicomJson };
+/**
+ * Reads a journalled object back from storage whole and returns its SHA-256, or undefined when the
+ * object is gone. Any other failure throws, as for StoredMetadataReader.
+ */
+export type StoredObjectHasher = (storage: Pick<IndexRequest['storage'], 'key' | 'size'>) => Promise<string | undefined>;
+
+/**
+ * A journal line: the request without its DICOM JSON (lines written by earlier versions hold it
+ * too), and without the SHA-256 of an object that was to be hashed once its caller was answered.
+ */
+type JournalLine = Omit<IndexRequest, 'json' | 'storage'> & {
+  json?: DicomJson;
+  storage: Omit<IndexRequest['storage'], 'sha256'> & { sha256?: string };
+};
 
 interface Entry {
   seq: number;
@@ -204,9 +216,10 @@ export class IndexWriteQueue {
 
   /**
    * Indexes what a previous run journalled but may not have committed, then empties the journal.
-   * Each line's object is read back from storage with `read`. Call once, before the first enqueue().
+   * Each line's object is read back from storage with `read`, and hashed with `hash` where the
+   * line has no SHA-256. Call once, before the first enqueue().
    */
-  async replayJournal(read: StoredMetadataReader): Promise<ReplayedInstance[]> {
+  async replayJournal(read: StoredMetadataReader, hash: StoredObjectHasher): Promise<ReplayedInstance[]> {
     const dir = this.options.journalDir;
     if (!dir) return [];
     mkdirSync(dir, { recursive: true });
@@ -233,12 +246,13 @@ export class IndexWriteQueue {
       for (const { line, file, number } of lines.slice(i, i + this.batchSize)) {
         const where = { journal: file, line: number, storageKey: line.storage.key };
         const json = line.json ?? await read(line.storage);
-        if (json === undefined) {
+        const sha256 = line.storage.sha256 ?? (json === undefined ? undefined : await hash(line.storage));
+        if (json === undefined || sha256 === undefined) {
           this.options.logger?.error(where, 'the object of an index journal line is gone or unreadable: skipped');
           continue;
         }
         try {
-          const request: IndexRequest = { ...line, json };
+          const request: IndexRequest = { ...line, storage: { ...line.storage, sha256 }, json };
           chunk.push({ request, prepared: prepare(request) });
         } catch (err) {
           if (!(err instanceof IndexInputError)) throw err;

@@ -9,7 +9,7 @@ import {
 import type { DuplicatePolicy } from '../config/config.js';
 import type { Logger } from '../logger.js';
 import { parseSkippingBulk } from '../retrieve/stored-instance.js';
-import { StorageError, type ObjectStorage, type ObjectWriter, type StoredObject } from '../storage/storage.js';
+import { hashStoredObject, StorageError, type ObjectStorage, type ObjectWriter, type StoredObject, type WriterOptions } from '../storage/storage.js';
 import { identifiersJson, INDEX_SOURCE_TAGS, IndexInputError, PIXEL_DATA_TAGS } from '../index/index.js';
 import { IngestError } from './errors.js';
 import { IndexClosedError, type IndexOutcome, type IndexResult, type InstanceIndexer } from './indexer.js';
@@ -26,7 +26,6 @@ export interface IngestResult extends InstanceIdentity {
   outcome: IndexOutcome;
   storageKey: string;
   size: number;
-  sha256: string;
 }
 
 /** An object being received. Call write() for each chunk, then end() (or abort()). */
@@ -61,7 +60,9 @@ export class IngestService {
      */
     acknowledgeWhenJournaled?: boolean;
   }): Promise<IncomingObject> {
-    const writer = await this.newWriter();
+    const early = this.acknowledgesEarly(args.acknowledgeWhenJournaled ?? false);
+    // Answered before its index entry is prepared: the object is hashed then too.
+    const writer = await this.newWriter({ hashAfterCommit: early });
     const meta = createFileMeta({
       sopClassUid: args.sopClassUid,
       sopInstanceUid: args.sopInstanceUid,
@@ -78,7 +79,7 @@ export class IngestService {
     return this.incoming(writer, {
       push: (chunk) => parser.push(chunk),
       finish: () => ({ dataset: parser.end(), transferSyntaxUid: args.transferSyntaxUid }),
-    }, args.source, { sopClassUid: args.sopClassUid, sopInstanceUid: args.sopInstanceUid }, {}, args.acknowledgeWhenJournaled ?? false);
+    }, args.source, { sopClassUid: args.sopClassUid, sopInstanceUid: args.sopInstanceUid }, {}, early);
   }
 
   /**
@@ -103,7 +104,7 @@ export class IngestService {
     source: IngestSource,
     announced: { sopClassUid: string; sopInstanceUid: string } | undefined,
     required: { studyInstanceUid?: string } = {},
-    acknowledgeWhenJournaled = false,
+    early = false,
   ): IncomingObject {
     let parseError: unknown;
     let finished = false;
@@ -153,7 +154,6 @@ export class IngestService {
         const committing = writer.commit(identity.sopInstanceUid);
         // Where the index makes the metadata document later, only what its columns need is converted.
         const metadataLater = this.deps.indexer.makesMetadataLater;
-        const early = this.acknowledgesEarly(acknowledgeWhenJournaled);
         let json: DicomJson | (() => DicomJson);
         if (early) {
           // Converted once the sender has its answer (see index/write-queue.ts).
@@ -179,9 +179,9 @@ export class IngestService {
   }
 
   /** A new object in storage; Out of Resources when storage cannot make one (a full disk). */
-  private async newWriter(): Promise<ObjectWriter> {
+  private async newWriter(options?: WriterOptions): Promise<ObjectWriter> {
     try {
-      return await this.deps.storage.createWriter();
+      return await this.deps.storage.createWriter(options);
     } catch (err) {
       throw this.writeFailure(err);
     }
@@ -241,7 +241,7 @@ export class IngestService {
         },
       ).catch((err: unknown) => this.deps.logger.error({ err, sopInstanceUid: identity.sopInstanceUid }, 'cleaning up after indexing failed'));
       await room;
-      return { ...identity, outcome: 'stored', storageKey: stored.key, size: stored.size, sha256: stored.sha256 };
+      return { ...identity, outcome: 'stored', storageKey: stored.key, size: stored.size };
     }
     let result: IndexResult;
     try {
@@ -253,7 +253,7 @@ export class IngestService {
     this.deps.storage.claim(stored.key);
     const outcome = await this.afterIndexed(result, identity, stored, source);
     if (outcome === 'rejected-duplicate') throw IngestError.duplicate(identity.sopInstanceUid);
-    return { ...identity, outcome, storageKey: stored.key, size: stored.size, sha256: stored.sha256 };
+    return { ...identity, outcome, storageKey: stored.key, size: stored.size };
   }
 
   /**
@@ -274,6 +274,19 @@ export class IngestService {
       if (code !== undefined) throw err; // the storage failed, not the object
       this.deps.logger.error({ err, storageKey: stored.key }, 'a stored object no longer reads as DICOM');
       return undefined;
+    }
+  }
+
+  /**
+   * A stored object's SHA-256, read back whole: for an index journal line written before its
+   * object was hashed (see WriterOptions.hashAfterCommit). Undefined when the object is gone.
+   */
+  async hashStored(stored: Pick<StoredObject, 'key'>): Promise<string | undefined> {
+    try {
+      return (await hashStoredObject(this.deps.storage, stored.key)).sha256;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || err instanceof StorageError) return undefined;
+      throw err;
     }
   }
 

@@ -1,7 +1,5 @@
 // Re-hashes every stored object and compares it with what the index recorded at ingest.
-import { createHash } from 'node:crypto';
-import { pipeline } from 'node:stream/promises';
-import type { ObjectStorage } from '../storage/storage.js';
+import { hashStoredObject, type ObjectStorage } from '../storage/storage.js';
 
 export interface StorageRecord {
   sopInstanceUid: string;
@@ -23,19 +21,6 @@ export interface VerifyReport {
   problems: VerifyProblem[];
 }
 
-async function sha256Of(storage: ObjectStorage, key: string): Promise<{ sha256: string; size: number }> {
-  const hash = createHash('sha256');
-  let size = 0;
-  await pipeline(storage.read(key), async function* (source: AsyncIterable<Buffer>) {
-    for await (const chunk of source) {
-      size += chunk.length;
-      hash.update(chunk);
-    }
-    yield* [];
-  });
-  return { sha256: hash.digest('hex'), size };
-}
-
 export async function verifyStorage(
   storage: ObjectStorage,
   records: AsyncIterable<StorageRecord>,
@@ -45,7 +30,7 @@ export async function verifyStorage(
   for await (const record of records) {
     report.checked++;
     try {
-      const actual = await sha256Of(storage, record.storageKey);
+      const actual = await hashStoredObject(storage, record.storageKey);
       report.bytes += actual.size;
       if (actual.size !== record.size) {
         report.problems.push({ ...pick(record), problem: 'size-mismatch', detail: `index says ${record.size} bytes, storage has ${actual.size}` });

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FilesystemStorage } from './filesystem.js';
+import { hashStoredObject } from './storage.js';
 
 async function newStorage(): Promise<{ storage: FilesystemStorage; root: string }> {
   const root = mkdtempSync(path.join(os.tmpdir(), 'loire-fs-'));
@@ -72,6 +73,36 @@ describe('FilesystemStorage', () => {
       expect(stored.sha256).toBe(createHash('sha256').update(all).digest('hex'));
       expect((await storage.readAll(stored.key)).equals(all)).toBe(true);
     }
+  });
+
+  it('asked to hash after the commit, hashes an object up to 1 MiB when asked, and a larger one as it arrives', async () => {
+    const { storage } = await newStorage();
+    for (const size of [10_000, 512 * 1024 + 3, 1024 * 1024, 3 * 1024 * 1024 + 5]) {
+      const all = Buffer.alloc(size);
+      for (let i = 0; i < size; i++) all[i] = (i * 7919 + size) & 0xff;
+      const writer = await storage.createWriter({ hashAfterCommit: true });
+      for (let at = 0; at < size; at += 16_372) await writer.write(all.subarray(at, Math.min(size, at + 16_372)));
+      const stored = await writer.commit('1.2.3');
+      const expected = createHash('sha256').update(all).digest('hex');
+      if (size <= 1024 * 1024) {
+        expect(typeof stored.sha256, `${size} bytes`).toBe('function');
+        const digest = stored.sha256 as () => string;
+        expect(digest()).toBe(expected);
+        expect(digest()).toBe(expected); // computed once, the same on every call
+      } else {
+        expect(stored.sha256).toBe(expected);
+      }
+      expect((await storage.readAll(stored.key)).equals(all)).toBe(true);
+    }
+  });
+
+  it('hashes a stored object read back whole, as `loire verify` and the index journal\'s replay do', async () => {
+    const { storage } = await newStorage();
+    const writer = await storage.createWriter();
+    const bytes = Buffer.alloc(2 * 1024 * 1024 + 11, 5);
+    await writer.write(bytes);
+    const stored = await writer.commit('1.2.3');
+    expect(await hashStoredObject(storage, stored.key)).toEqual({ sha256: stored.sha256, size: bytes.length });
   });
 
   it('after a crash, removes every pending file the index does not hold, and keeps the ones it does', async () => {

@@ -24,7 +24,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { PendingLedger } from './pending-ledger.js';
-import { type IndexedCheck, type ObjectStorage, type ObjectWriter, StorageError, type StoredObject } from './storage.js';
+import { type IndexedCheck, type ObjectStorage, type ObjectWriter, StorageError, type StoredObject, type WriterOptions } from './storage.js';
 
 const READ_CHUNK = 1024 * 1024;
 /** A synchronous read holds the event loop: only headers, never whole large objects. */
@@ -42,6 +42,13 @@ const FLUSH_THRESHOLD = 1024 * 1024;
  * sending, instead of after its last byte, when the sender waits for the answer.
  */
 const EAGER_WRITE = 128 * 1024;
+
+/**
+ * Up to this size, an object written with hashAfterCommit keeps its chunks until its hash is
+ * asked for; a larger one (which is flushed through the thread pool and may be gigabytes) is
+ * hashed as it arrives.
+ */
+const HASH_LATER_LIMIT = FLUSH_THRESHOLD;
 /**
  * Keys are written to the pending ledger this many at a time, ahead of their files: one write
  * instead of one per object (~15 µs of the receiving thread each). A key whose file was never
@@ -137,10 +144,10 @@ export class FilesystemStorage implements ObjectStorage {
     return { key, path: this.pathOf(key) };
   }
 
-  async createWriter(): Promise<ObjectWriter> {
+  async createWriter(options: WriterOptions = {}): Promise<ObjectWriter> {
     const file = this.recordedFiles(1)[0]!;
     await this.ensureDir(path.dirname(file.path));
-    return new FileObjectWriter(this.ledger, file);
+    return new FileObjectWriter(this.ledger, file, options.hashAfterCommit ?? false);
   }
 
   /**
@@ -289,15 +296,23 @@ class FileObjectWriter implements ObjectWriter {
   private pending: Uint8Array[] = [];
   private pendingBytes = 0;
   private done = false;
+  /** With hashAfterCommit, the chunks not hashed yet, until the object outgrows HASH_LATER_LIMIT. */
+  private unhashed: Uint8Array[] | undefined;
 
-  constructor(private readonly ledger: PendingLedger, file: NewFile) {
+  constructor(private readonly ledger: PendingLedger, file: NewFile, hashAfterCommit: boolean) {
     this.file = file.path;
     this.key = file.key;
+    if (hashAfterCommit) this.unhashed = [];
   }
 
   write(chunk: Uint8Array): void | Promise<void> {
     if (this.done) throw new StorageError('write after commit or discard');
-    this.hash.update(chunk);
+    if (this.unhashed && this.bytesWritten + chunk.length <= HASH_LATER_LIMIT) {
+      this.unhashed.push(chunk);
+    } else {
+      this.hashHeldChunks();
+      this.hash.update(chunk);
+    }
     this.bytesWritten += chunk.length;
     // Kept by reference until flushed (see ObjectWriter.write): copying every network piece
     // of a CT image costs more than hashing it.
@@ -305,6 +320,25 @@ class FileObjectWriter implements ObjectWriter {
     this.pendingBytes += chunk.length;
     if (this.pendingBytes >= FLUSH_THRESHOLD) return this.flush();
     if (this.pendingBytes >= EAGER_WRITE && !this.flushed && this.bytesWritten < FLUSH_THRESHOLD) this.writeEagerly();
+  }
+
+  private hashHeldChunks(): void {
+    if (!this.unhashed) return;
+    for (const chunk of this.unhashed) this.hash.update(chunk);
+    this.unhashed = undefined;
+  }
+
+  /** The object's SHA-256, or, for chunks still held, a function that hashes them on its first call. */
+  private digest(): string | (() => string) {
+    if (!this.unhashed) return this.hash.digest('hex');
+    let digest: string | undefined;
+    return () => {
+      if (digest === undefined) {
+        this.hashHeldChunks();
+        digest = this.hash.digest('hex');
+      }
+      return digest;
+    };
   }
 
   private writeEagerly(): void {
@@ -337,7 +371,7 @@ class FileObjectWriter implements ObjectWriter {
       await closeAsync(fd);
       this.done = true;
       this.ledger.label(this.key, label);
-      return { key: this.key, size: this.bytesWritten, sha256: this.hash.digest('hex') };
+      return { key: this.key, size: this.bytesWritten, sha256: this.digest() };
     } catch (err) {
       await this.discard();
       throw err;
@@ -363,7 +397,7 @@ class FileObjectWriter implements ObjectWriter {
         closeSync(fd);
       }
       this.ledger.label(this.key, label);
-      return { key: this.key, size: this.bytesWritten, sha256: this.hash.digest('hex') };
+      return { key: this.key, size: this.bytesWritten, sha256: this.digest() };
     } catch (err) {
       void rm(this.file, { force: true }).then(() => this.ledger.release(this.key));
       throw err;
@@ -373,6 +407,7 @@ class FileObjectWriter implements ObjectWriter {
   async discard(): Promise<void> {
     this.done = true;
     this.pending = [];
+    this.unhashed = undefined;
     const fd = this.fd;
     this.fd = undefined;
     if (fd !== undefined) await closeAsync(fd).catch(() => undefined);

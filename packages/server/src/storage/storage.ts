@@ -1,6 +1,8 @@
 // The storage interface: where object bytes live. The filesystem is the first backend;
 // S3-compatible stores and others implement the same interface later.
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 
 /** Tells whether the index holds, under `label`, the object stored at `key`. */
 export type IndexedCheck = (key: string, label: string) => Promise<boolean>;
@@ -10,7 +12,8 @@ export interface ObjectWriter {
   /**
    * Appends bytes. Returns a promise only when it had to write to disk: the caller waits for
    * it before sending more (backpressure); otherwise the bytes are buffered and nothing waits.
-   * The writer keeps a reference to `chunk` until it is written: callers must not modify it.
+   * The writer keeps a reference to `chunk` until it is written (and, with `hashAfterCommit`,
+   * hashed): callers must not modify it.
    */
   write(chunk: Uint8Array): void | Promise<void>;
   /**
@@ -28,14 +31,41 @@ export interface ObjectWriter {
 export interface StoredObject {
   key: string;
   size: number;
-  /** Lower-case hex SHA-256 of the stored bytes. */
-  sha256: string;
+  /**
+   * Lower-case hex SHA-256 of the stored bytes; a function that computes it on its first call
+   * where the writer was asked to hash after the commit (see WriterOptions).
+   */
+  sha256: string | (() => string);
+}
+
+export interface WriterOptions {
+  /**
+   * Hash an object that stays small enough to be held (below 1 MiB) when its SHA-256 is first
+   * asked for, after commit(), instead of as its bytes arrive: a C-STORE is then answered without
+   * waiting for the hash (~0.4 ms for a 512x512 CT image), which is made while the sender
+   * prepares its next object. A larger object is hashed as it arrives.
+   */
+  hashAfterCommit?: boolean;
+}
+
+/** Reads a stored object whole and returns its SHA-256 and size. */
+export async function hashStoredObject(storage: ObjectStorage, key: string): Promise<{ sha256: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  await pipeline(storage.read(key), async function* (source: AsyncIterable<Buffer>) {
+    for await (const chunk of source) {
+      size += chunk.length;
+      hash.update(chunk);
+    }
+    yield* [];
+  });
+  return { sha256: hash.digest('hex'), size };
 }
 
 export interface ObjectStorage {
   /** Human-readable location for logs ("file:/var/lib/loire/objects"). */
   readonly description: string;
-  createWriter(): Promise<ObjectWriter>;
+  createWriter(options?: WriterOptions): Promise<ObjectWriter>;
   /** Streams an object, or a byte range of it (end inclusive, like fs.createReadStream). */
   read(key: string, range?: { start: number; end: number }): Readable;
   readAll(key: string): Promise<Buffer>;
