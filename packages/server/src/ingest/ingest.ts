@@ -1,7 +1,7 @@
-// The one ingest pipeline behind every door (C-STORE, STOW-RS, import): bytes stream to a
-// temporary object while they are hashed and parsed; only once the object is complete, valid,
-// committed to storage and indexed is it acknowledged. A crash at any point before that leaves
-// nothing visible; a crash after it loses nothing acknowledged.
+// The one ingest pipeline behind every door (C-STORE, STOW-RS, import): bytes stream to a new
+// object while they are parsed and hashed (a C-STORE's, once answered); only once the object is
+// complete, valid, stored and indexed (or journalled for the index) is it acknowledged. A crash
+// at any point before that leaves nothing visible; a crash after it loses nothing acknowledged.
 import {
   createFileMeta, DatasetParser, DicomParseError, Part10Parser, toDicomJson,
   type Dataset, type DataElement, type DicomJson,
