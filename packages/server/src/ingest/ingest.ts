@@ -267,11 +267,8 @@ export class IngestService {
       const { dataset } = await parseSkippingBulk(this.deps.storage, stored.key, stored.size);
       return toDicomJson(dataset, { bulkDataUri: bulkReference });
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return undefined;
-      // Not a key this storage makes (a damaged journal line): there is nothing to read.
-      if (err instanceof StorageError) return undefined;
-      if (code !== undefined) throw err; // the storage failed, not the object
+      if (noLongerStored(err)) return undefined;
+      if ((err as NodeJS.ErrnoException).code !== undefined) throw err; // the storage failed, not the object
       this.deps.logger.error({ err, storageKey: stored.key }, 'a stored object no longer reads as DICOM');
       return undefined;
     }
@@ -285,7 +282,7 @@ export class IngestService {
     try {
       return (await hashStoredObject(this.deps.storage, stored.key)).sha256;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || err instanceof StorageError) return undefined;
+      if (noLongerStored(err)) return undefined;
       throw err;
     }
   }
@@ -315,6 +312,14 @@ function indexedAttributesJson(dataset: Dataset, metadataLater: boolean): DicomJ
 function bulkReference(element: DataElement): string | undefined {
   if (element.value !== undefined || element.position === undefined || PIXEL_DATA_TAGS.has(element.tag)) return undefined;
   return `bytes=${element.position.offset}-${element.position.offset + element.position.length - 1}`;
+}
+
+/**
+ * A read of a journalled object found nothing to read: the object is gone, or the key is not one
+ * this storage makes (a damaged journal line).
+ */
+function noLongerStored(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException).code === 'ENOENT' || err instanceof StorageError;
 }
 
 function asIngestError(err: unknown): IngestError {
