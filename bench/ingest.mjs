@@ -4,7 +4,7 @@
 // until the caller removes the work root (see SETTLE_SECONDS).
 //
 //   node bench/ingest.mjs [--scenario ingest-ct,ingest-small] [--targets storescp,orthanc,loire]
-//                         [--ct 2000] [--small 10000] [--data DIR]
+//                         [--ct 2000] [--small 10000] [--data DIR] [--same-priority]
 
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { DEFAULT_CACHE_DIR, ensureDatasets } from './generate.mjs';
 import { cpuSince, cpuSnapshot } from './lib/machine.mjs';
-import { NotAvailableError } from './lib/process.mjs';
+import { canRunAtNiceness, NotAvailableError, TARGET_NICENESS } from './lib/process.mjs';
 import { sendDirectories } from './lib/storescu.mjs';
 import { TARGETS } from './lib/targets.mjs';
 
@@ -78,13 +78,14 @@ export function casesOf(scenario, sets) {
  * @param {import('./lib/targets.mjs').Target} target
  * @param {{ dirs: string[], instances: number, bytes: number }} ingestCase
  * @param {string} caseRoot
+ * @param {{ niceness?: number }} [options] the niceness the target runs at (see targetNiceness)
  * @returns {Promise<Omit<IngestRow, 'scenario' | 'case' | 'target'>>}
  */
-export async function measureIngest(target, ingestCase, caseRoot) {
+export async function measureIngest(target, ingestCase, caseRoot, { niceness } = {}) {
   const workDir = fs.mkdtempSync(path.join(caseRoot, `${target.name}-`));
   let running;
   try {
-    running = await target.start(workDir);
+    running = await target.start(workDir, { niceness });
     const before = cpuSnapshot();
     const sent = await sendDirectories({ port: running.port, calledAe: running.ae, dirs: ingestCase.dirs });
     const used = before && cpuSince(before);
@@ -159,16 +160,39 @@ export function medianRun(runs) {
 }
 
 /**
+ * The niceness the targets run at: TARGET_NICENESS where this process may give it; undefined
+ * (the senders' own) where it may not, or when asked for the same priority as the senders.
+ * @param {{ samePriority?: boolean }} [options]
+ * @returns {number | undefined}
+ */
+export function targetNiceness({ samePriority = false } = {}) {
+  return !samePriority && canRunAtNiceness(TARGET_NICENESS) ? TARGET_NICENESS : undefined;
+}
+
+/**
+ * What the report says of the priorities a run's targets and senders had.
+ * @param {number | undefined} niceness the targets' (targetNiceness)
+ */
+export function priorityNote(niceness) {
+  const senders = os.getPriority();
+  return niceness === undefined
+    ? `Targets and senders ran at the same priority (niceness ${senders}).`
+    : `Each target ran at niceness ${niceness}, the senders at ${senders}: the senders stand in for modalities on machines of ` +
+      'their own, and should not take a core the target is waiting for (see TARGET_NICENESS in bench/lib/process.mjs). ' +
+      '`--same-priority` runs them all at the same.';
+}
+
+/**
  * Runs the ingest scenarios for every target; a target that cannot start is reported as not
  * available (once: later cases skip it) and the others still run. With `repeat` > 1 the
  * targets take turns in each round, so that a slow spell of a shared machine hits all of them,
  * and each reports its median run.
  * @param {{ scenarios: string[], targets: string[], sets: Awaited<ReturnType<typeof ensureDatasets>>,
- *   workRoot: string, repeat?: number, unavailable?: Map<string, string>, log?: (line: string) => void }} options
+ *   workRoot: string, repeat?: number, niceness?: number, unavailable?: Map<string, string>, log?: (line: string) => void }} options
  * @returns {Promise<IngestRow[]>}
  */
 export async function runIngestScenarios({
-  scenarios, targets, sets, workRoot, repeat = 1, unavailable = new Map(), log = () => {},
+  scenarios, targets, sets, workRoot, repeat = 1, niceness, unavailable = new Map(), log = () => {},
 }) {
   /** @type {IngestRow[]} */
   const rows = [];
@@ -188,7 +212,7 @@ export async function runIngestScenarios({
         await settle(log);
         log(`${scenario} / ${ingestCase.name} / ${name}: ${ingestCase.instances} instances${of} ...`);
         try {
-          const run = await measureIngest(target, ingestCase, caseRoot);
+          const run = await measureIngest(target, ingestCase, caseRoot, { niceness });
           done.push(run);
           log(run.status === 'ok'
             ? `  ${run.instancesPerSecond?.toFixed(0)} instances/s, ${run.mbPerSecond?.toFixed(1)} MB/s (${run.seconds?.toFixed(1)} s)`
@@ -229,8 +253,11 @@ async function cli() {
       small: { type: 'string', default: '10000' },
       data: { type: 'string', default: DEFAULT_CACHE_DIR },
       repeat: { type: 'string', default: '1' },
+      'same-priority': { type: 'boolean', default: false },
     },
   });
+  const niceness = targetNiceness({ samePriority: values['same-priority'] });
+  console.log(priorityNote(niceness));
   const sets = await ensureDatasets({ out: values.data, ct: Number(values.ct), small: Number(values.small), log: console.log });
   const workRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'loire-bench-run-'));
   try {
@@ -240,6 +267,7 @@ async function cli() {
       sets,
       workRoot,
       repeat: Number(values.repeat),
+      niceness,
       log: console.log,
     });
     console.log(JSON.stringify(rows, null, 2));

@@ -1,5 +1,7 @@
+import os from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { medianRun } from './ingest.mjs';
+import { medianRun, priorityNote, targetNiceness } from './ingest.mjs';
+import { TARGET_NICENESS } from './lib/process.mjs';
 
 describe('medianRun', () => {
   const ok = (seconds: number) => ({ status: 'ok' as const, seconds, instancesPerSecond: 100 / seconds });
@@ -16,5 +18,19 @@ describe('medianRun', () => {
 
   it('reports the failure when no round succeeded', () => {
     expect(medianRun([{ status: 'error', reason: 'peer aborted' }])).toMatchObject({ status: 'error', reason: 'peer aborted' });
+  });
+});
+
+describe('the targets\' priority', () => {
+  it('is the senders\' own when asked for the same priority', () => {
+    expect(targetNiceness({ samePriority: true })).toBeUndefined();
+  });
+
+  it('is raised where this process may raise it, and the report says which it was', () => {
+    const niceness = targetNiceness();
+    if (process.getuid?.() === 0) expect(niceness).toBe(TARGET_NICENESS);
+    const senders = os.getPriority();
+    expect(priorityNote(TARGET_NICENESS)).toContain(`Each target ran at niceness ${TARGET_NICENESS}, the senders at ${senders}`);
+    expect(priorityNote(undefined)).toBe(`Targets and senders ran at the same priority (niceness ${senders}).`);
   });
 });

@@ -7,14 +7,14 @@
 //                      [--ct 2000] [--small 10000] [--commits 20000] [--instances 1000000] [--queries 200] [--repeat 1] [--series 200] [--rounds 5]
 //                      [--postgres postgres://postgres@127.0.0.1:5432/postgres]
 //                      [--targets storescp,orthanc,loire]
-//                      [--data DIR] [--doc docs/benchmarks.md | --no-doc]
+//                      [--data DIR] [--doc docs/benchmarks.md | --no-doc] [--same-priority]
 
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CACHE_DIR, ensureDatasets } from './generate.mjs';
-import { INGEST_GOALS, runIngestScenarios } from './ingest.mjs';
+import { INGEST_GOALS, priorityNote, runIngestScenarios, targetNiceness } from './ingest.mjs';
 import { describeMachine, diskWriteBandwidth, loireRevision, peerVersions } from './lib/machine.mjs';
 import {
   ingestTable, ingestVerdicts, markdownTable, queryTable, queryVerdicts, textTable, updateDocument, verdictTable,
@@ -49,6 +49,7 @@ const { values } = parseArgs({
     data: { type: 'string', default: DEFAULT_CACHE_DIR },
     doc: { type: 'string', default: path.join(REPO_ROOT, 'docs/benchmarks.md') },
     'no-doc': { type: 'boolean', default: false },
+    'same-priority': { type: 'boolean', default: false },
   },
 });
 
@@ -106,7 +107,8 @@ function rerunCommand(scenario) {
     'wado-frames': `--rounds ${counts.rounds}`,
     console: `--rounds ${counts.rounds}`,
   }[scenario];
-  return `npm run build && node bench/run.mjs --scenario ${scenario} ${sizes}`;
+  const priority = values['same-priority'] && ['ingest-ct', 'ingest-small'].includes(scenario) ? ' --same-priority' : '';
+  return `npm run build && node bench/run.mjs --scenario ${scenario} ${sizes}${priority}`;
 }
 
 const titles = {
@@ -212,8 +214,9 @@ try {
         `Each pass fetches frame 1 of every instance with Accept: ${accept ?? '(none answered)'}. The first pass follows ` +
         'ingest on a freshly started server (what a viewer opening the study costs); later passes show the servers\' caches (median).');
     } else {
-      const rows = await runIngestScenarios({ scenarios: [scenario], targets, sets, workRoot, repeat: counts.repeat, unavailable, log });
-      report(scenario, ingestTable(rows), ingestVerdicts(rows, INGEST_GOALS));
+      const niceness = targetNiceness({ samePriority: values['same-priority'] });
+      const rows = await runIngestScenarios({ scenarios: [scenario], targets, sets, workRoot, repeat: counts.repeat, niceness, unavailable, log });
+      report(scenario, ingestTable(rows), ingestVerdicts(rows, INGEST_GOALS), priorityNote(niceness));
     }
   }
 } finally {

@@ -1,7 +1,8 @@
 // Child-process and port helpers shared by the targets and the senders.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 
 /** A target that cannot run here (not installed, not built yet, failed to start). */
 export class NotAvailableError extends Error {
@@ -24,14 +25,46 @@ export { freePort } from '@loire/dicom-net/test-support/ports';
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
+ * The niceness the ingest scenarios run their targets at, the senders staying at 0. The
+ * senders share the target's two cores, where a modality sends from a machine of its own: the
+ * kernel then gives the core of a target's busiest thread to the sender that thread has just
+ * answered, and leaves it waiting for a core while the other is idle (measured on Loire, four
+ * associations: its receiving thread waited ~100 µs per small instance in a run queue with both
+ * cores idle ~20% of the run; ~30 µs at this niceness). Every target gets the same.
+ */
+export const TARGET_NICENESS = -10;
+
+/**
+ * Whether this process may start others at `niceness` (root, or CAP_SYS_NICE): `nice` itself
+ * only warns when it may not, and runs the command at the usual priority.
+ * @param {number} niceness
+ */
+export function canRunAtNiceness(niceness) {
+  const probe = spawnSync('nice', niceArgs(niceness, ['nice']), { encoding: 'utf8' });
+  return probe.status === 0 && probe.stdout.trim() === String(niceness);
+}
+
+/**
+ * `nice`'s arguments that run `command` at `niceness` (nice adjusts this process's own).
+ * @param {number} niceness
+ * @param {string[]} command
+ */
+function niceArgs(niceness, command) {
+  return ['-n', String(niceness - os.getPriority()), ...command];
+}
+
+/**
  * Spawns a long-running server process with its output in a log file, and tracks its exit.
+ * With `niceness`, it runs under `nice` (which execs it: the pid is the server's), so that every
+ * thread and child process it makes has that niceness; without, it has this process's.
  * @param {string} command
  * @param {string[]} args
- * @param {{ logFile: string, cwd?: string, env?: NodeJS.ProcessEnv }} options
+ * @param {{ logFile: string, cwd?: string, env?: NodeJS.ProcessEnv, niceness?: number }} options
  */
-export function spawnServer(command, args, { logFile, cwd, env = benchEnv() }) {
+export function spawnServer(command, args, { logFile, cwd, env = benchEnv(), niceness }) {
   const log = fs.openSync(logFile, 'a');
-  const child = spawn(command, args, { cwd, env, stdio: ['ignore', log, log] });
+  const [file, argv] = niceness === undefined ? [command, args] : ['nice', niceArgs(niceness, [command, ...args])];
+  const child = spawn(file, argv, { cwd, env, stdio: ['ignore', log, log] });
   fs.closeSync(log);
   const state = {
     exited: false,

@@ -116,7 +116,13 @@ export const LOIRE_HEALTH_PATH = '/healthz';
 /**
  * A target the harness can start.
  * @typedef {{ name: string, ae: string, supportsFind: boolean,
- *   start(workDir: string, options?: { dataDir?: string }): Promise<RunningTarget> }} Target
+ *   start(workDir: string, options?: TargetOptions): Promise<RunningTarget> }} Target
+ */
+
+/**
+ * How a target is started: its data directory, and the niceness it runs at (see TARGET_NICENESS;
+ * without, the harness's own).
+ * @typedef {{ dataDir?: string, niceness?: number }} TargetOptions
  */
 
 /** dcmtk storescp: the speed-of-light baseline (receive and write files, no index). @type {Target} */
@@ -124,7 +130,7 @@ export const storescp = {
   name: 'storescp',
   ae: 'STORESCP',
   supportsFind: false,
-  async start(workDir) {
+  async start(workDir, { niceness } = {}) {
     const dataDir = path.join(workDir, 'files');
     fs.mkdirSync(dataDir, { recursive: true });
     const port = await freePort();
@@ -133,6 +139,7 @@ export const storescp = {
     const server = spawnServer('storescp', ['--fork', '-aet', this.ae, '-od', dataDir, String(port)], {
       logFile: path.join(workDir, 'storescp.log'),
       env: benchEnv(),
+      niceness,
     });
     await waitReady(server, () => tcpOpen(port), 'storescp');
     return { name: this.name, ae: this.ae, port, dataDir, stop: () => server.stop() };
@@ -176,7 +183,7 @@ export const orthanc = {
   name: 'orthanc',
   ae: 'ORTHANC',
   supportsFind: true,
-  async start(workDir) {
+  async start(workDir, { niceness } = {}) {
     const dataDir = path.join(workDir, 'orthanc');
     fs.mkdirSync(path.join(dataDir, 'tmp'), { recursive: true });
     const port = await freePort();
@@ -184,7 +191,7 @@ export const orthanc = {
     const configFile = path.join(workDir, 'config.json');
     fs.writeFileSync(configFile, JSON.stringify(orthancConfig({ dataDir, port, httpPort, ae: this.ae }), null, 2));
     if (!fs.existsSync('/usr/sbin/Orthanc')) throw new NotAvailableError('/usr/sbin/Orthanc is not installed (apt-get install orthanc)');
-    const server = spawnServer('/usr/sbin/Orthanc', [configFile], { logFile: path.join(workDir, 'orthanc.log'), cwd: workDir });
+    const server = spawnServer('/usr/sbin/Orthanc', [configFile], { logFile: path.join(workDir, 'orthanc.log'), cwd: workDir, niceness });
     await waitReady(server, async () => (await httpOk(httpPort, '/system')) && (await tcpOpen(port)), 'Orthanc');
     return { name: this.name, ae: this.ae, port, httpPort, dataDir, stop: () => server.stop() };
   },
@@ -218,7 +225,7 @@ export const loire = {
   name: 'loire',
   ae: 'LOIRE',
   supportsFind: true,
-  async start(workDir, { dataDir = path.join(workDir, 'loire') } = {}) {
+  async start(workDir, { dataDir = path.join(workDir, 'loire'), niceness } = {}) {
     if (!process.env.LOIRE_BENCH_COMMAND) {
       for (const needed of ['packages/server/bin/loire.js', 'packages/server/dist/cli/main.js']) {
         if (!fs.existsSync(path.join(REPO_ROOT, needed))) {
@@ -233,7 +240,7 @@ export const loire = {
     const configFile = path.join(workDir, 'loire-bench.json');
     fs.writeFileSync(configFile, JSON.stringify({ dicomNodes: [{ name: 'bench', aeTitle: BENCH_AE }] }));
     const { command, args } = loireCommand({ dataDir, dicomPort: port, httpPort, ae: this.ae, configFile });
-    const server = spawnServer(command, args, { logFile: path.join(workDir, 'loire.log'), cwd: REPO_ROOT, env: benchEnv({ LOIRE_ADMIN_PASSWORD: LOIRE_BENCH_ADMIN_PASSWORD }) });
+    const server = spawnServer(command, args, { logFile: path.join(workDir, 'loire.log'), cwd: REPO_ROOT, env: benchEnv({ LOIRE_ADMIN_PASSWORD: LOIRE_BENCH_ADMIN_PASSWORD }), niceness });
     await waitReady(
       server,
       async () => (await httpOk(httpPort, LOIRE_HEALTH_PATH)) && (await tcpOpen(port)),
