@@ -107,7 +107,7 @@ function rerunCommand(scenario) {
     'wado-frames': `--rounds ${counts.rounds}`,
     console: `--rounds ${counts.rounds}`,
   }[scenario];
-  const priority = values['same-priority'] && ['ingest-ct', 'ingest-small'].includes(scenario) ? ' --same-priority' : '';
+  const priority = values['same-priority'] && scenario in INGEST_GOALS ? ' --same-priority' : '';
   return `npm run build && node bench/run.mjs --scenario ${scenario} ${sizes}${priority}`;
 }
 

@@ -25,8 +25,8 @@ export { freePort } from '@loire/dicom-net/test-support/ports';
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * The niceness the ingest scenarios run their targets at, the senders staying at 0. The
- * senders share the target's two cores, where a modality sends from a machine of its own: the
+ * The niceness the ingest scenarios run their targets at, the senders staying at the harness's
+ * own. The senders share the target's two cores, where a modality sends from a machine of its own: the
  * kernel then gives the core of a target's busiest thread to the sender that thread has just
  * answered, and leaves it waiting for a core while the other is idle (measured on Loire, four
  * associations: its receiving thread waited ~100 µs per small instance in a run queue with both
